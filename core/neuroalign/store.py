@@ -1,0 +1,646 @@
+"""The asset store: where dataset files come from and how they land, verified, on disk.
+
+The data path of one asset (an :class:`~neuroalign.interfaces.AssetSpec`)::
+
+    store override   NEUROALIGN_STORE's index.json may replace a dataset's assets (assets_for)
+    mirror rewrite   NEUROALIGN_MIRROR / config.json "mirrors" rewrite a URL prefix (resolve_url)
+    local in place   file:// (or a plain path) is used where it is; verified if it has a sha256
+    cache hit        $NEUROALIGN_HOME/assets/<sha256>/<name> exists -> returned, no network
+    offline          NEUROALIGN_OFFLINE=1 and not cached -> OfflineError (nothing is contacted)
+    download         under a file lock, fsspec copies the URL to a temp file next to the target,
+                     then its size and sha256 are checked and only then is it renamed into place
+
+A bad checksum moves the download aside (``<name>.corrupt-<sha[:12]>``) and raises
+:class:`~neuroalign.errors.ChecksumMismatchError`; any other failure removes the temp file, so a
+file at the cached path is always complete and verified. Public S3/GCS buckets are read
+anonymously unless ``config.json`` says otherwise. Files are opened with explicit xarray engines
+(:func:`open_netcdf`); nothing read from a store is ever unpickled.
+
+Every cached item of any kind (assets, activations, ...) lives under ``$NEUROALIGN_HOME/<kind>/``
+with a JSON sidecar ``<item>.meta.json``; :func:`cache_entries` and :func:`clear_cache` work on
+those sidecars (``neuroalign cache ls/clear``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fnmatch
+import hashlib
+import json
+import os
+import shutil
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .errors import AssetError, ChecksumMismatchError, OfflineError
+from .interfaces import LOCAL_SCHEMES, REMOTE_SCHEMES, AssetSpec, DatasetSpec
+
+if TYPE_CHECKING:  # pragma: no cover
+    import xarray as xr
+
+    from .index import Index
+
+__all__ = [
+    "ALLOWED_SCHEMES", "CacheEntry", "home", "is_offline", "load_config", "mirrors",
+    "resolve_url", "storage_options", "cache_path", "fetch", "fetch_dataset", "assets_for",
+    "active_store", "open_netcdf", "cache_dir", "write_meta", "cache_entries", "clear_cache",
+    "atomic_path", "file_lock", "sha256_file",
+]
+
+ALLOWED_SCHEMES: tuple[str, ...] = LOCAL_SCHEMES + REMOTE_SCHEMES
+NETCDF_ENGINES: tuple[str, ...] = ("netcdf4", "h5netcdf")
+_TRUE = {"1", "true", "yes", "on"}
+_CHUNK = 1 << 20
+#: (path, size, mtime_ns) -> sha256, so in-place local files are hashed once per process
+_VERIFIED: dict[tuple[str, int, int], str] = {}
+_STORE_MEMO: dict[str, Index] = {}
+
+
+# ------------------------------------------------------------------------------- configuration
+
+
+def home() -> Path:
+    """The cache root: ``$NEUROALIGN_HOME``, default ``~/.cache/neuroalign``."""
+    return Path(os.environ.get("NEUROALIGN_HOME") or "~/.cache/neuroalign").expanduser()
+
+
+def is_offline() -> bool:
+    """Whether ``NEUROALIGN_OFFLINE`` is set to 1/true/yes/on."""
+    return os.environ.get("NEUROALIGN_OFFLINE", "").strip().lower() in _TRUE
+
+
+def load_config() -> dict[str, Any]:
+    """``$NEUROALIGN_HOME/config.json`` as a dict (empty when the file does not exist)."""
+    path = home() / "config.json"
+    if not path.is_file():
+        return {}
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as error:
+        raise AssetError(f"cannot read config file {str(path)!r}: {error}; fix or delete it") \
+            from error
+    if not isinstance(data, dict):
+        raise AssetError(f"config file {str(path)!r} must hold a JSON object, "
+                         f"found {type(data).__name__}; fix or delete it")
+    return data
+
+
+def _parse_mirrors(text: str, origin: str) -> list[tuple[str, str]]:
+    pairs = []
+    for entry in text.replace("\n", ";").split(";"):
+        if not entry.strip():
+            continue
+        prefix, sep, replacement = entry.strip().partition("=")
+        if not sep or not prefix.strip():
+            raise AssetError(
+                f"{origin}: mirror entry {entry.strip()!r} is not 'prefix=replacement'; write "
+                "e.g. NEUROALIGN_MIRROR='https://example.org/data/=file:///mnt/mirror/' "
+                "(';' between pairs)"
+            )
+        pairs.append((prefix.strip(), replacement.strip()))
+    return pairs
+
+
+def mirrors() -> list[tuple[str, str]]:
+    """Mirror rules ``(prefix, replacement)``: ``NEUROALIGN_MIRROR`` first, then config.json."""
+    rules = _parse_mirrors(os.environ.get("NEUROALIGN_MIRROR", ""), "NEUROALIGN_MIRROR")
+    configured = load_config().get("mirrors", {})
+    if isinstance(configured, dict):
+        rules += [(str(k), str(v)) for k, v in configured.items()]
+    elif isinstance(configured, str):
+        rules += _parse_mirrors(configured, "config.json 'mirrors'")
+    else:
+        rules += _parse_mirrors(";".join(map(str, configured)), "config.json 'mirrors'")
+    return rules
+
+
+def _scheme(url: str) -> str:
+    return url.split("://", 1)[0].lower() if "://" in url else "file"
+
+
+def resolve_url(url: str) -> str:
+    """Apply the longest matching mirror prefix to ``url`` and check its scheme.
+
+    Parameters
+    ----------
+    url : str
+        An asset URL (``https://``, ``s3://``, ``gs://``, ``gcs://``, ``memory://``, ``file://``
+        or a plain local path).
+
+    Returns
+    -------
+    str
+        The URL to read from.
+
+    Raises
+    ------
+    AssetError
+        If the (rewritten) URL's scheme is not one of :data:`ALLOWED_SCHEMES`.
+    """
+    matching = [(p, r) for p, r in mirrors() if url.startswith(p)]
+    resolved = url
+    if matching:  # stable sort: for equal prefixes the env var wins over config.json
+        prefix, replacement = sorted(matching, key=lambda pr: -len(pr[0]))[0]
+        resolved = replacement + url[len(prefix):]
+    scheme = _scheme(resolved)
+    if scheme not in ALLOWED_SCHEMES:
+        via = f" (mirror rewrite of {url!r})" if resolved != url else ""
+        raise AssetError(
+            f"unsupported URL scheme {scheme!r} in {resolved!r}{via}; "
+            f"allowed schemes are {list(ALLOWED_SCHEMES)}"
+        )
+    return resolved
+
+
+def storage_options(scheme: str) -> dict[str, Any]:
+    """fsspec options for ``scheme``: anonymous S3/GCS, ``NEUROALIGN_S3_ENDPOINT_URL``, config.
+
+    ``config.json`` ``{"storage_options": {"s3": {"anon": false}}}`` overrides the defaults
+    (``gs`` and ``gcs`` share one entry each way).
+    """
+    scheme = scheme.lower()
+    options: dict[str, Any] = {}
+    if scheme == "s3":
+        options["anon"] = True
+        endpoint = os.environ.get("NEUROALIGN_S3_ENDPOINT_URL")
+        if endpoint:
+            options["endpoint_url"] = endpoint
+    elif scheme in ("gs", "gcs"):
+        options["token"] = "anon"
+    configured = load_config().get("storage_options", {})
+    for key in ({"gs": ("gcs", "gs"), "gcs": ("gs", "gcs")}.get(scheme, (scheme,))):
+        options.update(configured.get(key, {}))
+    return options
+
+
+def _local_path(url: str) -> Path:
+    return Path(url[len("file://"):] if url.lower().startswith("file://") else url).expanduser()
+
+
+# ------------------------------------------------------------------------------ cache utilities
+
+
+@dataclass(frozen=True)
+class CacheEntry:
+    """One cached item: its kind, key, description, path and size in bytes."""
+
+    kind: str
+    key: str
+    description: str
+    path: Path
+    size: int
+    created: str
+    meta: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def sidecar(self) -> Path:
+        return self.path.with_name(self.path.name + ".meta.json")
+
+
+def cache_dir(kind: str) -> Path:
+    """``$NEUROALIGN_HOME/<kind>``, created if needed."""
+    path = home() / kind
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def write_meta(item: Path, *, kind: str, key: str, description: str = "", **extra: Any) -> Path:
+    """Write the sidecar ``<item>.meta.json`` (atomically) and return its path."""
+    item = Path(item)
+    size = _size(item)
+    meta = {"kind": kind, "key": key, "description": description, "size": size,
+            "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"), **extra}
+    sidecar = item.with_name(item.name + ".meta.json")
+    with atomic_path(sidecar) as tmp:
+        tmp.write_text(json.dumps(meta, indent=1, sort_keys=True))
+    return sidecar
+
+
+def _size(path: Path) -> int:
+    if path.is_dir():
+        return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+    return path.stat().st_size if path.exists() else 0
+
+
+def cache_entries(kind: str | None = None) -> list[CacheEntry]:
+    """Every cached item with a sidecar, optionally of one ``kind``, sorted by kind and key."""
+    root = home()
+    kinds = [kind] if kind else sorted(p.name for p in root.glob("*") if p.is_dir())
+    entries = []
+    for name in kinds:
+        for sidecar in sorted((root / name).rglob("*.meta.json")):
+            item = sidecar.with_name(sidecar.name[: -len(".meta.json")])
+            try:
+                meta = json.loads(sidecar.read_text())
+            except (OSError, json.JSONDecodeError):
+                meta = {"description": "unreadable sidecar"}
+            entries.append(CacheEntry(
+                kind=name, key=str(meta.get("key", item.name)),
+                description=str(meta.get("description", "")), path=item,
+                size=_size(item) if item.exists() else 0,
+                created=str(meta.get("created", "")), meta=meta,
+            ))
+    return sorted(entries, key=lambda e: (e.kind, e.key, str(e.path)))
+
+
+def clear_cache(kind: str | None = None, pattern: str = "*") -> list[CacheEntry]:
+    """Delete cached items whose key or description matches ``pattern`` (fnmatch, any case).
+
+    Returns the entries removed. Empty directories left behind are pruned.
+    """
+    removed = []
+    pattern = pattern.lower()
+    for entry in cache_entries(kind):
+        if not (fnmatch.fnmatchcase(entry.key.lower(), pattern)
+                or fnmatch.fnmatchcase(entry.description.lower(), pattern)):
+            continue
+        if entry.path.is_dir():
+            shutil.rmtree(entry.path, ignore_errors=True)
+        else:
+            entry.path.unlink(missing_ok=True)
+        entry.sidecar.unlink(missing_ok=True)
+        removed.append(entry)
+        root, parent = home() / entry.kind, entry.path.parent
+        while parent != root and root in parent.parents:
+            leftovers = [p for p in parent.iterdir() if not p.name.endswith(".lock")]
+            if leftovers:
+                break
+            shutil.rmtree(parent, ignore_errors=True)
+            parent = parent.parent
+    return removed
+
+
+@contextlib.contextmanager
+def atomic_path(dest: str | os.PathLike[str]) -> Iterator[Path]:
+    """Yield a temp path next to ``dest``; rename it to ``dest`` on success, remove it on failure.
+
+    The temp name (``.<name>.tmp-<pid>-<random>``) never looks like the final file, so readers
+    only ever see a complete ``dest``. Works for files and directories.
+    """
+    dest = Path(dest)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dest.with_name(f".{dest.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}")
+    try:
+        yield tmp
+        if not tmp.exists():
+            raise AssetError(f"nothing was written to the temp path {str(tmp)!r} for {str(dest)!r}")
+        if tmp.is_dir() and dest.is_dir():
+            shutil.rmtree(dest)
+        os.replace(tmp, dest)
+    finally:
+        if tmp.is_dir():
+            shutil.rmtree(tmp, ignore_errors=True)
+        elif tmp.exists():
+            tmp.unlink()
+
+
+@contextlib.contextmanager
+def file_lock(path: str | os.PathLike[str], timeout: float | None = None) -> Iterator[None]:
+    """Hold an inter-process lock on ``<path>.lock`` (wait up to ``timeout`` s; None = forever)."""
+    from filelock import FileLock, Timeout
+
+    lock_path = Path(str(path) + ".lock")
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        with FileLock(str(lock_path), timeout=-1 if timeout is None else timeout):
+            yield
+    except Timeout as error:
+        raise AssetError(
+            f"timed out after {timeout} s waiting for the lock {str(lock_path)!r}; another "
+            "process is using it: wait for it, or delete the lock file if that process is gone"
+        ) from error
+
+
+def sha256_file(path: str | os.PathLike[str]) -> str:
+    """Hex sha256 of a file, read in 1 MiB chunks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(_CHUNK), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+# -------------------------------------------------------------------------------------- fetch
+
+
+def cache_path(asset: AssetSpec) -> Path:
+    """Where ``asset`` is (or would be) cached: ``assets/<sha256>/<file name>``.
+
+    Content-addressed, so a mirror or a store serving the same bytes shares one copy. Assets
+    without a sha256 (only local schemes allow that) are keyed by a hash of their URL.
+    """
+    name = asset.url.split("?", 1)[0].rstrip("/").rsplit("/", 1)[-1] or asset.name
+    key = asset.sha256 or "url-" + hashlib.sha256(asset.url.encode()).hexdigest()[:16]
+    return home() / "assets" / key / name
+
+
+def fetch(
+    asset: AssetSpec, *, progress: bool | None = None, dataset: str | None = None
+) -> Path:
+    """Return a local, verified path for ``asset``, downloading it into the cache if needed.
+
+    Parameters
+    ----------
+    asset : AssetSpec
+        The asset; its URL goes through :func:`resolve_url` (mirrors).
+    progress : bool or None
+        Show a rich progress bar: True forces it, False never, None shows it when stderr is a
+        terminal (``NEUROALIGN_PROGRESS=0/1`` overrides the auto choice).
+    dataset : str, optional
+        Dataset id, only used to make messages precise (``neuroalign fetch DATASET``).
+
+    Returns
+    -------
+    pathlib.Path
+        ``file://`` assets: the file itself. Others: the cached copy (see :func:`cache_path`).
+
+    Raises
+    ------
+    OfflineError
+        ``NEUROALIGN_OFFLINE=1`` and a remote asset is not cached.
+    ChecksumMismatchError
+        The bytes do not have the promised sha256 (a download is moved aside first).
+    AssetError
+        The URL cannot be read (not found, server error, connection refused, truncated).
+    """
+    url = resolve_url(asset.url)
+    scheme = _scheme(url)
+    if scheme == "file":
+        return _use_local(asset, url)
+    dest = cache_path(asset)
+    if asset.sha256 and _looks_complete(dest, asset):
+        return dest
+    if is_offline() and scheme in REMOTE_SCHEMES:
+        how = f"neuroalign fetch {dataset}" if dataset else "neuroalign fetch DATASET"
+        raise OfflineError(
+            f"asset {asset.name!r} ({asset.url}) is not in the cache and NEUROALIGN_OFFLINE=1 "
+            f"forbids downloading it. It would be cached at {str(dest)!r}. Fix: run '{how}' on "
+            f"a machine with network access and copy its {str(home() / 'assets')!r} here, or "
+            f"copy the file to that path (sha256 {asset.sha256}), or unset NEUROALIGN_OFFLINE"
+        )
+    with file_lock(dest):
+        if asset.sha256 and _looks_complete(dest, asset):
+            return dest  # another process downloaded it while we waited for the lock
+        for stale in dest.parent.glob(f".{dest.name}.tmp-*"):  # left by a killed process
+            stale.unlink(missing_ok=True)
+        with atomic_path(dest) as tmp:
+            _download(asset, url, scheme, tmp, dest, _want_progress(progress))
+            _verify(asset, url, tmp, dest)
+        write_meta(dest, kind="assets", key=asset.url, description=f"{asset.name} ({asset.format})",
+                   url=url, sha256=asset.sha256 or sha256_file(dest), name=asset.name)
+    return dest
+
+
+def _looks_complete(dest: Path, asset: AssetSpec) -> bool:
+    # only verified downloads are ever renamed to dest, so a present file of the right size is good
+    return dest.is_file() and (asset.size is None or dest.stat().st_size == asset.size)
+
+
+def _use_local(asset: AssetSpec, url: str) -> Path:
+    path = _local_path(url)
+    if not path.is_file():
+        raise AssetError(
+            f"asset {asset.name!r}: local file {str(path)!r} (from {asset.url!r}) does not exist; "
+            "check the path, NEUROALIGN_MIRROR and NEUROALIGN_STORE"
+        )
+    stat = path.stat()
+    if asset.size is not None and stat.st_size != asset.size:
+        raise AssetError(
+            f"asset {asset.name!r}: {str(path)!r} has {stat.st_size} bytes, expected {asset.size}; "
+            "the file is incomplete or a different version: replace it"
+        )
+    if asset.sha256:
+        key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns)
+        actual = _VERIFIED.get(key) or sha256_file(path)
+        if actual != asset.sha256:
+            raise ChecksumMismatchError(
+                f"checksum mismatch for {url!r}: expected sha256 {asset.sha256}, got {actual}. "
+                "The local file was left in place; replace it with the right version or fix "
+                "the sha256"
+            )
+        _VERIFIED[key] = actual
+    return path
+
+
+def _want_progress(progress: bool | None) -> bool:
+    if progress is not None:
+        return progress
+    forced = os.environ.get("NEUROALIGN_PROGRESS", "").strip().lower()
+    if forced:
+        return forced in _TRUE
+    return sys.stderr.isatty()
+
+
+def _download(
+    asset: AssetSpec, url: str, scheme: str, tmp: Path, dest: Path, progress: bool
+) -> None:
+    import fsspec
+
+    try:
+        fs, path = fsspec.core.url_to_fs(url, **storage_options(scheme))
+    except ImportError as error:
+        package = {"s3": "s3fs", "gs": "gcsfs", "gcs": "gcsfs"}.get(scheme, "aiohttp")
+        raise AssetError(
+            f"reading {url!r} needs the package {package!r}: pip install {package}"
+        ) from error
+    try:
+        with _progress_bar(f"fetching {asset.name}", asset.size, progress) as callback:
+            fs.get_file(path, str(tmp), callback=callback)
+    except Exception as error:
+        raise AssetError(
+            f"cannot download asset {asset.name!r} from {url!r}: {_describe(error, scheme)}. "
+            f"Check the URL (or point NEUROALIGN_MIRROR at a reachable copy) and retry; without "
+            f"network, copy the file to {str(dest)!r}"
+        ) from error
+
+
+def _describe(error: Exception, scheme: str) -> str:
+    status = getattr(error, "status", None)
+    if isinstance(error, FileNotFoundError):
+        return "HTTP 404 Not Found" if scheme.startswith("http") else f"no such object ({error})"
+    if status is not None:
+        return f"HTTP {status} {getattr(error, 'message', '')}".rstrip()
+    if "payload" in type(error).__name__.lower() or "ContentLength" in str(error):
+        return f"the connection closed before the whole file arrived (truncated: {error})"
+    if isinstance(error, (ConnectionError, OSError)) or "connect" in type(error).__name__.lower():
+        return f"connection failed ({type(error).__name__}: {error})"
+    return f"{type(error).__name__}: {error}"
+
+
+def _verify(asset: AssetSpec, url: str, tmp: Path, dest: Path) -> None:
+    size = tmp.stat().st_size
+    if asset.size is not None and size != asset.size:
+        raise AssetError(
+            f"download of {url!r} is incomplete: got {size} bytes, expected {asset.size}; "
+            "the partial file was deleted, retry the fetch"
+        )
+    if asset.sha256 is None:
+        return
+    actual = sha256_file(tmp)
+    if actual != asset.sha256:
+        aside = dest.with_name(f"{dest.name}.corrupt-{actual[:12]}")
+        os.replace(tmp, aside)
+        write_meta(aside, kind="assets", key=asset.url,
+                   description=f"corrupt download of {asset.name}", url=url, sha256=actual,
+                   expected_sha256=asset.sha256, corrupt=True)
+        raise ChecksumMismatchError(
+            f"checksum mismatch for {url!r}: expected sha256 {asset.sha256}, got {actual}. The "
+            f"download was moved aside to {str(aside)!r}. Fix: if the source changed, update the "
+            "dataset's sha256 (or its store index); otherwise retry, or fetch from a mirror "
+            "(NEUROALIGN_MIRROR). 'neuroalign cache clear' removes the bad copy"
+        )
+
+
+@contextlib.contextmanager
+def _progress_bar(label: str, total: int | None, enabled: bool) -> Iterator[Any]:
+    """Yield an fsspec callback that drives a rich progress bar on stderr (a no-op if disabled)."""
+    from fsspec.callbacks import Callback, NoOpCallback
+
+    if not enabled:
+        yield NoOpCallback()
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
+
+    columns = (TextColumn("{task.description}"), BarColumn(), DownloadColumn(),
+               TransferSpeedColumn())
+    with Progress(*columns, console=Console(stderr=True)) as bar:
+        task = bar.add_task(label, total=total)
+
+        class _RichCallback(Callback):
+            def call(self, *args: Any, **kwargs: Any) -> None:
+                bar.update(task, total=self.size or total, completed=self.value)
+
+        yield _RichCallback(size=total)
+
+
+def fetch_dataset(spec: DatasetSpec, *, progress: bool | None = None) -> dict[str, Path]:
+    """Fetch every asset of a dataset (store override applied): ``{asset name: local path}``."""
+    return {name: fetch(asset, progress=progress, dataset=spec.id)
+            for name, asset in assets_for(spec).items()}
+
+
+# ------------------------------------------------------------------------------------- stores
+
+
+def active_store() -> str | None:
+    """The store URL from ``NEUROALIGN_STORE`` (or config.json ``"store"``), if any."""
+    url = os.environ.get("NEUROALIGN_STORE") or load_config().get("store")
+    if not url:
+        return None
+    if "://" not in url:  # a plain path: absolute, so relative asset URLs resolve against it
+        url = str(Path(url).expanduser().resolve())
+    return url
+
+
+def _store_index(store: str) -> Index:
+    from .index import Index, load_index
+
+    url = resolve_url(store)
+    scheme = _scheme(url)
+    if scheme in REMOTE_SCHEMES and store in _STORE_MEMO:
+        return _STORE_MEMO[store]
+    # a remote index is kept under stores/ so the store still works offline
+    copy = home() / "stores" / hashlib.sha256(store.encode()).hexdigest()[:16] / "index.json"
+    if scheme in REMOTE_SCHEMES and is_offline():
+        if not copy.is_file():
+            raise OfflineError(
+                f"NEUROALIGN_STORE={store!r} is remote, NEUROALIGN_OFFLINE=1 and no copy of its "
+                f"index is cached at {str(copy)!r}; run any fetch once with network, or unset "
+                "NEUROALIGN_STORE"
+            )
+        index = Index.model_validate_json(copy.read_text())
+    else:
+        try:
+            index = load_index(url, storage_options(scheme))
+        except AssetError as error:
+            raise AssetError(f"NEUROALIGN_STORE={store!r}: {error}; or unset NEUROALIGN_STORE") \
+                from error
+        if scheme not in REMOTE_SCHEMES:
+            return index
+        with atomic_path(copy) as tmp:
+            tmp.write_text(index.to_json())  # relative URLs are already resolved
+        write_meta(copy, kind="stores", key=store, description=f"index of store {store}")
+    _STORE_MEMO[store] = index
+    return index
+
+
+def assets_for(spec: DatasetSpec) -> dict[str, AssetSpec]:
+    """The assets to fetch for ``spec``: from the active store when it lists the dataset.
+
+    Parameters
+    ----------
+    spec : DatasetSpec
+        The dataset.
+
+    Returns
+    -------
+    dict of str to AssetSpec
+        Asset name -> asset. When ``NEUROALIGN_STORE`` is set and its index lists ``spec.id``
+        at ``spec.version``, the store's assets; otherwise the spec's own.
+
+    Raises
+    ------
+    AssetError
+        The store lists the dataset but lacks some of the spec's asset names, or its index
+        cannot be read.
+    """
+    own = {asset.name: asset for asset in spec.assets}
+    store = active_store()
+    if store is None:
+        return own
+    entry = _store_index(store).dataset(spec.id, spec.version)
+    if entry is None:
+        return own
+    listed = {asset.name: asset for asset in entry.assets}
+    missing = sorted(set(own) - set(listed))
+    if missing:
+        raise AssetError(
+            f"store {store!r} lists dataset {spec.id!r} version {spec.version} without the "
+            f"asset(s) {missing} (it has {sorted(listed)}); rebuild the store's index.json or "
+            "unset NEUROALIGN_STORE"
+        )
+    return listed
+
+
+# ------------------------------------------------------------------------------------ opening
+
+
+def open_netcdf(
+    path: str | os.PathLike[str] | AssetSpec, *, engine: str = "netcdf4", group: str | None = None
+) -> xr.Dataset:
+    """Open a netCDF file fully into memory with an explicit engine and close it.
+
+    Parameters
+    ----------
+    path : path-like or AssetSpec
+        A local file, or an asset (fetched first).
+    engine : {"netcdf4", "h5netcdf"}
+        The xarray backend; never guessed.
+    group : str, optional
+        netCDF4 group to read.
+
+    Returns
+    -------
+    xarray.Dataset
+        Loaded in memory; no file handle stays open.
+    """
+    import xarray as xr
+
+    if engine not in NETCDF_ENGINES:
+        raise AssetError(f"unknown netCDF engine {engine!r}; use one of {list(NETCDF_ENGINES)}")
+    if isinstance(path, AssetSpec):
+        path = fetch(path)
+    try:
+        with xr.open_dataset(path, engine=engine, group=group) as dataset:
+            return dataset.load()
+    except (OSError, ValueError) as error:
+        raise AssetError(
+            f"cannot open {str(path)!r} as netCDF with engine {engine!r}: {error}; is it a netCDF4 "
+            "file (and is the engine's package installed)?"
+        ) from error

@@ -1,0 +1,1 @@
+"""Conformance kit for plugin authors, pytest fixtures and loopback test servers."""
