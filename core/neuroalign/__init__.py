@@ -29,6 +29,8 @@ _EXPORTS: dict[str, str] = {
     "get_aggregator": "registry", "list_models": "registry", "list_datasets": "registry",
     "list_metrics": "registry", "list_ceilings": "registry", "list_attacks": "registry",
     "list_benchmarks": "registry", "list_aggregators": "registry",
+    # composing and ranking
+    "compose": "compose", "rank": "aggregate",
     # errors
     "NeuroalignError": "errors", "UnknownIdError": "errors", "DuplicateIdError": "errors",
     "SpecError": "errors", "PluginLoadWarning": "errors", "AssetError": "errors",
@@ -52,6 +54,8 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # pragma: no cover
+    from .aggregate import rank  # noqa: F401
+    from .compose import compose  # noqa: F401
     from .errors import *  # noqa: F403
     from .hookspecs import hookimpl  # noqa: F401
     from .interfaces import *  # noqa: F403

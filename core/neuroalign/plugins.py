@@ -79,6 +79,8 @@ class PluginManager:
         self.plugins: dict[str, PluginInfo] = {}
         self._objects: dict[str, Any] = {}
         self._registry: Registry | None = None
+        #: (kind, id, distribution) of ids a failed plugin also claimed (see _collect)
+        self._claims: list[tuple[str, str, str]] = []
         if builtin:
             from .builtin import aggregators
 
@@ -101,6 +103,13 @@ class PluginManager:
                     entry_point.name, dist_name, version, entry_point.value, "disabled",
                     "disabled by NEUROALIGN_DISABLE_PLUGINS / NEUROALIGN_LOAD_PLUGINS",
                 )
+                continue
+            if entry_point.name in self._objects:  # two distributions chose the same name
+                clash = DuplicateIdError(
+                    f"entry point name {entry_point.name!r} is already used by distribution "
+                    f"{self.plugins[entry_point.name].distribution!r}")
+                self._fail(f"{entry_point.name} ({dist_name})", dist_name, version,
+                           entry_point.value, clash, "import")
                 continue
             try:
                 plugin = entry_point.load()
@@ -138,7 +147,9 @@ class PluginManager:
         """Remove a plugin registered under ``name``."""
         plugin = self._objects.pop(name)
         self._pm.unregister(plugin)
-        self.plugins.pop(name, None)
+        info = self.plugins.pop(name, None)
+        if info is not None:
+            self._claims = [c for c in self._claims if c[2] != info.distribution]
         self._registry = None
 
     # ------------------------------------------------------------------ registry
@@ -164,13 +175,16 @@ class PluginManager:
             except Exception as error:  # noqa: BLE001
                 self._fail(name, info.distribution, info.version, info.module, error, "hook")
                 if isinstance(error, DuplicateIdError):
-                    for kind, spec in staged:
-                        registry.mark_conflict(kind, spec.id, info.distribution)
+                    # kept across rebuilds: the failed plugin is skipped next time, and its
+                    # claim must still stop the id from resolving
+                    self._claims += [(kind, spec.id, info.distribution) for kind, spec in staged]
                 continue
             for kind, spec in staged:
                 registry.add(kind, spec, distribution=info.distribution, version=info.version,
                              plugin=name)
             info.registered = len(staged)
+        for kind, identifier, distribution in self._claims:
+            registry.mark_conflict(kind, identifier, distribution)
         return registry
 
     def _hookimpls(self, hook_name: str, plugin: Any) -> Iterable[Any]:

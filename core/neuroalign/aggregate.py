@@ -1,0 +1,517 @@
+"""Aggregators and the statistics used to judge them (paper 001, section 4; paper 000).
+
+Three built-in aggregators, registered as ``mean``, ``zmean`` and ``meanrank`` by
+:mod:`neuroalign.builtin.aggregators`:
+
+* :class:`MeanAggregator` -- Brain-Score's hierarchical arithmetic mean: benchmarks are averaged
+  within their region (V1, V2, V4, IT, behavior, ...), regions within their kind (neural,
+  behavioral), and kinds into the overall score. Engineering benchmarks never enter it.
+* :class:`ZMeanAggregator` -- z-transform each benchmark column across models, then average.
+* :class:`MeanRankAggregator` -- rank models on each benchmark (higher is better), then average.
+
+z-mean and mean-rank depend on the other models, so they only :meth:`~Aggregator.rank` a
+model x benchmark table; the mean also :meth:`~Aggregator.combine`\\ s one model's scores into a
+Score tree (what :func:`neuroalign.compose` uses).
+
+Statistics: :func:`agreement` (pairwise Spearman between benchmarks across models, Bonferroni
+corrected, paper 001 section 2), :func:`rho_hierarchy` (Spearman of V1, V2, V4, IT scores against
+their depth 1..4, paper 000) and :func:`explained_variance` (how much of the overall score each
+component explains, paper 001 section 1).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from .errors import NeuroalignError, SpecError
+from .interfaces import REGIONS, Aggregator, AggregatorSpec
+from .score import Provenance, Score
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
+
+__all__ = [
+    "MISSING",
+    "MeanAggregator",
+    "ZMeanAggregator",
+    "MeanRankAggregator",
+    "benchmark_groups",
+    "rank",
+    "Agreement",
+    "agreement",
+    "rho_hierarchy",
+    "explained_variance",
+]
+
+#: valid values of the ``missing`` parameter
+MISSING: tuple[str, ...] = ("zero", "skip")
+#: the ventral-stream regions ordered by depth (paper 000's rho-hierarchy)
+HIERARCHY: tuple[str, ...] = ("V1", "V2", "V4", "IT")
+#: kinds that never enter an overall score (Brain-Score's engineering benchmarks)
+EXCLUDED_KINDS: tuple[str, ...] = ("engineering",)
+
+
+def _kind_of_region(region: str | None) -> str | None:
+    if region == "behavior":
+        return "behavioral"
+    if region in HIERARCHY:
+        return "neural"
+    return None
+
+
+def _region_of_id(identifier: str) -> str | None:
+    """The ``Region`` of a ``Family.Region-metric`` id when it is a known region."""
+    if "." not in identifier:
+        return None
+    region = identifier.split(".", 1)[1].split("-", 1)[0]
+    return region if region in REGIONS else None
+
+
+def _classify(name: str, score: Score) -> tuple[str, str]:
+    """``(region group, kind)`` of a child score, from its attrs, then its name."""
+    region = score.attrs.get("region") or (name if name in REGIONS else _region_of_id(name))
+    kind = score.attrs.get("kind")
+    if kind in (None, "composite"):
+        kinds = score.attrs.get("kinds")
+        if isinstance(kinds, Mapping) and len(kinds) == 1:
+            kind = next(iter(kinds))
+        else:
+            kind = _kind_of_region(region) or kind or "neural"
+    return region or name, kind
+
+
+class _Base(Aggregator):
+    """Shared parameter handling: ``missing`` is validated once, here."""
+
+    default_id: ClassVar[str]
+    default_missing: ClassVar[str] = "zero"
+    #: whether :meth:`combine` works on one model's scores (z-mean and mean-rank need several)
+    combines: ClassVar[bool] = True
+
+    def __init__(self, spec: AggregatorSpec | None = None):
+        if spec is None:
+            spec = AggregatorSpec(id=self.default_id,
+                                  factory=f"neuroalign.aggregate:{type(self).__name__}")
+        self.spec = spec
+        self.missing: str = spec.parameters.get("missing", self.default_missing)
+        if self.missing not in MISSING:
+            raise SpecError(
+                f"Aggregator {spec.id!r}: parameter missing={self.missing!r} is not valid; "
+                f"use one of {list(MISSING)}"
+            )
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(id={self.spec.id!r}, missing={self.missing!r})"
+
+    def _needs_several_models(self) -> NeuroalignError:
+        return SpecError(
+            f"Aggregator {self.spec.id!r} cannot combine the scores of a single model: it "
+            "transforms each benchmark across several models. Rank a model x benchmark table "
+            f"instead: neuroalign.rank(table, {self.spec.id!r}) or "
+            f"neuroalign.get_aggregator({self.spec.id!r}).rank(table); use 'mean' to combine "
+            "one model's scores"
+        )
+
+
+# ------------------------------------------------------------------------------ hierarchy
+
+
+def _hierarchical(leaves: list[tuple[str, str, str, float, float | None]], missing: str
+                  ) -> tuple[float, float | None, dict[str, float], dict[str, float], list[str]]:
+    """Weighted mean of ``(name, region, kind, value, error)`` leaves over the hierarchy.
+
+    Each leaf's weight is ``1/n_kinds * 1/n_regions_of_its_kind * 1/n_leaves_of_its_region``, so
+    the value is exactly mean(kinds(mean(regions(mean(benchmarks))))), and the error of that
+    linear combination of independent estimates is ``sqrt(sum(w_i^2 * e_i^2))``.
+    """
+    tree: dict[str, dict[str, list[tuple[float, float | None]]]] = {}
+    absent: list[str] = []
+    for name, region, kind, value, error in leaves:
+        if kind in EXCLUDED_KINDS:
+            continue
+        if value is None or math.isnan(value):
+            absent.append(name)
+            if missing == "skip":
+                continue
+            value, error = 0.0, 0.0  # Brain-Score: a missing benchmark counts as 0
+        tree.setdefault(kind, {}).setdefault(region, []).append((value, error))
+    total, variance, known = 0.0, 0.0, True
+    regions: dict[str, float] = {}
+    kinds: dict[str, float] = {}
+    for kind, by_region in tree.items():
+        kind_total = 0.0
+        for region, values in by_region.items():
+            regions[region] = sum(v for v, _ in values) / len(values)
+            kind_total += regions[region]
+            weight = 1.0 / (len(tree) * len(by_region) * len(values))
+            for value, error in values:
+                total += weight * value
+                if error is None or math.isnan(error):
+                    known = False
+                else:
+                    variance += (weight * error) ** 2
+        kinds[kind] = kind_total / len(by_region)
+    if not tree:
+        return math.nan, None, regions, kinds, absent
+    return total, (math.sqrt(variance) if known else None), regions, kinds, absent
+
+
+class MeanAggregator(_Base):
+    """Brain-Score's hierarchical arithmetic mean: benchmark -> region -> kind -> overall.
+
+    Parameters
+    ----------
+    spec : AggregatorSpec, optional
+        ``spec.parameters["missing"]`` says what a missing score (NaN, e.g. a benchmark that
+        failed or was not run) does:
+
+        ``"zero"`` (default, Brain-Score's leaderboard rule)
+            it counts as 0 in its region's mean;
+        ``"skip"``
+            it is left out and the mean is taken over what is there (a region or kind with
+            nothing left drops out of the level above).
+
+    Notes
+    -----
+    Each child's region comes from ``score.attrs["region"]``, else from its name when that is a
+    region (``"V4"``) or a ``Family.Region-metric`` id; its kind from ``score.attrs["kind"]``, else
+    from the region (``behavior`` -> behavioral, V1..IT -> neural). A child without a region is a
+    group of its own. Kind ``engineering`` never enters the overall score.
+
+    The error is propagated as for independent estimates through the weighted mean that the
+    hierarchy amounts to, ``sqrt(sum(w_i^2 * error_i^2))``; it is ``None`` when any child that
+    enters the mean has no error. Missing children counted as zero have error 0.
+    """
+
+    default_id = "mean"
+
+    def combine(self, children: Mapping[str, Score]) -> Score:
+        """One Score whose value is the hierarchical mean and whose children are ``children``.
+
+        ``attrs`` records the per-region and per-kind means, the ``missing`` rule and which
+        children were missing.
+        """
+        leaves = []
+        for name, child in children.items():
+            region, kind = _classify(name, child)
+            leaves.append((name, region, kind, float(child.value), child.error))
+        value, error, regions, kinds, absent = _hierarchical(leaves, self.missing)
+        plugins: dict[str, str] = {}
+        for child in children.values():
+            plugins.update(child.provenance.plugins)
+        return Score(
+            value=value,
+            error=error,
+            children=dict(children),
+            attrs={"aggregator": self.spec.id, "missing": self.missing, "regions": regions,
+                   "kinds": kinds, "missing_children": absent},
+            provenance=Provenance(plugins=plugins),
+        )
+
+    def rank(self, table: pd.DataFrame) -> pd.Series:
+        """The hierarchical mean of each row (model) of a model x benchmark table.
+
+        Columns are grouped by :func:`benchmark_groups`; NaN cells are missing scores.
+        """
+        import pandas as pd
+
+        groups = benchmark_groups(table)
+        out = {}
+        for model, row in table.iterrows():
+            leaves = [(c, *groups[c], float(row[c]), None) for c in table.columns]
+            out[model] = _hierarchical(leaves, self.missing)[0]
+        return pd.Series(out, name=self.spec.id, dtype=float).reindex(table.index)
+
+
+class ZMeanAggregator(_Base):
+    """z-transform each benchmark across models, then average each model's z-scores.
+
+    Parameters
+    ----------
+    spec : AggregatorSpec, optional
+        ``parameters["missing"]``: ``"skip"`` (default: average the z-scores a model has) or
+        ``"zero"`` (a missing raw score counts as 0 before the transform).
+        ``parameters["ddof"]``: delta degrees of freedom of the standard deviation (default 0,
+        as ``scipy.stats.zscore``).
+
+    Notes
+    -----
+    A benchmark on which every model scores the same carries no information: its z-scores are
+    0, not NaN. Paper 001 notes the drawback: a model's z-mean changes when other models are
+    added.
+    """
+
+    default_id = "zmean"
+    default_missing = "skip"
+    combines = False
+
+    def combine(self, children: Mapping[str, Score]) -> Score:
+        """Not defined for one model; raises :class:`~neuroalign.SpecError` pointing to rank."""
+        raise self._needs_several_models()
+
+    def rank(self, table: pd.DataFrame) -> pd.Series:
+        """Mean z-score of each row (model); higher is better."""
+        table = _numeric(table)
+        if self.missing == "zero":
+            table = table.fillna(0.0)
+        ddof = int(self.spec.parameters.get("ddof", 0))
+        std = table.std(axis=0, ddof=ddof).replace(0.0, math.inf)
+        z = (table - table.mean(axis=0)) / std
+        return z.mean(axis=1, skipna=True).rename(self.spec.id)
+
+
+class MeanRankAggregator(_Base):
+    """Rank models on each benchmark, then average each model's ranks (paper 001, section 4).
+
+    Ranks run from 1 (worst) to n (best) so that, as for every aggregator, higher is better; ties
+    share their average rank. ``parameters["missing"]``: ``"skip"`` (default: a model is ranked
+    among the models that have the benchmark, and its ranks are averaged over what it has) or
+    ``"zero"`` (a missing score counts as 0 and is ranked).
+    """
+
+    default_id = "meanrank"
+    default_missing = "skip"
+    combines = False
+
+    def combine(self, children: Mapping[str, Score]) -> Score:
+        """Not defined for one model; raises :class:`~neuroalign.SpecError` pointing to rank."""
+        raise self._needs_several_models()
+
+    def rank(self, table: pd.DataFrame) -> pd.Series:
+        """Mean rank of each row (model); higher is better."""
+        table = _numeric(table)
+        if self.missing == "zero":
+            table = table.fillna(0.0)
+        ranks = table.rank(axis=0, method="average", ascending=True, na_option="keep")
+        return ranks.mean(axis=1, skipna=True).rename(self.spec.id)
+
+
+# ------------------------------------------------------------------------------ tables
+
+
+def _numeric(table: pd.DataFrame) -> pd.DataFrame:
+    import pandas as pd
+
+    if not isinstance(table, pd.DataFrame):
+        raise SpecError(
+            f"rank needs a pandas DataFrame (models as rows, benchmarks as columns); "
+            f"found {type(table).__name__}"
+        )
+    return table.astype(float)
+
+
+def benchmark_groups(table: pd.DataFrame) -> dict[str, tuple[str, str]]:
+    """``column -> (region, kind)`` for the benchmark columns of ``table``.
+
+    In order of precedence: ``table.attrs["benchmarks"][column]`` (a mapping with ``region``
+    and ``kind``); the spec of a registered benchmark of that id; the ``Region`` of a
+    ``Family.Region-metric`` id; else the column is a group of its own of kind ``neural``.
+    """
+    declared = table.attrs.get("benchmarks", {}) if hasattr(table, "attrs") else {}
+    groups: dict[str, tuple[str, str]] = {}
+    for column in table.columns:
+        info = dict(declared.get(column, {}))
+        if "region" not in info or "kind" not in info:
+            spec = _registered_benchmark(str(column))
+            if spec is not None:
+                info.setdefault("region", spec.region)
+                info.setdefault("kind", spec.kind)
+        region = info.get("region") or _region_of_id(str(column)) or str(column)
+        kind = info.get("kind")
+        if kind in (None, "composite"):
+            kind = _kind_of_region(region) or "neural"
+        groups[column] = (region, kind)
+    return groups
+
+
+def _registered_benchmark(identifier: str) -> Any:
+    from .registry import get_registry
+
+    try:
+        return get_registry().spec("benchmark", identifier)
+    except (NeuroalignError, ValueError):
+        return None
+
+
+def _wide(table: pd.DataFrame) -> pd.DataFrame:
+    """Pivot a tidy results table (model, benchmark, value columns) to model x benchmark."""
+    for model, bench in (("model_id", "benchmark_id"), ("model", "benchmark")):
+        if {model, bench, "value"} <= set(table.columns):
+            return table.pivot_table(index=model, columns=bench, values="value", aggfunc="last")
+    return table
+
+
+def rank(table: pd.DataFrame, aggregator: str | Aggregator = "mean") -> pd.Series:
+    """One value per model from a model x benchmark table, higher is better.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        Models as rows, benchmark ids as columns, ceiled scores as values (NaN: missing). A tidy
+        table with columns ``model_id``, ``benchmark_id`` and ``value`` (as the results registry
+        returns) is pivoted first.
+    aggregator : str or Aggregator
+        An aggregator id (``"mean"``, ``"zmean"``, ``"meanrank"``, or a plugin's) or object.
+
+    Returns
+    -------
+    pandas.Series
+        Indexed like the table's rows; sort it with ``.sort_values(ascending=False)``.
+    """
+    if isinstance(aggregator, str):
+        from .registry import get_aggregator
+
+        aggregator = get_aggregator(aggregator)
+    return aggregator.rank(_wide(table))
+
+
+# ------------------------------------------------------------------------------ statistics
+
+
+@dataclass(frozen=True)
+class Agreement:
+    """Pairwise Spearman correlations between benchmarks across models.
+
+    Attributes
+    ----------
+    rho, pvalue : pandas.DataFrame
+        Benchmark x benchmark matrices (diagonal: rho 1, p 0).
+    alpha : float
+        The family-wise significance level asked for.
+    corrected_alpha : float
+        ``alpha`` divided by the number of benchmark pairs (Bonferroni).
+    n_models : int
+        Models used (with ``complete=True``, those with every score).
+    """
+
+    rho: pd.DataFrame
+    pvalue: pd.DataFrame
+    alpha: float
+    corrected_alpha: float
+    n_models: int
+
+    @property
+    def significant(self) -> pd.DataFrame:
+        """Whether each pair's p-value is below the corrected threshold (diagonal False)."""
+        import numpy as np
+        import pandas as pd
+
+        values = (self.pvalue < self.corrected_alpha).to_numpy(copy=True)
+        np.fill_diagonal(values, False)
+        return pd.DataFrame(values, index=self.pvalue.index, columns=self.pvalue.columns)
+
+    @property
+    def mean_rho(self) -> float:
+        """Mean correlation over distinct pairs (paper 001 reports 0.198 on Brain-Score)."""
+        import numpy as np
+
+        values = self.rho.to_numpy()
+        upper = values[np.triu_indices_from(values, k=1)]
+        return float(np.nanmean(upper)) if upper.size else math.nan
+
+    def pairs(self) -> pd.DataFrame:
+        """Tidy table: one row per pair with ``a, b, rho, pvalue, significant``."""
+        import pandas as pd
+
+        names = list(self.rho.columns)
+        rows = [
+            {"a": a, "b": b, "rho": self.rho.loc[a, b], "pvalue": self.pvalue.loc[a, b],
+             "significant": bool(self.pvalue.loc[a, b] < self.corrected_alpha)}
+            for i, a in enumerate(names) for b in names[i + 1:]
+        ]
+        return pd.DataFrame(rows, columns=["a", "b", "rho", "pvalue", "significant"])
+
+
+def agreement(table: pd.DataFrame, *, alpha: float = 0.05, complete: bool = True) -> Agreement:
+    """How aligned are alignment benchmarks? Spearman between every pair of columns.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        Models as rows, benchmarks as columns.
+    alpha : float
+        Family-wise significance level, Bonferroni-corrected by the number of pairs
+        (paper 001: 0.05 / n_pairs).
+    complete : bool
+        Use only models with every score (paper 001); ``False`` uses, for each pair, the models
+        that have both.
+    """
+    import numpy as np
+    import pandas as pd
+    from scipy.stats import spearmanr
+
+    table = _numeric(_wide(table))
+    if complete:
+        table = table.dropna(axis=0, how="any")
+    names = list(table.columns)
+    if len(names) < 2:
+        raise SpecError(f"agreement needs at least 2 benchmark columns; found {names}")
+    rho = pd.DataFrame(np.eye(len(names)), index=names, columns=names)
+    pvalue = pd.DataFrame(np.zeros((len(names),) * 2), index=names, columns=names)
+    for i, a in enumerate(names):
+        for b in names[i + 1:]:
+            pair = table[[a, b]].dropna()
+            if len(pair) < 3:
+                r, p = math.nan, math.nan
+            else:
+                r, p = spearmanr(pair[a], pair[b])
+            rho.loc[a, b] = rho.loc[b, a] = r
+            pvalue.loc[a, b] = pvalue.loc[b, a] = p
+    n_pairs = len(names) * (len(names) - 1) // 2
+    return Agreement(rho, pvalue, alpha, alpha / n_pairs, int(len(table)))
+
+
+def rho_hierarchy(scores: Any) -> Any:
+    """Spearman correlation of region scores with their depth V1=1, V2=2, V4=3, IT=4 (paper 000).
+
+    Positive: the model matches later areas better, as a good model of the ventral stream
+    should not necessarily; Brain-Score 2022's winner has -0.2, CrossViT-18 (adv + rot) +0.8.
+
+    Parameters
+    ----------
+    scores : mapping, pandas.Series, Score or pandas.DataFrame
+        Region -> score (a Score uses its ``attrs["regions"]`` from :class:`MeanAggregator` or
+        its children named by region); a DataFrame gives one value per row. Regions other than
+        V1, V2, V4 and IT are ignored; missing ones are left out.
+
+    Returns
+    -------
+    float or pandas.Series
+        NaN for a DataFrame row with fewer than two regions.
+    """
+    import pandas as pd
+    from scipy.stats import spearmanr
+
+    if isinstance(scores, pd.DataFrame):
+        return scores.apply(lambda row: _rho_or_nan(row), axis=1).rename("rho_hierarchy")
+    if isinstance(scores, Score):
+        scores = scores.attrs.get("regions") or {k: c.value for k, c in scores.children.items()}
+    values = {r: float(scores[r]) for r in HIERARCHY
+              if r in scores and scores[r] is not None and not math.isnan(float(scores[r]))}
+    if len(values) < 2:
+        raise SpecError(
+            f"rho_hierarchy needs scores of at least 2 of the regions {list(HIERARCHY)}; "
+            f"found {sorted(values)} in {sorted(map(str, scores))}"
+        )
+    depth = [HIERARCHY.index(r) + 1 for r in values]
+    return float(spearmanr(list(values.values()), depth)[0])
+
+
+def _rho_or_nan(row: Any) -> float:
+    try:
+        return rho_hierarchy(row.to_dict())
+    except SpecError:
+        return math.nan
+
+
+def explained_variance(components: pd.DataFrame, overall: pd.Series) -> pd.Series:
+    """Squared Pearson correlation of each component column with the overall score.
+
+    Paper 001: Brain-Score's overall score is dominated by behavior (95% explained variance)
+    while neural predictivity explains 33%.
+    """
+    components = _numeric(components)
+    return components.apply(lambda column: column.corr(overall) ** 2).rename("explained_variance")
