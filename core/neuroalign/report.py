@@ -1,0 +1,321 @@
+"""Leaderboards: models x benchmarks of ceiled scores, with errors, chosen layers and an aggregate.
+
+Build one from a tidy results table (:meth:`neuroalign.results.ResultsRegistry.query`) with
+:func:`leaderboard`, then show it in the terminal (:func:`print_leaderboard`, a rich table) or
+write a static, self-contained HTML page (:func:`write_html`; inline CSS and a few lines of
+inline JavaScript for sorting, no network assets).
+
+The aggregate column comes from a registered aggregator (``neuroalign list aggregators``;
+default ``mean``) through its ``rank(table) -> Series`` method.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+import os
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
+    from rich.console import Console
+    from rich.table import Table
+
+    from .results import ResultsRegistry
+
+__all__ = [
+    "Leaderboard",
+    "leaderboard",
+    "print_leaderboard",
+    "render_html",
+    "render_table",
+    "write_html",
+]
+
+
+@dataclass
+class Leaderboard:
+    """A model x benchmark table of ceiled scores, best model first.
+
+    Attributes
+    ----------
+    values, errors : pandas.DataFrame
+        Ceiled values and their errors; index = model, columns = benchmark ids (NaN: not scored).
+    layers : pandas.DataFrame
+        The layer chosen for each cell (``None`` when no layer was selected).
+    aggregate : pandas.Series or None
+        One value per model from the aggregator's ``rank``; rows are sorted by it.
+    aggregator : str or None
+        Id of the aggregator used.
+    higher_is_better : bool
+        Direction of ``aggregate`` (False for rank-like aggregates).
+    """
+
+    values: pd.DataFrame
+    errors: pd.DataFrame
+    layers: pd.DataFrame
+    aggregate: pd.Series | None = None
+    aggregator: str | None = None
+    higher_is_better: bool = True
+
+    @property
+    def models(self) -> list[str]:
+        return [str(m) for m in self.values.index]
+
+    @property
+    def benchmarks(self) -> list[str]:
+        return [str(b) for b in self.values.columns]
+
+    def to_frame(self) -> pd.DataFrame:
+        """Values with the aggregate as the first column (named after the aggregator)."""
+        frame = self.values.copy()
+        if self.aggregate is not None:
+            frame.insert(0, self.aggregator or "aggregate", self.aggregate)
+        return frame
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able: ``{"aggregator", "benchmarks", "rows": [{"rank", "model", "aggregate",
+        "scores": {benchmark: {"value", "error", "layer"}}}]}`` (NaN as None)."""
+        rows = []
+        for rank, model in enumerate(self.values.index, start=1):
+            scores = {}
+            for bench in self.values.columns:
+                value = _num(self.values.at[model, bench])
+                if value is None:
+                    continue
+                scores[str(bench)] = {"value": value, "error": _num(self.errors.at[model, bench]),
+                                      "layer": self.layers.at[model, bench]}
+            aggregate = None if self.aggregate is None else _num(self.aggregate.get(model))
+            rows.append({"rank": rank, "model": str(model), "aggregate": aggregate,
+                         "scores": scores})
+        return {"aggregator": self.aggregator, "higher_is_better": self.higher_is_better,
+                "benchmarks": self.benchmarks, "rows": rows}
+
+
+def _num(value: Any) -> float | None:
+    if value is None:
+        return None
+    value = float(value)
+    return None if math.isnan(value) else value
+
+
+def leaderboard(results: pd.DataFrame | ResultsRegistry | None = None, *,
+                aggregator: str | None = "mean") -> Leaderboard:
+    """Pivot a tidy results table into a :class:`Leaderboard`.
+
+    Parameters
+    ----------
+    results : DataFrame or ResultsRegistry, optional
+        A table with at least the columns ``model``, ``benchmark``, ``value`` (and optionally
+        ``error``, ``layer``, ``weights_hash``, ``version``, ``updated``), as returned by
+        :meth:`ResultsRegistry.query`; or a registry (all its records); default: the default
+        results registry. When a (model, benchmark) pair has several records the highest
+        version, then the latest, is used; a model stored with several weights hashes gets one
+        row per weights (``model [hash8]``).
+    aggregator : str or None
+        Registered aggregator id for the aggregate column, or None for no aggregate.
+
+    Returns
+    -------
+    Leaderboard
+    """
+    import pandas as pd
+
+    from .results import ResultsRegistry
+
+    if results is None:
+        results = ResultsRegistry()
+    table = results.query() if isinstance(results, ResultsRegistry) else results.copy()
+    missing = {"model", "benchmark", "value"} - set(table.columns)
+    if missing:
+        from .errors import NeuroalignError
+
+        raise NeuroalignError(
+            f"a leaderboard needs the columns model, benchmark and value; missing {sorted(missing)}"
+            " (pass ResultsRegistry().query())"
+        )
+    for column, default in (("error", float("nan")), ("layer", None), ("weights_hash", None),
+                            ("version", 0), ("updated", "")):
+        if column not in table.columns:
+            table[column] = default
+    table = _label_weights(table)
+    table = table.sort_values(["version", "updated"], na_position="first").drop_duplicates(
+        ["model", "benchmark"], keep="last"
+    )
+    values = table.pivot(index="model", columns="benchmark", values="value").astype("float64")
+    values = values.reindex(columns=sorted(values.columns))
+    errors = table.pivot(index="model", columns="benchmark", values="error")
+    errors = errors.reindex(index=values.index, columns=values.columns).astype("float64")
+    layers = table.pivot(index="model", columns="benchmark", values="layer")
+    layers = layers.reindex(index=values.index, columns=values.columns).astype(object)
+    layers = layers.where(layers.notna(), None)
+    values.index.name = errors.index.name = layers.index.name = "model"
+    values.columns.name = errors.columns.name = layers.columns.name = "benchmark"
+
+    aggregate, higher = None, True
+    if aggregator is not None and not values.empty:
+        from .registry import get_aggregator
+
+        runtime = get_aggregator(aggregator)
+        higher = bool(getattr(runtime, "higher_is_better", True))
+        aggregate = pd.Series(runtime.rank(values), dtype="float64").reindex(values.index)
+        aggregate.name = aggregator
+        order = aggregate.sort_values(ascending=not higher, na_position="last", kind="stable").index
+    else:
+        order = values.mean(axis=1).sort_values(ascending=False, na_position="last",
+                                                kind="stable").index
+    return Leaderboard(values.loc[order], errors.loc[order], layers.loc[order],
+                       None if aggregate is None else aggregate.loc[order], aggregator, higher)
+
+
+def _label_weights(table: pd.DataFrame) -> pd.DataFrame:
+    hashes = table.dropna(subset=["weights_hash"]).groupby("model")["weights_hash"].nunique()
+    several = set(hashes[hashes > 1].index)
+    if several:
+        table = table.copy()
+        table["model"] = [
+            f"{m} [{str(h)[:8]}]" if m in several and isinstance(h, str) and h else m
+            for m, h in zip(table["model"], table["weights_hash"])
+        ]
+    return table
+
+
+def _cell(value: float, error: float, precision: int = 3) -> str:
+    if value is None or math.isnan(value):
+        return ""
+    text = f"{value:.{precision}f}"
+    if error is not None and not math.isnan(error):
+        text += f" ±{error:.{precision}f}"
+    return text
+
+
+# ------------------------------------------------------------------------------ terminal
+def render_table(board: Leaderboard, *, title: str | None = "Leaderboard",
+                 show_layers: bool = True) -> Table:
+    """A rich table: rank, model, aggregate, then one column per benchmark."""
+    from rich.table import Table
+
+    table = Table(title=title, title_justify="left", header_style="bold", show_edge=False)
+    table.add_column("#", justify="right")
+    table.add_column("model")
+    if board.aggregate is not None:
+        table.add_column(board.aggregator or "aggregate", justify="right", style="bold")
+    for bench in board.benchmarks:
+        table.add_column(bench, justify="right", overflow="fold")
+    for rank, model in enumerate(board.values.index, start=1):
+        row = [str(rank), str(model)]
+        if board.aggregate is not None:
+            value = board.aggregate.get(model)
+            row.append("" if value is None or math.isnan(value) else f"{value:.3f}")
+        for bench in board.benchmarks:
+            text = _cell(board.values.at[model, bench], board.errors.at[model, bench])
+            layer = board.layers.at[model, bench]
+            if show_layers and text and layer:
+                text += f"\n[dim]{layer}[/]"
+            row.append(text)
+        table.add_row(*row)
+    return table
+
+
+def print_leaderboard(board: Leaderboard, console: Console | None = None) -> None:
+    """Print :func:`render_table` to ``console`` (default: a new stdout console)."""
+    from rich.console import Console
+
+    console = console or Console()
+    if board.values.empty:
+        console.print("no results to show (score something with: neuroalign score MODEL BENCHMARK)")
+        return
+    console.print(render_table(board))
+    if board.aggregator:
+        direction = "higher" if board.higher_is_better else "lower"
+        console.print(f"[dim]aggregate: {board.aggregator} ({direction} is better); "
+                      "cells: ceiled score ± error, chosen layer below[/]")
+
+
+# ------------------------------------------------------------------------------ HTML
+_CSS = """
+body{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;margin:2rem;color:#1d232b}
+h1{font-size:1.4rem;margin-bottom:.2rem} p.meta{color:#5b6675;margin-top:0;font-size:.85rem}
+table{border-collapse:collapse;font-size:.85rem}
+th,td{border:1px solid #d8dde3;padding:.3rem .5rem;text-align:right;vertical-align:top}
+th{background:#f3f5f7;cursor:pointer;position:sticky;top:0}
+td.model,th.model{text-align:left;font-family:ui-monospace,monospace}
+td.agg{font-weight:600} .err{color:#5b6675;font-size:.75rem} .layer{display:block;color:#5b6675;
+font-size:.7rem;font-family:ui-monospace,monospace} td.na{color:#aab2bd}
+"""
+
+_SORT_JS = """
+document.querySelectorAll('th').forEach(function(th,col){th.addEventListener('click',function(){
+var body=th.closest('table').tBodies[0],rows=Array.from(body.rows),asc=th.dataset.asc!=='1';
+th.dataset.asc=asc?'1':'0';rows.sort(function(a,b){var x=a.cells[col].dataset.v,y=b.cells[col].dataset.v;
+var nx=parseFloat(x),ny=parseFloat(y);if(isNaN(nx)&&isNaN(ny))return (x||'').localeCompare(y||'')*(asc?1:-1);
+if(isNaN(nx))return 1;if(isNaN(ny))return -1;return (nx-ny)*(asc?1:-1);});
+rows.forEach(function(r){body.appendChild(r);});});});
+"""
+
+
+def _shade(value: float) -> str:
+    """Background colour for a score in [0, 1] (white -> green)."""
+    if value is None or math.isnan(value):
+        return ""
+    v = min(max(value, 0.0), 1.0)
+    return f' style="background:hsl(140,55%,{97 - 35 * v:.0f}%)"'
+
+
+def render_html(board: Leaderboard, *, title: str = "neuroalign leaderboard") -> str:
+    """The leaderboard as one self-contained HTML document (no external assets)."""
+    from . import __version__
+
+    esc = html.escape
+    generated = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    head = ['<th data-sort="num">#</th>', '<th class="model">model</th>']
+    if board.aggregate is not None:
+        head.append(f"<th>{esc(board.aggregator or 'aggregate')}</th>")
+    head += [f"<th>{esc(b)}</th>" for b in board.benchmarks]
+    body = []
+    for rank, model in enumerate(board.values.index, start=1):
+        cells = [f'<td data-v="{rank}">{rank}</td>',
+                 f'<td class="model" data-v="{esc(str(model))}">{esc(str(model))}</td>']
+        if board.aggregate is not None:
+            agg = board.aggregate.get(model)
+            agg = float("nan") if agg is None else float(agg)
+            shown = "" if math.isnan(agg) else f"{agg:.3f}"
+            cells.append(f'<td class="agg" data-v="{shown}">{shown}</td>')
+        for bench in board.benchmarks:
+            value = float(board.values.at[model, bench])
+            if math.isnan(value):
+                cells.append('<td class="na" data-v="">–</td>')
+                continue
+            error = float(board.errors.at[model, bench])
+            err = "" if math.isnan(error) else f' <span class="err">±{error:.3f}</span>'
+            layer = board.layers.at[model, bench]
+            lay = f'<span class="layer">{esc(str(layer))}</span>' if layer else ""
+            cells.append(f'<td data-v="{value:.6f}"{_shade(value)}>{value:.3f}{err}{lay}</td>')
+        body.append("<tr>" + "".join(cells) + "</tr>")
+    direction = "higher" if board.higher_is_better else "lower"
+    meta = (f"{len(board.models)} models × {len(board.benchmarks)} benchmarks · "
+            f"aggregate: {esc(board.aggregator or 'none')} ({direction} is better) · "
+            f"cells: ceiled score ± error, chosen layer below · generated {generated} by "
+            f"neuroalign {esc(__version__)} · click a header to sort")
+    return (
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+        f"<title>{esc(title)}</title><style>{_CSS}</style></head><body>"
+        f"<h1>{esc(title)}</h1><p class=\"meta\">{meta}</p>"
+        f"<table><thead><tr>{''.join(head)}</tr></thead><tbody>\n"
+        + "\n".join(body)
+        + f"\n</tbody></table><script>{_SORT_JS}</script></body></html>\n"
+    )
+
+
+def write_html(board: Leaderboard, path: str | os.PathLike[str], *,
+               title: str = "neuroalign leaderboard") -> Path:
+    """Write :func:`render_html` to ``path`` atomically; return the path."""
+    path = Path(path).expanduser()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    temp.write_text(render_html(board, title=title), encoding="utf-8")
+    os.replace(temp, path)
+    return path

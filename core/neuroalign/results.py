@@ -1,0 +1,387 @@
+"""The results registry: every Score ever computed, in a local SQLite database.
+
+One record per *key* ``(model id, model weights sha256, benchmark id, benchmark version)``, taken
+from :attr:`Score.provenance <neuroalign.Score.provenance>`. A record holds the full, lossless
+Score JSON next to the columns people filter and sort on (value, raw, ceiling, error, layer,
+created, ...). Writes are idempotent upserts: scoring the same model on the same benchmark again
+overwrites its record, never duplicates it, so a rerun of a model x benchmark grid can skip what
+is done (:meth:`ResultsRegistry.has`).
+
+Durability and concurrency
+--------------------------
+The database runs in WAL mode with ``synchronous=FULL``; each :meth:`~ResultsRegistry.put` is one
+``BEGIN IMMEDIATE`` transaction, so a process killed mid-grid loses nothing it already wrote, and
+several processes (or threads) may write at once: SQLite serialises the writers and each waits up
+to ``timeout`` seconds for the lock. WAL needs a local filesystem (not NFS).
+
+The default location is ``$NEUROALIGN_HOME/results.sqlite`` (``NEUROALIGN_HOME`` defaults to
+``~/.cache/neuroalign``); ``NEUROALIGN_RESULTS`` overrides the file path.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+import sqlite3
+import threading
+from collections.abc import Iterator
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .errors import NeuroalignError
+from .score import Score
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
+    import xarray as xr
+
+__all__ = ["COLUMNS", "ResultsRegistry", "default_results_path"]
+
+#: schema version stored in ``PRAGMA user_version``
+SCHEMA_VERSION = 1
+
+#: columns of :meth:`ResultsRegistry.query`, in order
+COLUMNS: tuple[str, ...] = (
+    "model", "weights_hash", "benchmark", "version", "value", "raw", "ceiling", "error",
+    "layer", "created", "updated", "neuroalign_version", "seed", "wall_time_s", "host",
+)
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS scores (
+    model_id           TEXT    NOT NULL,
+    weights_hash       TEXT    NOT NULL DEFAULT '',
+    benchmark_id       TEXT    NOT NULL,
+    benchmark_version  INTEGER NOT NULL DEFAULT 0,
+    value              REAL,
+    raw                REAL,
+    ceiling            REAL,
+    error              REAL,
+    layer              TEXT,
+    created            TEXT,
+    updated            TEXT    NOT NULL,
+    neuroalign_version TEXT,
+    seed               INTEGER,
+    wall_time_s        REAL,
+    host               TEXT,
+    score_json         TEXT    NOT NULL,
+    PRIMARY KEY (model_id, weights_hash, benchmark_id, benchmark_version)
+);
+CREATE INDEX IF NOT EXISTS scores_benchmark ON scores (benchmark_id);
+"""
+
+_UPSERT = """
+INSERT INTO scores (model_id, weights_hash, benchmark_id, benchmark_version, value, raw, ceiling,
+                    error, layer, created, updated, neuroalign_version, seed, wall_time_s, host,
+                    score_json)
+VALUES (:model_id, :weights_hash, :benchmark_id, :benchmark_version, :value, :raw, :ceiling,
+        :error, :layer, :created, :updated, :neuroalign_version, :seed, :wall_time_s, :host,
+        :score_json)
+ON CONFLICT (model_id, weights_hash, benchmark_id, benchmark_version) DO UPDATE SET
+    value = excluded.value, raw = excluded.raw, ceiling = excluded.ceiling,
+    error = excluded.error, layer = excluded.layer, created = excluded.created,
+    updated = excluded.updated, neuroalign_version = excluded.neuroalign_version,
+    seed = excluded.seed, wall_time_s = excluded.wall_time_s, host = excluded.host,
+    score_json = excluded.score_json
+"""
+
+_SELECT = (
+    "SELECT model_id, weights_hash, benchmark_id, benchmark_version, value, raw, ceiling, error, "
+    "layer, created, updated, neuroalign_version, seed, wall_time_s, host FROM scores"
+)
+
+
+def _home() -> Path:
+    """``$NEUROALIGN_HOME`` as :mod:`neuroalign.store` resolves it (same rule if it is absent)."""
+    try:
+        from .store import home
+    except ImportError:
+        return Path(os.environ.get("NEUROALIGN_HOME") or "~/.cache/neuroalign").expanduser()
+    return Path(home())
+
+
+def default_results_path() -> Path:
+    """``$NEUROALIGN_RESULTS`` if set, else ``$NEUROALIGN_HOME/results.sqlite``."""
+    override = os.environ.get("NEUROALIGN_RESULTS")
+    if override:
+        return Path(override).expanduser()
+    return _home() / "results.sqlite"
+
+
+class ResultsRegistry:
+    """Scores keyed by (model, weights hash, benchmark, benchmark version), in SQLite.
+
+    Parameters
+    ----------
+    path : str or path-like, optional
+        Database file; created (with its directory) on first use. Default:
+        :func:`default_results_path`. ``":memory:"`` gives a private in-memory database.
+    timeout : float
+        Seconds a writer waits for another process's write lock before failing.
+
+    Notes
+    -----
+    Instances are cheap, thread-safe and picklable (the connection is reopened lazily in the new
+    process), so they can be shipped to distributed workers.
+
+    Examples
+    --------
+    >>> results = ResultsRegistry(tmp_path / "results.sqlite")       # doctest: +SKIP
+    >>> results.put(score)                                           # doctest: +SKIP
+    >>> results.get("timm:resnet18", "MajajHong2015.IT-pls").value   # doctest: +SKIP
+    0.53
+    >>> results.query(benchmark="MajajHong2015.*")                   # doctest: +SKIP
+    """
+
+    def __init__(self, path: str | os.PathLike[str] | None = None, *, timeout: float = 60.0):
+        self.path = Path(path) if path is not None and str(path) != ":memory:" else path
+        if self.path is None:
+            self.path = default_results_path()
+        self.timeout = float(timeout)
+        self._connection: sqlite3.Connection | None = None
+        self._pid: int | None = None
+        self._lock = threading.RLock()
+
+    # ------------------------------------------------------------------ connection
+    def _connect(self) -> sqlite3.Connection:
+        if self._connection is not None and self._pid == os.getpid():
+            return self._connection
+        if self.path != ":memory:":
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        try:
+            connection = sqlite3.connect(
+                str(self.path), timeout=self.timeout, isolation_level=None,
+                check_same_thread=False,
+            )
+            connection.execute("PRAGMA journal_mode=WAL")
+            connection.execute("PRAGMA synchronous=FULL")
+            connection.execute(f"PRAGMA busy_timeout={int(self.timeout * 1000)}")
+            self._migrate(connection)
+        except sqlite3.DatabaseError as error:
+            raise NeuroalignError(
+                f"cannot open the results database {str(self.path)!r} ({error}); move the file "
+                "aside or point NEUROALIGN_RESULTS at another path"
+            ) from error
+        self._connection, self._pid = connection, os.getpid()
+        return connection
+
+    @staticmethod
+    def _migrate(connection: sqlite3.Connection) -> None:
+        (version,) = connection.execute("PRAGMA user_version").fetchone()
+        if version > SCHEMA_VERSION:
+            raise sqlite3.DatabaseError(
+                f"schema version {version} is newer than this neuroalign understands "
+                f"({SCHEMA_VERSION}); upgrade neuroalign"
+            )
+        if version < SCHEMA_VERSION:
+            connection.execute("BEGIN IMMEDIATE")
+            try:
+                for statement in _SCHEMA.strip().split(";"):
+                    if statement.strip():
+                        connection.execute(statement)
+                connection.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+            except BaseException:
+                connection.execute("ROLLBACK")
+                raise
+            connection.execute("COMMIT")
+
+    def close(self) -> None:
+        """Close this process's connection (it reopens on next use)."""
+        with self._lock:
+            if self._connection is not None and self._pid == os.getpid():
+                self._connection.close()
+            self._connection = None
+
+    def __enter__(self) -> ResultsRegistry:  # noqa: PYI034
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __getstate__(self) -> dict[str, Any]:
+        if self.path == ":memory:":
+            raise TypeError("an in-memory ResultsRegistry cannot be pickled; give it a file path")
+        return {"path": self.path, "timeout": self.timeout}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__init__(state["path"], timeout=state["timeout"])
+
+    def __repr__(self) -> str:
+        return f"ResultsRegistry({str(self.path)!r})"
+
+    # ------------------------------------------------------------------ writing
+    def put(self, score: Score) -> None:
+        """Store ``score``, replacing any record with the same key (an idempotent upsert).
+
+        Raises
+        ------
+        NeuroalignError
+            If ``score.provenance`` lacks ``model_id`` or ``benchmark_id``.
+        """
+        row = _row(score)
+        with self._lock:
+            connection = self._connect()
+            connection.execute("BEGIN IMMEDIATE")
+            try:
+                connection.execute(_UPSERT, row)
+            except BaseException:
+                connection.execute("ROLLBACK")
+                raise
+            connection.execute("COMMIT")
+
+    def delete(self, model: str = "*", benchmark: str = "*", *, weights_hash: str | None = None,
+               version: int | None = None) -> int:
+        """Delete the records matching the fnmatch patterns; return how many were deleted."""
+        keys = [
+            (r["model"], r["weights_hash"] or "", r["benchmark"], r["version"] or 0)
+            for r in self._rows(model, benchmark, weights_hash=weights_hash, version=version)
+        ]
+        with self._lock:
+            connection = self._connect()
+            connection.execute("BEGIN IMMEDIATE")
+            try:
+                connection.executemany(
+                    "DELETE FROM scores WHERE model_id=? AND weights_hash=? AND benchmark_id=? "
+                    "AND benchmark_version=?", keys,
+                )
+            except BaseException:
+                connection.execute("ROLLBACK")
+                raise
+            connection.execute("COMMIT")
+        return len(keys)
+
+    # ------------------------------------------------------------------ reading
+    def get(self, model_id: str, benchmark_id: str, *, weights_hash: str | None = None,
+            version: int | None = None) -> Score | None:
+        """The stored Score, or ``None``.
+
+        Without ``version`` the highest stored benchmark version is returned; without
+        ``weights_hash``, the most recently written record among the model's weights.
+        """
+        where = ["model_id = ?", "benchmark_id = ?"]
+        args: list[Any] = [model_id, benchmark_id]
+        if weights_hash is not None:
+            where.append("weights_hash = ?")
+            args.append(weights_hash)
+        if version is not None:
+            where.append("benchmark_version = ?")
+            args.append(int(version))
+        sql = (f"SELECT score_json FROM scores WHERE {' AND '.join(where)} "
+               "ORDER BY benchmark_version DESC, updated DESC LIMIT 1")
+        with self._lock:
+            found = self._connect().execute(sql, args).fetchone()
+        return None if found is None else Score.from_json(found[0])
+
+    def has(self, model_id: str, benchmark_id: str, *, weights_hash: str | None = None,
+            version: int | None = None) -> bool:
+        """Whether :meth:`get` would find a record."""
+        return self.get(model_id, benchmark_id, weights_hash=weights_hash, version=version) is not None
+
+    def scores(self, model: str = "*", benchmark: str = "*") -> Iterator[Score]:
+        """Every stored Score whose model and benchmark ids match the fnmatch patterns."""
+        sql = "SELECT model_id, benchmark_id, score_json FROM scores ORDER BY model_id, benchmark_id"
+        with self._lock:
+            rows = self._connect().execute(sql).fetchall()
+        for model_id, benchmark_id, text in rows:
+            if fnmatch.fnmatchcase(model_id, model) and fnmatch.fnmatchcase(benchmark_id, benchmark):
+                yield Score.from_json(text)
+
+    def _rows(self, model: str = "*", benchmark: str = "*", *, weights_hash: str | None = None,
+              version: int | None = None) -> list[dict[str, Any]]:
+        with self._lock:
+            rows = self._connect().execute(
+                _SELECT + " ORDER BY model_id, benchmark_id, benchmark_version, weights_hash"
+            ).fetchall()
+        out = []
+        for row in rows:
+            record = dict(zip(COLUMNS, row))
+            if not (fnmatch.fnmatchcase(record["model"], model)
+                    and fnmatch.fnmatchcase(record["benchmark"], benchmark)):
+                continue
+            if weights_hash is not None and record["weights_hash"] != weights_hash:
+                continue
+            if version is not None and record["version"] != int(version):
+                continue
+            record["weights_hash"] = record["weights_hash"] or None
+            record["version"] = record["version"] or None
+            out.append(record)
+        return out
+
+    def query(self, model: str = "*", benchmark: str = "*") -> pd.DataFrame:
+        """A tidy table: one row per record matching the fnmatch patterns.
+
+        Columns are :data:`COLUMNS`: ``model``, ``weights_hash``, ``benchmark``, ``version``,
+        ``value`` (ceiled), ``raw``, ``ceiling``, ``error``, ``layer`` (chosen layer),
+        ``created`` (when the score was computed), ``updated`` (when it was written), and
+        provenance details.
+        """
+        import pandas as pd
+
+        frame = pd.DataFrame(self._rows(model, benchmark), columns=list(COLUMNS))
+        for column in ("value", "raw", "ceiling", "error", "wall_time_s"):
+            frame[column] = frame[column].astype("float64")
+        frame["version"] = frame["version"].astype("Int64")
+        frame["seed"] = frame["seed"].astype("Int64")
+        return frame
+
+    def to_xarray(self, model: str = "*", benchmark: str = "*") -> xr.DataArray:
+        """Ceiled values as a ``model x benchmark`` DataArray (NaN where nothing is stored).
+
+        When several records share a (model, benchmark) pair (several weights or versions), the
+        highest benchmark version, then the most recently written record, is used.
+        """
+        import numpy as np
+        import xarray as xr
+
+        frame = self.query(model, benchmark)
+        frame = frame.sort_values(["version", "updated"]).drop_duplicates(
+            ["model", "benchmark"], keep="last"
+        )
+        table = frame.pivot(index="model", columns="benchmark", values="value")
+        errors = frame.pivot(index="model", columns="benchmark", values="error")
+        errors = errors.reindex(index=table.index, columns=table.columns)
+        return xr.DataArray(
+            np.asarray(table.to_numpy(dtype="float64")),
+            dims=("model", "benchmark"),
+            coords={"model": list(table.index), "benchmark": list(table.columns),
+                    "error": (("model", "benchmark"), errors.to_numpy(dtype="float64"))},
+            name="score",
+        )
+
+    def __len__(self) -> int:
+        with self._lock:
+            return int(self._connect().execute("SELECT COUNT(*) FROM scores").fetchone()[0])
+
+
+def _row(score: Score) -> dict[str, Any]:
+    if not isinstance(score, Score):
+        raise NeuroalignError(
+            f"ResultsRegistry.put needs a neuroalign.Score; found {type(score).__name__}"
+        )
+    prov = score.provenance
+    missing = [name for name in ("model_id", "benchmark_id") if not getattr(prov, name)]
+    if missing:
+        raise NeuroalignError(
+            f"cannot store a Score without provenance.{' and provenance.'.join(missing)} "
+            f"(the results key); found provenance {prov.model_dump(exclude_defaults=True)}; "
+            "set them, e.g. score.provenance.model_id = 'timm:resnet18'"
+        )
+    now = datetime.now(timezone.utc).isoformat(timespec="microseconds")
+    return {
+        "model_id": prov.model_id,
+        "weights_hash": prov.model_weights_sha256 or "",
+        "benchmark_id": prov.benchmark_id,
+        "benchmark_version": int(prov.benchmark_version or 0),
+        "value": score.value,
+        "raw": score.raw,
+        "ceiling": score.ceiling,
+        "error": score.error,
+        "layer": score.layer,
+        "created": prov.created or now,
+        "updated": now,
+        "neuroalign_version": prov.neuroalign_version,
+        "seed": prov.seed,
+        "wall_time_s": prov.wall_time_s,
+        "host": prov.host,
+        "score_json": score.to_json(),
+    }

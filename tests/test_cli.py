@@ -1,0 +1,341 @@
+"""The ``neuroalign`` command, on a fresh plugin manager with one in-test plugin."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import subprocess
+import sys
+import textwrap
+import types
+import uuid
+from pathlib import Path
+
+import neuroalign
+import pytest
+from click.testing import CliRunner
+from neuroalign import hookimpl
+from neuroalign.cli import cli
+from neuroalign.errors import NeuroalignError
+from neuroalign.interfaces import (
+    AssetSpec,
+    AttackSpec,
+    BenchmarkSpec,
+    DatasetSpec,
+    MetricSpec,
+    ModelSpec,
+)
+from neuroalign.plugins import PluginManager
+from neuroalign.registry import use_plugin_manager
+from neuroalign.results import ResultsRegistry
+from neuroalign.score import Provenance, Score
+
+
+class TinyPlugin:
+    """One component of every kind; the dataset's asset is a local file."""
+
+    asset_path = None
+
+    @hookimpl
+    def register_models(self, register):
+        register(ModelSpec(id="test:tiny", factory="tests.tiny:Model", layers=("a", "b"),
+                           region_layers={"IT": "b"}))
+
+    @hookimpl
+    def register_datasets(self, register):
+        data = self.asset_path.read_bytes()
+        register(DatasetSpec(id="Tiny2024.public", factory="tests.tiny:Data", assets=(
+            AssetSpec(name="assembly", url=str(self.asset_path), format="other",
+                      sha256=hashlib.sha256(data).hexdigest(), size=len(data)),)))
+
+    @hookimpl
+    def register_metrics(self, register):
+        register(MetricSpec(id="pls", factory="tests.tiny:Pls", description="PLS regression"))
+        register(MetricSpec(id="split_half", factory="tests.tiny:Ceil", kind="ceiling"))
+
+    @hookimpl
+    def register_attacks(self, register):
+        register(AttackSpec(id="fgsm", factory="tests.tiny:Fgsm", norm="linf"))
+
+    @hookimpl
+    def register_benchmarks(self, register):
+        for region in ("IT", "V4"):
+            register(BenchmarkSpec(id=f"Tiny2024.{region}-pls", factory="tests.tiny:B",
+                                   dataset="Tiny2024.public", metric="pls", region=region,
+                                   ceiling="split_half", description=f"{region} sites"))
+
+
+class BrokenPlugin:
+    @hookimpl
+    def register_models(self, register):
+        raise RuntimeError("the hook exploded")
+
+
+@pytest.fixture
+def env(tmp_path, monkeypatch):
+    monkeypatch.setenv("NEUROALIGN_HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("NEUROALIGN_RESULTS", raising=False)
+    monkeypatch.delenv("NEUROALIGN_STORE", raising=False)
+    monkeypatch.delenv("NEUROALIGN_DEBUG", raising=False)
+    asset = tmp_path / "tiny.bin"
+    asset.write_bytes(b"tiny assembly bytes")
+    plugin = TinyPlugin()
+    plugin.asset_path = asset
+    manager = PluginManager(autoload=False)
+    manager.register(plugin, name="tiny", distribution="neuroalign-tiny", version="0.0.1")
+    old = use_plugin_manager(manager)
+    yield types.SimpleNamespace(manager=manager, tmp=tmp_path, asset=asset)
+    use_plugin_manager(old)
+
+
+def run(*args, input=None):
+    return CliRunner().invoke(cli, list(args), input=input, catch_exceptions=True)
+
+
+def run_json(*args):
+    result = run(*args, "--json")
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+def test_help_and_version():
+    result = run("--help")
+    assert result.exit_code == 0
+    for command in ("list", "info", "plugins", "fetch", "cache", "results", "report", "registry",
+                    "score", "demo"):
+        assert f"  {command} " in result.output
+    result = run("--version")
+    assert result.exit_code == 0 and result.output.strip() == f"neuroalign, version {neuroalign.__version__}"
+
+
+def test_list(env):
+    result = run("list", "benchmarks")
+    assert result.exit_code == 0
+    assert "Tiny2024.IT-pls" in result.stdout and "neuroalign-tiny" in result.stdout
+    assert [e["id"] for e in run_json("list", "benchmarks", "*V4*")] == ["Tiny2024.V4-pls"]
+    data = run_json("list", "benchmarks")
+    assert data[0]["region"] == "IT" and data[0]["provided_by"] == {
+        "distribution": "neuroalign-tiny", "version": "0.0.1", "plugin": "tiny"}
+    assert [e["id"] for e in run_json("list", "metrics")] == ["pls"]
+    assert [e["id"] for e in run_json("list", "ceilings")] == ["split_half"]
+    assert [e["id"] for e in run_json("list", "aggregators")] == ["mean", "meanrank", "zmean"]
+    assert [e["id"] for e in run_json("list", "models")] == ["test:tiny"]
+    assert [e["id"] for e in run_json("list", "attacks")] == ["fgsm"]
+    assert run_json("list", "datasets")[0]["assets"][0]["name"] == "assembly"
+    assert run_json("list", "models", "nothing*") == []
+    bad = run("list", "benchmark")
+    assert bad.exit_code == 2 and "'benchmarks'" in bad.output
+
+
+def test_info(env):
+    data = run_json("info", "Tiny2024.IT-pls")
+    assert (data["component"], data["id"], data["version"], data["kind"]) == (
+        "benchmark", "Tiny2024.IT-pls", 1, "neural")
+    assert data["provided_by"]["distribution"] == "neuroalign-tiny"
+    result = run("info", "test:tiny")
+    assert result.exit_code == 0
+    assert "model test:tiny" in result.stdout and "neuroalign-tiny 0.0.1" in result.stdout
+    assert run_json("info", "split_half")["component"] == "ceiling"
+    assert run_json("info", "mean", "--kind", "aggregator")["id"] == "mean"
+
+
+def test_info_unknown_id_suggests(env):
+    result = run("info", "Tiny2024.IT-pl")
+    assert result.exit_code == 2
+    assert result.stderr.strip() == (
+        "error: unknown id 'Tiny2024.IT-pl'; did you mean 'Tiny2024.IT-pls' (benchmark), "
+        "'Tiny2024.V4-pls' (benchmark) or 'Tiny2024.public' (dataset)? (list the valid ids with: neuroalign list KIND, KIND one "
+        "of aggregators, attacks, benchmarks, ceilings, datasets, metrics, models)")
+    assert "Traceback" not in result.output
+    result = run("info", "Tiny2024.IT-pl", "--kind", "benchmark")
+    assert result.exit_code == 2
+    assert "did you mean 'Tiny2024.IT-pls'" in result.stderr
+    assert "(list the valid ids with: neuroalign list benchmarks)" in result.stderr
+    result = run("info", "pls", "--kind", "ceiling")
+    assert result.exit_code == 2 and "'pls' is a metric, not a ceiling; use --kind metric" in result.stderr
+
+
+def test_info_ambiguous_id(env):
+    class Clash:
+        @hookimpl
+        def register_metrics(self, register):
+            register(MetricSpec(id="mean", factory="tests.tiny:M"))
+
+    env.manager.register(Clash(), name="clash", distribution="neuroalign-clash")
+    result = run("info", "mean")
+    assert result.exit_code == 2
+    assert "'mean' is registered as several kinds ['metric', 'aggregator']" in result.stderr
+    assert "--kind metric" in result.stderr
+
+
+def test_debug_shows_the_exception(env, monkeypatch):
+    result = run("--debug", "info", "nope")
+    assert isinstance(result.exception, NeuroalignError)
+    monkeypatch.setenv("NEUROALIGN_DEBUG", "1")
+    assert isinstance(run("info", "nope").exception, NeuroalignError)
+
+
+def test_plugins_lists_failed_with_reason_and_warns_once(env):
+    env.manager.register(BrokenPlugin(), name="broken", distribution="neuroalign-broken")
+    result = run("plugins")
+    assert result.exit_code == 0
+    assert "failed" in result.stdout and "the hook exploded" in result.stdout
+    warnings_seen = [line for line in result.stderr.splitlines() if line.startswith("warning:")]
+    assert len(warnings_seen) == 1 and "neuroalign-broken" in warnings_seen[0]
+    data = {p["name"]: p for p in run_json("plugins")}
+    assert data["tiny"]["status"] == "loaded" and data["tiny"]["registered"] == 7
+    assert data["broken"]["status"] == "failed"
+    assert data["broken"]["error"] == "RuntimeError: the hook exploded"
+
+
+def test_fetch(env):
+    data = run_json("fetch", "Tiny2024.public")
+    assert data["dataset"] == "Tiny2024.public"
+    path = data["assets"]["assembly"]
+    assert Path(path).read_bytes() == b"tiny assembly bytes"
+    result = run("fetch", "Tiny2024.privat")
+    assert result.exit_code == 2
+    assert "unknown dataset 'Tiny2024.privat'; did you mean 'Tiny2024.public'?" in result.stderr
+
+
+def test_cache_ls_and_clear(env):
+    from neuroalign.store import cache_dir, write_meta
+
+    for key in ("alpha", "beta"):
+        item = cache_dir("activations") / key
+        item.write_bytes(b"x" * 10)
+        write_meta(item, kind="activations", key=key, description=f"{key} activations")
+    entries = run_json("cache", "ls")
+    assert [(e["kind"], e["key"], e["size"]) for e in entries] == [
+        ("activations", "alpha", 10), ("activations", "beta", 10)]
+    assert run_json("cache", "ls", "--kind", "assets") == []
+    result = run("cache", "clear", "alpha", input="n\n")
+    assert result.exit_code == 1 and len(run_json("cache", "ls")) == 2  # declined: nothing removed
+    assert run_json("cache", "clear", "alpha", "--yes") == {"removed": 1, "kind": None,
+                                                            "pattern": "alpha"}
+    assert [e["key"] for e in run_json("cache", "ls")] == ["beta"]
+
+
+def _store_results(path=None):
+    results = ResultsRegistry(path)
+    for model, value in (("test:tiny", 0.5), ("test:other", 0.25)):
+        for bench in ("Tiny2024.IT-pls", "Tiny2024.V4-pls"):
+            results.put(Score(value=value, error=0.01, layer="b", provenance=Provenance(
+                model_id=model, benchmark_id=bench, benchmark_version=1)))
+    results.close()
+
+
+def test_results(env):
+    result = run("results")
+    assert result.exit_code == 0 and "no stored results" in result.stderr
+    _store_results()
+    data = run_json("results", "--model", "test:tiny")
+    assert [(r["model"], r["benchmark"], r["value"]) for r in data] == [
+        ("test:tiny", "Tiny2024.IT-pls", 0.5), ("test:tiny", "Tiny2024.V4-pls", 0.5)]
+    csv = run("results", "--csv", "--benchmark", "*IT*").stdout.splitlines()
+    assert csv[0].startswith("model,weights_hash,benchmark,version,value")
+    assert len(csv) == 3
+    table = run("results").stdout
+    assert "test:other" in table and "0.25" in table
+
+
+def test_report(env):
+    _store_results(env.tmp / "r.sqlite")
+    html = env.tmp / "report.html"
+    result = run("report", "--db", str(env.tmp / "r.sqlite"), "--html", str(html))
+    assert result.exit_code == 0, result.output
+    assert result.stdout.index("test:tiny") < result.stdout.index("test:other")
+    assert "test:tiny" in html.read_text()
+    data = run_json("report", "--db", str(env.tmp / "r.sqlite"), "--aggregator", "meanrank")
+    assert data["aggregator"] == "meanrank"
+    assert [r["model"] for r in data["rows"]] == ["test:tiny", "test:other"]
+    bad = run("report", "--db", str(env.tmp / "r.sqlite"), "--aggregator", "meen")
+    assert bad.exit_code == 2 and "did you mean 'mean'" in bad.stderr
+
+
+def test_registry_build_and_search(env):
+    url = f"memory://cli-{uuid.uuid4().hex}/index.json"
+    result = run("registry", "build", "--output", url)
+    assert result.exit_code == 0, result.output
+    assert f"wrote {url}: 1 plugins, 2 benchmarks, 1 datasets" in result.stderr
+    hits = run_json("registry", "search", "v4", "--index", url)
+    assert [(h["benchmark"], h["pip"], h["installed"]) for h in hits] == [
+        ("Tiny2024.V4-pls", "pip install neuroalign-tiny", False)]
+    result = run("registry", "search", "tiny", "--index", url)
+    assert result.exit_code == 0 and "pip install neuroalign-tiny" in result.stdout
+    result = run("registry", "search", "nothing", "--index", url)
+    assert result.exit_code == 0 and "no benchmark matches 'nothing'" in result.stderr
+    missing = run("registry", "search", "x", "--index", f"memory://nothing-{uuid.uuid4().hex}.json")
+    assert missing.exit_code == 2 and "no registry index at" in missing.stderr
+
+
+def test_score_calls_the_scoring_engine(env, monkeypatch):
+    calls = []
+
+    def fake_score(model, benchmark, *, layers=None, pretrained=True, use_cache=True):
+        calls.append((model, benchmark, layers, pretrained, use_cache))
+        return Score(value=0.61, raw=0.5, ceiling=0.82, error=0.02, layer="b",
+                     layers={"a": 0.3, "b": 0.61},
+                     provenance=Provenance(model_id=model, benchmark_id=benchmark))
+
+    monkeypatch.setitem(sys.modules, "neuroalign.scoring",
+                        types.SimpleNamespace(score=fake_score))
+    result = run("score", "test:tiny", "Tiny2024.IT-pls")
+    assert result.exit_code == 0, result.output
+    assert calls == [("test:tiny", "Tiny2024.IT-pls", None, True, True)]
+    assert "0.6100 ± 0.0200" in result.stdout and "layer b" in result.stdout
+    assert "chosen" in result.stdout and "0.3" in result.stdout
+    calls.clear()
+    data = run_json("score", "test:tiny", "Tiny2024.IT-pls", "Tiny2024.V4-pls", "--layer", "a",
+                    "--random-weights", "--no-cache")
+    assert calls == [("test:tiny", "Tiny2024.IT-pls", ["a"], False, False),
+                     ("test:tiny", "Tiny2024.V4-pls", ["a"], False, False)]
+    assert [Score.model_validate(d).value for d in data] == [0.61, 0.61]
+
+
+def test_score_error_is_one_red_line(env, monkeypatch):
+    def fake_score(model, benchmark, **kwargs):
+        neuroalign.get_benchmark(benchmark)
+
+    monkeypatch.setitem(sys.modules, "neuroalign.scoring", types.SimpleNamespace(score=fake_score))
+    result = run("score", "test:tiny", "Tiny2024.IT-pl")
+    assert result.exit_code == 2
+    assert result.stderr.splitlines() == [(
+        "error: unknown benchmark 'Tiny2024.IT-pl'; did you mean 'Tiny2024.IT-pls' or "
+        "'Tiny2024.V4-pls'? (list the valid ids with: neuroalign list benchmarks)")]
+
+
+def test_demo_passes_options(env, monkeypatch):
+    calls = []
+
+    def fake_run(output=None, models=None):
+        calls.append((output, models))
+
+    monkeypatch.setitem(sys.modules, "neuroalign.demo", types.SimpleNamespace(run=fake_run))
+    assert run("demo", "--output", "out", "-m", "timm:a", "-m", "timm:b").exit_code == 0
+    assert run("demo").exit_code == 0
+    assert calls == [("out", ["timm:a", "timm:b"]), (None, None)]
+    quick = run("demo", "--quick")
+    assert quick.exit_code == 2 and "no --quick mode" in quick.stderr
+
+
+CHECK_IMPORTS = textwrap.dedent("""
+    import sys
+    from neuroalign.cli import main
+    try:
+        main({argv!r})
+    except SystemExit as exit:
+        code = exit.code
+    heavy = sorted(m for m in ("torch", "timm", "xarray", "pandas", "s3fs", "gcsfs", "boto3")
+                   if m in sys.modules)
+    sys.stderr.write("HEAVY=" + ",".join(heavy) + " CODE=" + str(code) + "\\n")
+""")
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["list", "benchmarks"], ["list", "models", "x*"]])
+def test_cold_commands_do_not_import_torch(argv):
+    """Runs with every installed plugin, in a fresh interpreter."""
+    proc = subprocess.run([sys.executable, "-c", CHECK_IMPORTS.format(argv=argv)],
+                          capture_output=True, text=True, timeout=120, check=False)
+    last = proc.stderr.strip().splitlines()[-1]
+    assert last == "HEAVY= CODE=0", proc.stderr

@@ -1,0 +1,140 @@
+"""Leaderboards from results tables: pivot, aggregate, rich table, self-contained HTML."""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+
+import pandas as pd
+import pytest
+from neuroalign.plugins import PluginManager
+from neuroalign.registry import use_plugin_manager
+from neuroalign.report import leaderboard, print_leaderboard, render_html, write_html
+from neuroalign.results import ResultsRegistry
+from neuroalign.score import Provenance, Score
+
+
+@pytest.fixture(autouse=True)
+def fresh_manager():
+    old = use_plugin_manager(PluginManager(autoload=False))  # built-in aggregators only
+    yield
+    use_plugin_manager(old)
+
+
+def tidy() -> pd.DataFrame:
+    rows = [
+        ("timm:good", "X.V4-pls", 0.8, 0.01, "layer2"),
+        ("timm:good", "X.IT-pls", 0.7, 0.02, "layer4"),
+        ("timm:mid", "X.V4-pls", 0.5, 0.01, "layer1"),
+        ("timm:mid", "X.IT-pls", 0.5, 0.03, "layer4"),
+        ("timm:<b>bad</b>", "X.V4-pls", 0.1, float("nan"), None),
+    ]
+    return pd.DataFrame(rows, columns=["model", "benchmark", "value", "error", "layer"])
+
+
+def test_leaderboard_pivots_and_ranks():
+    board = leaderboard(tidy(), aggregator="mean")
+    assert board.models == ["timm:good", "timm:mid", "timm:<b>bad</b>"]
+    assert board.benchmarks == ["X.IT-pls", "X.V4-pls"]
+    assert board.values.at["timm:good", "X.IT-pls"] == 0.7
+    assert board.errors.at["timm:mid", "X.IT-pls"] == 0.03
+    assert board.layers.at["timm:good", "X.V4-pls"] == "layer2"
+    assert math.isnan(board.values.at["timm:<b>bad</b>", "X.IT-pls"])
+    # Brain-Score's mean: a missing benchmark counts as 0; V4 and IT are separate regions
+    assert board.aggregate["timm:good"] == pytest.approx(0.75)
+    assert board.aggregate["timm:<b>bad</b>"] == pytest.approx(0.05)
+    frame = board.to_frame()
+    assert list(frame.columns) == ["mean", "X.IT-pls", "X.V4-pls"]
+
+
+@pytest.mark.parametrize("aggregator", ["zmean", "meanrank"])
+def test_other_aggregators_keep_the_best_first(aggregator):
+    board = leaderboard(tidy().iloc[:4], aggregator=aggregator)
+    assert board.models == ["timm:good", "timm:mid"]
+    assert board.aggregator == aggregator
+
+
+def test_unknown_aggregator_suggests():
+    from neuroalign.errors import UnknownIdError
+
+    with pytest.raises(UnknownIdError, match="did you mean 'mean'"):
+        leaderboard(tidy(), aggregator="meen")
+
+
+def test_no_aggregator_sorts_by_row_mean():
+    board = leaderboard(tidy(), aggregator=None)
+    assert board.aggregate is None
+    assert board.models[0] == "timm:good"
+
+
+def test_duplicate_records_keep_latest_version_and_split_weights():
+    table = pd.DataFrame([
+        ("timm:a", "h1", "X.IT-pls", 1, 0.2, "2024-01-01"),
+        ("timm:a", "h1", "X.IT-pls", 2, 0.4, "2024-01-02"),
+        ("timm:b", "h2", "X.IT-pls", 1, 0.9, "2024-01-01"),
+        ("timm:b", "h3", "X.IT-pls", 1, 0.1, "2024-01-01"),
+    ], columns=["model", "weights_hash", "benchmark", "version", "value", "updated"])
+    board = leaderboard(table, aggregator=None)
+    assert board.values["X.IT-pls"].to_dict() == {"timm:b [h2]": 0.9, "timm:a": 0.4,
+                                                  "timm:b [h3]": 0.1}
+
+
+def test_missing_columns_is_a_clear_error():
+    from neuroalign.errors import NeuroalignError
+
+    with pytest.raises(NeuroalignError, match=r"missing \['value'\]"):
+        leaderboard(pd.DataFrame({"model": ["a"], "benchmark": ["b"]}))
+
+
+def test_from_results_registry(tmp_path):
+    results = ResultsRegistry(tmp_path / "r.sqlite")
+    for model, value in (("timm:a", 0.3), ("timm:b", 0.6)):
+        results.put(Score(value=value, error=0.01, layer="l", provenance=Provenance(
+            model_id=model, benchmark_id="X.IT-pls", benchmark_version=1)))
+    board = leaderboard(results)
+    assert board.models == ["timm:b", "timm:a"]
+    assert board.to_dict()["rows"][0] == {
+        "rank": 1, "model": "timm:b", "aggregate": pytest.approx(0.6),
+        "scores": {"X.IT-pls": {"value": 0.6, "error": 0.01, "layer": "l"}}}
+
+
+def test_to_dict_is_strict_json():
+    data = leaderboard(tidy()).to_dict()
+    text = json.dumps(data, allow_nan=False)  # NaN became None / missing cells are absent
+    assert json.loads(text)["rows"][2]["scores"] == {
+        "X.V4-pls": {"value": 0.1, "error": None, "layer": None}}
+
+
+def test_rich_table(capsys):
+    from rich.console import Console
+
+    console = Console(width=200, force_terminal=False)
+    print_leaderboard(leaderboard(tidy()), console)
+    out = capsys.readouterr().out
+    assert "timm:good" in out and "0.700 ±0.020" in out and "layer4" in out
+    assert out.index("timm:good") < out.index("timm:mid")
+
+
+def test_html_report_is_self_contained(tmp_path):
+    path = write_html(leaderboard(tidy()), tmp_path / "out" / "report.html", title="Demo")
+    text = path.read_text()
+    assert text.startswith("<!DOCTYPE html>") and "<title>Demo</title>" in text
+    for model in ("timm:good", "timm:mid", "timm:&lt;b&gt;bad&lt;/b&gt;"):
+        assert model in text
+    assert "<b>bad</b>" not in text  # escaped
+    assert "0.700" in text and "±0.020" in text and "layer4" in text
+    assert not re.search(r"""(src|href)=["']?(https?:)?//""", text)  # no network assets
+    assert "<link" not in text
+    assert text.index("timm:good") < text.index("timm:mid")
+    assert [p.name for p in (tmp_path / "out").iterdir()] == ["report.html"]
+
+
+def test_empty_board(capsys):
+    from rich.console import Console
+
+    board = leaderboard(pd.DataFrame(columns=["model", "benchmark", "value"]))
+    assert board.models == [] and board.aggregate is None
+    print_leaderboard(board, Console(width=120))
+    assert "no results" in capsys.readouterr().out
+    assert "<tbody>\n\n</tbody>" in render_html(board)
