@@ -1,0 +1,168 @@
+"""Statistics used to judge benchmarks and aggregators (papers 001 and 000).
+
+:func:`agreement` (pairwise Spearman between benchmarks across models, Bonferroni corrected,
+paper 001 section 2), :func:`rho_hierarchy` (Spearman of V1, V2, V4, IT scores against their
+depth 1..4, paper 000) and :func:`explained_variance` (how much of the overall score each
+component explains, paper 001 section 1).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from .aggregate import HIERARCHY, _numeric, _wide
+from .errors import SpecError
+from .score import Score
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
+
+__all__ = ["Agreement", "agreement", "rho_hierarchy", "explained_variance"]
+
+
+@dataclass(frozen=True)
+class Agreement:
+    """Pairwise Spearman correlations between benchmarks across models.
+
+    Attributes
+    ----------
+    rho, pvalue : pandas.DataFrame
+        Benchmark x benchmark matrices (diagonal: rho 1, p 0).
+    alpha : float
+        The family-wise significance level asked for.
+    corrected_alpha : float
+        ``alpha`` divided by the number of benchmark pairs (Bonferroni).
+    n_models : int
+        Models used (with ``complete=True``, those with every score).
+    """
+
+    rho: pd.DataFrame
+    pvalue: pd.DataFrame
+    alpha: float
+    corrected_alpha: float
+    n_models: int
+
+    @property
+    def significant(self) -> pd.DataFrame:
+        """Whether each pair's p-value is below the corrected threshold (diagonal False)."""
+        import numpy as np
+        import pandas as pd
+
+        values = (self.pvalue < self.corrected_alpha).to_numpy(copy=True)
+        np.fill_diagonal(values, False)
+        return pd.DataFrame(values, index=self.pvalue.index, columns=self.pvalue.columns)
+
+    @property
+    def mean_rho(self) -> float:
+        """Mean correlation over distinct pairs (paper 001 reports 0.198 on Brain-Score)."""
+        import numpy as np
+
+        values = self.rho.to_numpy()
+        upper = values[np.triu_indices_from(values, k=1)]
+        return float(np.nanmean(upper)) if upper.size else math.nan
+
+    def pairs(self) -> pd.DataFrame:
+        """Tidy table: one row per pair with ``a, b, rho, pvalue, significant``."""
+        import pandas as pd
+
+        names = list(self.rho.columns)
+        rows = [
+            {"a": a, "b": b, "rho": self.rho.loc[a, b], "pvalue": self.pvalue.loc[a, b],
+             "significant": bool(self.pvalue.loc[a, b] < self.corrected_alpha)}
+            for i, a in enumerate(names) for b in names[i + 1:]
+        ]
+        return pd.DataFrame(rows, columns=["a", "b", "rho", "pvalue", "significant"])
+
+
+def agreement(table: pd.DataFrame, *, alpha: float = 0.05, complete: bool = True) -> Agreement:
+    """How aligned are alignment benchmarks? Spearman between every pair of columns.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        Models as rows, benchmarks as columns.
+    alpha : float
+        Family-wise significance level, Bonferroni-corrected by the number of pairs
+        (paper 001: 0.05 / n_pairs).
+    complete : bool
+        Use only models with every score (paper 001); ``False`` uses, for each pair, the models
+        that have both.
+    """
+    import numpy as np
+    import pandas as pd
+    from scipy.stats import spearmanr
+
+    table = _numeric(_wide(table))
+    if complete:
+        table = table.dropna(axis=0, how="any")
+    names = list(table.columns)
+    if len(names) < 2:
+        raise SpecError(f"agreement needs at least 2 benchmark columns; found {names}")
+    rho = pd.DataFrame(np.eye(len(names)), index=names, columns=names)
+    pvalue = pd.DataFrame(np.zeros((len(names),) * 2), index=names, columns=names)
+    for i, a in enumerate(names):
+        for b in names[i + 1:]:
+            pair = table[[a, b]].dropna()
+            if len(pair) < 3:
+                r, p = math.nan, math.nan
+            else:
+                r, p = spearmanr(pair[a], pair[b])
+            rho.loc[a, b] = rho.loc[b, a] = r
+            pvalue.loc[a, b] = pvalue.loc[b, a] = p
+    n_pairs = len(names) * (len(names) - 1) // 2
+    return Agreement(rho, pvalue, alpha, alpha / n_pairs, int(len(table)))
+
+
+def rho_hierarchy(scores: Any) -> Any:
+    """Spearman correlation of region scores with their depth V1=1, V2=2, V4=3, IT=4 (paper 000).
+
+    Positive: the model matches later areas better, as a good model of the ventral stream
+    should not necessarily; Brain-Score 2022's winner has -0.2, CrossViT-18 (adv + rot) +0.8.
+
+    Parameters
+    ----------
+    scores : mapping, pandas.Series, Score or pandas.DataFrame
+        Region -> score (a Score uses its ``attrs["regions"]`` from :class:`MeanAggregator` or
+        its children named by region); a DataFrame gives one value per row. Regions other than
+        V1, V2, V4 and IT are ignored; missing ones are left out.
+
+    Returns
+    -------
+    float or pandas.Series
+        NaN for a DataFrame row with fewer than two regions.
+    """
+    import pandas as pd
+    from scipy.stats import spearmanr
+
+    if isinstance(scores, pd.DataFrame):
+        return scores.apply(lambda row: _rho_or_nan(row), axis=1).rename("rho_hierarchy")
+    if isinstance(scores, Score):
+        scores = scores.attrs.get("regions") or {k: c.value for k, c in scores.children.items()}
+    values = {r: float(scores[r]) for r in HIERARCHY
+              if r in scores and scores[r] is not None and not math.isnan(float(scores[r]))}
+    if len(values) < 2:
+        raise SpecError(
+            f"rho_hierarchy needs scores of at least 2 of the regions {list(HIERARCHY)}; "
+            f"found {sorted(values)} in {sorted(map(str, scores))}"
+        )
+    depth = [HIERARCHY.index(r) + 1 for r in values]
+    return float(spearmanr(list(values.values()), depth)[0])
+
+
+def _rho_or_nan(row: Any) -> float:
+    try:
+        return rho_hierarchy(row.to_dict())
+    except SpecError:
+        return math.nan
+
+
+def explained_variance(components: pd.DataFrame, overall: pd.Series) -> pd.Series:
+    """Squared Pearson correlation of each component column with the overall score.
+
+    Paper 001: Brain-Score's overall score is dominated by behavior (95% explained variance)
+    while neural predictivity explains 33%.
+    """
+    components = _numeric(components)
+    return components.apply(lambda column: column.corr(overall) ** 2).rename("explained_variance")
