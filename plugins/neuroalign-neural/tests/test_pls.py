@@ -1,0 +1,65 @@
+"""The fast PLS equals scikit-learn's PLSRegression(scale=False), iteration for iteration."""
+
+import numpy as np
+import pytest
+from neuroalign_neural import FastPLSRegression, MetricInputError
+from neuroalign_neural.pls import fit_pls_batch
+from sklearn.cross_decomposition import PLSRegression
+
+
+def data(n=150, p=40, q=12, seed=0):
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(n, p)) @ rng.normal(size=(p, p)) * 0.3 + 5.0  # correlated, offset
+    y = x[:, :4] @ rng.normal(size=(4, q)) + 2.0 * rng.normal(size=(n, q))
+    return x, y, rng.normal(size=(30, p)) + 5.0
+
+
+@pytest.mark.parametrize("q", [1, 12])
+def test_matches_sklearn_nipals(q):
+    x, y, x_new = data(q=q)
+    ours = FastPLSRegression(20).fit(x, y if q > 1 else y[:, 0])
+    theirs = PLSRegression(n_components=20, scale=False).fit(x, y if q > 1 else y[:, 0])
+    np.testing.assert_allclose(ours.predict(x_new), theirs.predict(x_new), rtol=1e-9, atol=1e-9)
+    assert ours.n_iter_ == list(theirs.n_iter_)  # same number of power iterations per component
+
+
+def test_svd_solver_is_the_converged_fixed_point():
+    x, y, x_new = data()
+    nipals = FastPLSRegression(20, tol=1e-14, max_iter=5000).fit(x, y).predict(x_new)
+    svd = FastPLSRegression(20, solver="svd").fit(x, y).predict(x_new)
+    np.testing.assert_allclose(svd, nipals, rtol=1e-6, atol=1e-6)
+
+
+def test_batch_fits_equal_separate_fits():
+    x, y, _ = data()
+    x0, y0 = x - x.mean(0), y - y.mean(0)
+    rng = np.random.default_rng(1)
+    trains = [np.sort(rng.choice(len(x), 120, replace=False)) for _ in range(3)]
+    fits = fit_pls_batch(x0, y0, trains, n_components=10)
+    for train, fit in zip(trains, fits):
+        single = PLSRegression(n_components=10, scale=False).fit(x0[train], y0[train])
+        np.testing.assert_allclose(fit.predict_centred(x0[:20]), single.predict(x0[:20]),
+                                   rtol=1e-9, atol=1e-9)
+
+
+def test_rank_deficient_source_stops_early_without_nan():
+    rng = np.random.default_rng(0)
+    base = rng.normal(size=(100, 3))
+    x = base @ rng.normal(size=(3, 30))  # rank 3
+    y = base @ rng.normal(size=(3, 5))
+    model = FastPLSRegression(10).fit(x, y)
+    assert model.fit_.n_components <= 4
+    assert model.fit_.stopped_early is not None
+    np.testing.assert_allclose(model.predict(x), y, atol=1e-6)
+
+
+def test_more_components_than_features_is_an_error():
+    x, y, _ = data(p=5)
+    with pytest.raises(MetricInputError, match="n_components=20 exceeds the source's 5 features"):
+        FastPLSRegression(20).fit(x, y)
+
+
+def test_unknown_solver_is_an_error():
+    x, y, _ = data()
+    with pytest.raises(MetricInputError, match="unknown PLS solver 'qr'"):
+        FastPLSRegression(5, solver="qr").fit(x, y)
