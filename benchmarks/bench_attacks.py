@@ -1,0 +1,178 @@
+"""Speed and quality of neuroalign-attacks against torchattacks 3.5.1 on identical inputs.
+
+Model: timm ``resnet18`` with random weights (``pretrained=False``, seed 0), labels = its own
+predictions on the clean images, so every attack has something to flip. Images: uniform noise
+(seed 1), ``--images`` x 3 x ``--size`` x ``--size``. Each timed call is repeated ``--repeats``
+times, alternating ours and theirs, and the minimum wall time is reported (the machine is shared).
+
+Comparisons (issue 5 performance targets):
+
+* ``pgd``: ``pgd_linf`` / ``pgd_l2`` (10 steps, step 2.5 eps/steps, no random start) vs
+  ``torchattacks.PGD`` / ``PGDL2`` with the same settings (+ one forward pass to get success,
+  which our result includes).
+* ``cw``: ``cw_l2`` vs ``torchattacks.CW(c=1, kappa=0, steps=50, lr=0.01)``.
+* ``min_eps``: batched ``min_eps`` vs paper 003's bisection run image by image with
+  ``torchattacks.PGDL2`` (3 steps, same bracket and tolerance).
+
+Run::
+
+    PYTHONPATH=/tmp/refattacks .venv/bin/python benchmarks/bench_attacks.py --threads 2
+
+torchattacks is only imported here; the script exits with a message when it is missing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+
+import torch
+
+from neuroalign_attacks import cw_l2, min_eps, pgd_l2, pgd_linf
+from neuroalign_attacks.pixel_space import NormalizedModel
+
+MEAN, STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
+
+
+def timed_pair(theirs, ours, repeats):
+    """Alternate the two calls ``repeats`` times; minimum wall time and last output of each."""
+    best, out = [float("inf"), float("inf")], [None, None]
+    for _ in range(repeats):
+        for i, fn in enumerate((theirs, ours)):
+            start = time.perf_counter()
+            out[i] = fn()
+            best[i] = min(best[i], time.perf_counter() - start)
+    return best[0], out[0], best[1], out[1]
+
+
+def success_of(model, adv, labels):
+    with torch.no_grad():
+        return model(adv).argmax(1) != labels
+
+
+def bisect_one_by_one(torchattacks, model, images, labels, lower, upper, tolerance, steps):
+    """Paper 003 Alg. 1 with torchattacks.PGDL2, one image at a time (the reference)."""
+    eps_out, l2_out = [], []
+    for x, y in zip(images, labels):
+        x, y = x[None], y[None]
+        lo, hi, best = lower, upper, None
+        while hi - lo >= tolerance:
+            mid = lo + (hi - lo) / 2
+            attack = torchattacks.PGDL2(model, eps=mid, alpha=2.5 * mid / steps, steps=steps,
+                                        random_start=False)
+            adv = attack(x, y)
+            if bool(success_of(model, adv, y)):
+                hi, best = mid, adv
+            else:
+                lo = mid
+        eps_out.append(hi if best is not None else float("inf"))
+        l2_out.append(float((best - x).norm()) if best is not None else float("inf"))
+    return torch.tensor(eps_out), torch.tensor(l2_out)
+
+
+def main(argv=None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--images", type=int, default=32)
+    parser.add_argument("--size", type=int, default=224)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--repeats", type=int, default=1)
+    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    parser.add_argument("--only", nargs="*", default=["pgd", "cw", "min_eps"])
+    parser.add_argument("--linf-eps", type=float, default=1 / 255)
+    parser.add_argument("--l2-eps", type=float, default=0.1)
+    parser.add_argument("--tolerance", type=float, default=0.001)
+    parser.add_argument("--cw", default='{"steps": 12, "binary_search_steps": 2, '
+                        '"initial_const": 1.0, "lr": 0.003, "abort_early": false, '
+                        '"warm_start": true, "refine_steps": 10}',
+                        help="JSON parameters of our cw_l2")
+    parser.add_argument("--json", help="write the numbers here")
+    args = parser.parse_args(argv)
+    try:
+        import timm
+        import torchattacks
+    except ImportError as error:
+        sys.exit(f"bench_attacks needs timm and torchattacks 3.5.1 ({error}); install torchattacks "
+                 "into a scratch dir and put it on PYTHONPATH")
+    torch.set_num_threads(args.threads)
+    device = torch.device(args.device)
+    torch.manual_seed(0)
+    net = timm.create_model("resnet18", pretrained=False).eval().to(device)
+    model = NormalizedModel(net, MEAN, STD).eval().to(device)
+    images = torch.rand(args.images, 3, args.size, args.size,
+                        generator=torch.Generator().manual_seed(1)).to(device)
+    with torch.no_grad():
+        labels = model(images).argmax(1)
+    report = {"device": str(device), "threads": args.threads, "images": args.images,
+              "size": args.size, "torch": torch.__version__,
+              "torchattacks": torchattacks.__version__}
+    print(json.dumps(report))
+
+    if "pgd" in args.only:
+        for norm, ours_fn, theirs_cls, eps in (("linf", pgd_linf, torchattacks.PGD, args.linf_eps),
+                                               ("l2", pgd_l2, torchattacks.PGDL2, args.l2_eps)):
+            attack = theirs_cls(model, eps=eps, alpha=2.5 * eps / 10, steps=10, random_start=False)
+            t_theirs, adv, t_ours, res = timed_pair(
+                lambda: (lambda a: (a, success_of(model, a, labels)))(attack(images, labels)),
+                lambda: ours_fn(net, images, labels, eps=eps, steps=10, mean=MEAN, std=STD),
+                args.repeats)
+            row = {"ours_s": t_ours, "theirs_s": t_theirs, "speedup": t_theirs / t_ours,
+                   "ours_success": float(res.success.float().mean()),
+                   "theirs_success": float(adv[1].float().mean()),
+                   "max_abs_diff_adv": float((res.adversarial - adv[0]).abs().max()), "eps": eps}
+            report[f"pgd_{norm}"] = row
+            print(f"pgd_{norm}", json.dumps(row), flush=True)
+
+    if "cw" in args.only:
+        options = json.loads(args.cw)
+        attack = torchattacks.CW(model, c=1, kappa=0, steps=50, lr=0.01)
+        t_theirs, adv, t_ours, res = timed_pair(
+            lambda: attack(images, labels),
+            lambda: cw_l2(net, images, labels, mean=MEAN, std=STD, **options), args.repeats)
+        theirs_ok = success_of(model, adv, labels)
+        theirs_l2 = (adv - images).flatten(1).norm(dim=1)
+        ours_l2 = res.l2[res.success].float()
+        row = {"ours_s": t_ours, "theirs_s": t_theirs, "time_ratio": t_ours / t_theirs,
+               "ours_success": float(res.success.float().mean()),
+               "theirs_success": float(theirs_ok.float().mean()),
+               "ours_median_l2": float(ours_l2.median()) if len(ours_l2) else None,
+               "theirs_median_l2": (float(theirs_l2[theirs_ok].median()) if theirs_ok.any()
+                                    else None),
+               "ours_gradient_evaluations": res.gradient_evaluations,
+               "theirs_gradient_evaluations_max": 50 * args.images, "ours_parameters": options}
+        both = res.success.to(theirs_ok.device) & theirs_ok
+        if both.any():  # the same images, so medians are comparable even if success rates differ
+            row["both_success"] = float(both.float().mean())
+            row["ours_median_l2_on_both"] = float(res.l2.to(theirs_l2.device)[both].median())
+            row["theirs_median_l2_on_both"] = float(theirs_l2[both].median())
+        report["cw_l2"] = row
+        print("cw_l2", json.dumps(row), flush=True)
+
+    if "min_eps" in args.only:
+        lower, upper, tol = 0.001, 10.0, args.tolerance
+        t_theirs, (eps_t, l2_t), t_ours, res = timed_pair(
+            lambda: bisect_one_by_one(torchattacks, model, images, labels, lower, upper, tol, 3),
+            lambda: min_eps(net, images, labels, lower=lower, upper=upper, tolerance=tol,
+                            steps=3, mean=MEAN, std=STD), args.repeats)
+        eps_o = res.extras["eps"].float()
+        row = {"ours_s": t_ours, "theirs_s": t_theirs, "speedup": t_theirs / t_ours,
+               "ours_median_eps": float(eps_o.median()), "theirs_median_eps": float(eps_t.median()),
+               "median_eps_rel_diff": float((eps_o.median() - eps_t.median()).abs()
+                                            / eps_t.median()),
+               "ours_median_l2": float(res.l2.float().median()),
+               "theirs_median_l2": float(l2_t.median()),
+               "ours_success": float(res.success.float().mean()),
+               "per_image_rel_diff_median": float(((eps_o - eps_t).abs() / eps_t).median()),
+               "ours_gradient_evaluations": res.gradient_evaluations, "tolerance": tol}
+        report["min_eps"] = row
+        print("min_eps", json.dumps(row), flush=True)
+
+    if args.json:
+        with open(args.json, "w") as handle:
+            json.dump(report, handle, indent=2)
+    return report
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,45 @@
+"""neuroalign-attacks: gradient attacks in pixel space and PGD robustness benchmarks.
+
+Plain Python API (torch is imported lazily, on first attribute access)::
+
+    from neuroalign_attacks import pgd_linf, min_eps
+    result = pgd_linf(model, images, labels, eps=4 / 255, steps=10, mean=MEAN, std=STD)
+    result.success, result.l2, result.linf, result.gradient_evaluations
+
+Registered ids: attacks ``fgsm``, ``pgd_linf``, ``pgd_l2``, ``cw_l2``, ``min_eps``; benchmarks
+``PGD.robust_accuracy-linf``, ``PGD.robust_accuracy-l2``.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+__version__ = "0.1.0"
+
+_EXPORTS: dict[str, str] = {
+    "fgsm": "projected_gradient", "pgd": "projected_gradient", "pgd_linf": "projected_gradient",
+    "pgd_l2": "projected_gradient", "cw_l2": "carlini_wagner", "min_eps": "minimal_epsilon",
+    "AttackProblem": "objectives", "AttackInputError": "pixel_space",
+    "NormalizedModel": "pixel_space", "frozen": "pixel_space",
+    "FunctionAttack": "attacks", "FGSM": "attacks", "PGDLinf": "attacks", "PGDL2": "attacks",
+    "CarliniWagnerL2": "attacks", "MinimalEpsilon": "attacks",
+    "RobustAccuracy": "robust_accuracy", "TorchModel": "torch_model",
+    "shapes_classifier_model": "torch_model", "render_shapes": "synthetic",
+    "load_classifier": "synthetic", "ATTACK_SPECS": "specs", "BENCHMARK_SPECS": "specs",
+}
+
+__all__ = sorted(_EXPORTS) + ["__version__"]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'neuroalign_attacks' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__

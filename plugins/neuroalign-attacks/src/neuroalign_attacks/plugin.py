@@ -1,0 +1,24 @@
+"""neuroalign hooks of the attacks plugin: cheap registration of attack and benchmark specs."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from neuroalign.hookspecs import hookimpl
+from neuroalign.interfaces import AttackSpec, BenchmarkSpec
+
+from .specs import ATTACK_SPECS, BENCHMARK_SPECS
+
+
+@hookimpl
+def register_attacks(register: Callable[[AttackSpec], None]) -> None:
+    """Register ``fgsm``, ``pgd_linf``, ``pgd_l2``, ``cw_l2`` and ``min_eps``."""
+    for spec in ATTACK_SPECS:
+        register(spec)
+
+
+@hookimpl
+def register_benchmarks(register: Callable[[BenchmarkSpec], None]) -> None:
+    """Register ``PGD.robust_accuracy-linf`` and ``PGD.robust_accuracy-l2``."""
+    for spec in BENCHMARK_SPECS:
+        register(spec)

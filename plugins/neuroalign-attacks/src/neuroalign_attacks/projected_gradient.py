@@ -1,0 +1,265 @@
+"""FGSM and projected gradient descent (Madry et al. 2018) in the Linf and L2 balls.
+
+Every iterate is projected onto the eps-ball around the clean image and then clamped to the pixel
+box [0, 1] (clamping towards a point inside the box can only shorten the perturbation, so the
+budget still holds). The step size defaults to ``2.5 * eps / steps``, as in the robustness library
+paper 000 follows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import torch
+
+from neuroalign.interfaces import AttackResult
+
+from .objectives import AttackProblem
+from .pixel_space import AttackInputError, check_budget, l2_norm, linf_norm
+
+__all__ = ["fgsm", "pgd", "pgd_linf", "pgd_l2", "NORMS", "PGDState", "run_pgd", "make_result",
+           "project", "ascent_direction", "random_point_in_ball"]
+
+NORMS = ("linf", "l2")
+#: shrink factor applied when projecting onto the L2 sphere, so float32 rounding never pushes a
+#: perturbation past the budget (relative 1e-6 is far below any attack's resolution)
+_L2_SAFETY = 1.0 - 1e-6
+
+
+def _per_image(eps: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    return eps.view(-1, *([1] * (x.ndim - 1))).to(x)
+
+
+def project(delta: torch.Tensor, eps: torch.Tensor, norm: str) -> torch.Tensor:
+    """Project each perturbation onto its own eps-ball (``eps`` has one entry per image)."""
+    if norm == "linf":
+        bound = _per_image(eps, delta)
+        return torch.maximum(torch.minimum(delta, bound), -bound)
+    norms = l2_norm(delta)
+    factor = torch.where(norms > eps.double(), eps.double() / norms.clamp_min(1e-30) * _L2_SAFETY,
+                         torch.ones_like(norms))
+    return delta * _per_image(factor, delta)
+
+
+def ascent_direction(grad: torch.Tensor, norm: str) -> torch.Tensor:
+    """Steepest-ascent direction of unit norm: sign (Linf) or normalised gradient (L2)."""
+    if norm == "linf":
+        return grad.sign()
+    norms = grad.flatten(1).norm(dim=1).clamp_min(1e-30)
+    return grad / _per_image(norms, grad)
+
+
+def random_point_in_ball(x0: torch.Tensor, eps: torch.Tensor, norm: str,
+                 generator: torch.Generator) -> torch.Tensor:
+    """A uniformly random point of each image's eps-ball, clamped to the pixel box."""
+    shape = x0.shape
+    if norm == "linf":
+        noise = torch.rand(shape, generator=generator, dtype=torch.float32) * 2 - 1
+        delta = noise.to(x0) * _per_image(eps, x0)
+    else:
+        direction = torch.randn(shape, generator=generator, dtype=torch.float32).to(x0)
+        direction = direction / _per_image(direction.flatten(1).norm(dim=1), x0)
+        dims = x0[0].numel()
+        radius = torch.rand(shape[0], generator=generator, dtype=torch.float64) ** (1.0 / dims)
+        delta = direction * _per_image(radius.to(x0.device) * eps.double(), x0)
+        delta = project(delta, eps, "l2")
+    return (x0 + delta).clamp_(0, 1)
+
+
+@dataclass
+class PGDState:
+    """Per-image bookkeeping of one PGD run (all tensors share the batch dimension)."""
+
+    adversarial: torch.Tensor
+    success: torch.Tensor
+    zero_gradient: torch.Tensor
+    nonfinite: torch.Tensor
+    gradient_evaluations: int = 0
+
+
+def run_pgd(problem: AttackProblem, index: torch.Tensor, eps: torch.Tensor, *, norm: str,
+            steps: int, step_size: torch.Tensor, start: torch.Tensor | None = None,
+            first_grad: torch.Tensor | None = None, early_stop: bool = False) -> PGDState:
+    """PGD on the images ``index`` of ``problem`` with per-image ``eps`` and ``step_size``.
+
+    ``start``: the first iterate (clean images when None). ``first_grad``: a gradient already
+    known at ``start`` (saves one evaluation). ``early_stop``: an image whose iterate is already
+    successful leaves the batch (its successful iterate is kept); otherwise the last iterate is
+    returned, as in Madry et al.
+    """
+    x0 = problem.images[index]
+    x = x0.clone() if start is None else start.clone()
+    n = len(index)
+    device = x0.device
+    success = torch.zeros(n, dtype=torch.bool, device=device)
+    zero_grad = torch.ones(n, dtype=torch.bool, device=device)
+    nonfinite = torch.zeros(n, dtype=torch.bool, device=device)
+    active = torch.arange(n, device=device)
+    everyone = True  # while no image has left, skip the gather/scatter copies
+    evaluations_before = problem.gradient_evaluations
+    for step in range(steps):
+        xa = x if everyone else x[active]
+        if step == 0 and first_grad is not None:
+            grad = first_grad if everyone else first_grad[active]
+        else:
+            value, out, grad = problem.value_and_grad(xa, index[active])
+            bad = ~torch.isfinite(value) | ~torch.isfinite(grad).flatten(1).all(dim=1)
+            if bad.any():
+                nonfinite[active[bad]] = True
+                grad = torch.where(_per_image(bad, grad).bool(), torch.zeros_like(grad), grad)
+            if early_stop:
+                done = problem.success(out, index[active]) & ~bad
+                if done.any():
+                    success[active[done]] = True
+                    keep = ~done
+                    active, xa, grad = active[keep], xa[keep], grad[keep]
+                    everyone = False
+                    if len(active) == 0:
+                        break
+        zero_grad[active] &= grad.flatten(1).abs().amax(dim=1) == 0
+        base = x0 if everyone else x0[active]
+        moved = xa + _per_image(step_size[active], xa) * ascent_direction(grad, norm)
+        updated = (base + project(moved - base, eps[active], norm)).clamp_(0, 1)
+        if everyone:
+            x = updated
+        else:
+            x[active] = updated
+    if len(active):
+        success[active] = problem.evaluate(x if everyone else x[active], index[active])
+    success &= ~nonfinite
+    return PGDState(x, success, zero_grad, nonfinite,
+                    problem.gradient_evaluations - evaluations_before)
+
+
+def make_result(problem: AttackProblem, adversarial: torch.Tensor, success: torch.Tensor,
+                evaluations: int, **extras: Any) -> AttackResult:
+    """An :class:`AttackResult` with norms measured on the returned images."""
+    perturbation = adversarial - problem.images
+    return AttackResult(
+        adversarial=adversarial.detach(),
+        perturbation=perturbation.detach(),
+        l2=l2_norm(perturbation),
+        linf=linf_norm(perturbation),
+        success=success.detach(),
+        gradient_evaluations=int(evaluations),
+        extras=extras,
+    )
+
+
+def pgd(model: Any, images: torch.Tensor, labels: Any = None, *, eps: float,
+        norm: Literal["linf", "l2"] = "linf", steps: int = 10, step_size: float | None = None,
+        random_start: bool = False, seed: int = 0,
+        objective: Callable[[torch.Tensor], torch.Tensor] | None = None,
+        targeted: bool = False, loss: Literal["ce", "margin"] = "ce",
+        direction: Literal["maximize", "minimize"] = "maximize",
+        mean: Sequence[float] | None = None, std: Sequence[float] | None = None) -> AttackResult:
+    """Projected gradient descent within an Linf or L2 ball of radius ``eps``, in pixel space.
+
+    Parameters
+    ----------
+    model : torch.nn.Module, neuroalign.Model or None
+        The classifier (or the module an ``objective`` runs through; may then be None).
+    images : torch.Tensor
+        ``(N, C, H, W)`` floats in [0, 1].
+    labels : tensor-like of int, optional
+        True classes, or target classes when ``targeted``. Exclusive with ``objective``.
+    eps : float
+        Radius of the ball, in pixel units of [0, 1] (Linf) or their Euclidean norm (L2).
+    norm : {"linf", "l2"}
+    steps : int
+        Gradient steps (>= 1).
+    step_size : float, optional
+        Default ``2.5 * eps / steps``.
+    random_start : bool
+        Start from a uniform random point of the ball (seeded by ``seed``).
+    seed : int
+        Seed of the random start; results are deterministic for a seed.
+    objective : callable, optional
+        ``objective(images) -> (N,)``, maximised (or minimised with ``direction="minimize"``).
+        Success means the objective moved in the requested direction.
+    targeted : bool
+        Push towards ``labels`` instead of away from them.
+    loss : {"ce", "margin"}
+    direction : {"maximize", "minimize"}
+    mean, std : sequence of float, optional
+        The model's input normalisation (taken from a ``neuroalign.Model`` when omitted).
+
+    Returns
+    -------
+    AttackResult
+        ``extras``: ``zero_gradient`` (per image: the gradient was exactly zero at every step,
+        so the attack could not move; never counted as success unless the clean image already
+        was), ``nonfinite`` (the model produced NaN/inf during the attack; counted as failure),
+        ``eps``, ``steps``, ``step_size``.
+    """
+    if norm not in NORMS:
+        raise AttackInputError(f"unknown norm {norm!r}; valid norms are {list(NORMS)}")
+    eps = check_budget("eps", eps)
+    if int(steps) != steps or steps < 1:
+        raise AttackInputError(f"steps must be an integer >= 1; found steps={steps!r}")
+    steps = int(steps)
+    size = 2.5 * eps / steps if step_size is None else check_budget("step_size", step_size)
+    with AttackProblem(model, images, labels, objective=objective, targeted=targeted, loss=loss,
+                       direction=direction, mean=mean, std=std) as problem:
+        x0 = problem.images
+        n = len(x0)
+        index = torch.arange(n, device=x0.device)
+        eps_t = torch.full((n,), eps, dtype=torch.float64, device=x0.device)
+        step_t = torch.full((n,), size, dtype=torch.float64, device=x0.device)
+        start = None
+        if random_start:
+            generator = torch.Generator().manual_seed(int(seed))
+            start = random_point_in_ball(x0, eps_t, norm, generator)
+        state = run_pgd(problem, index, eps_t, norm=norm, steps=steps, step_size=step_t,
+                        start=start)
+        return make_result(problem, state.adversarial, state.success,
+                           state.gradient_evaluations, zero_gradient=state.zero_gradient,
+                           nonfinite=state.nonfinite, eps=eps, steps=steps, step_size=size,
+                           norm=norm)
+
+
+def pgd_linf(model: Any, images: torch.Tensor, labels: Any = None, *, eps: float = 8 / 255,
+             steps: int = 10, step_size: float | None = None, random_start: bool = False,
+             seed: int = 0,
+             objective: Callable[[torch.Tensor], torch.Tensor] | None = None,
+             targeted: bool = False, loss: Literal["ce", "margin"] = "ce",
+             direction: Literal["maximize", "minimize"] = "maximize",
+             mean: Sequence[float] | None = None,
+             std: Sequence[float] | None = None) -> AttackResult:
+    """:func:`pgd` with ``norm="linf"`` (default eps 8/255)."""
+    return pgd(model, images, labels, eps=eps, norm="linf", steps=steps, step_size=step_size,
+               random_start=random_start,
+               seed=seed, objective=objective, targeted=targeted, loss=loss, direction=direction,
+               mean=mean, std=std)
+
+
+def pgd_l2(model: Any, images: torch.Tensor, labels: Any = None, *, eps: float = 0.5,
+           steps: int = 10, step_size: float | None = None, random_start: bool = False,
+           seed: int = 0,
+           objective: Callable[[torch.Tensor], torch.Tensor] | None = None,
+           targeted: bool = False, loss: Literal["ce", "margin"] = "ce",
+           direction: Literal["maximize", "minimize"] = "maximize",
+           mean: Sequence[float] | None = None,
+           std: Sequence[float] | None = None) -> AttackResult:
+    """:func:`pgd` with ``norm="l2"`` (default eps 0.5)."""
+    return pgd(model, images, labels, eps=eps, norm="l2", steps=steps, step_size=step_size,
+               random_start=random_start,
+               seed=seed, objective=objective, targeted=targeted, loss=loss, direction=direction,
+               mean=mean, std=std)
+
+
+def fgsm(model: Any, images: torch.Tensor, labels: Any = None, *, eps: float = 8 / 255,
+         objective: Callable[[torch.Tensor], torch.Tensor] | None = None,
+         targeted: bool = False, loss: Literal["ce", "margin"] = "ce",
+         direction: Literal["maximize", "minimize"] = "maximize",
+         mean: Sequence[float] | None = None, std: Sequence[float] | None = None) -> AttackResult:
+    """Fast gradient sign method (Goodfellow et al. 2015): one Linf step of size ``eps``.
+
+    Same parameters and result as :func:`pgd` (it is PGD-Linf with one step of size ``eps``
+    and no random start).
+    """
+    return pgd(model, images, labels, eps=eps, norm="linf", steps=1, step_size=eps,
+               objective=objective, targeted=targeted, loss=loss, direction=direction,
+               mean=mean, std=std)

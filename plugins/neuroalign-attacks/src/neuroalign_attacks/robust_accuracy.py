@@ -1,0 +1,249 @@
+"""``PGD.robust_accuracy-linf`` / ``-l2``: accuracy under PGD as eps and steps grow.
+
+Paper 000, section 3.1 and Appendix C.1.1.
+
+For each number of steps (1, 10, 20) and each eps (Linf: {1, 2, 4, 6, 8, 10}/255), PGD without
+random start and with step size ``2.5 * eps / steps`` attacks every image of a labelled set; an
+image counts as robust when the model still predicts its label on the attacked image. The score
+is the area under the accuracy-vs-eps curve (trapezoid, from eps = 0 where the accuracy is the
+clean accuracy, to the largest eps), divided by the largest eps, averaged over the three step
+counts: 1.0 means correct on every image at every budget, 0.0 wrong everywhere.
+
+Data: the procedural shapes set of :mod:`neuroalign_attacks.synthetic`, rendered at the model's
+input size. Read-out: a model trained on that label space (``spec.metadata["label_space"] ==
+LABEL_SPACE``) is scored on its own logits ("native"); any other model gets a multinomial
+logistic-regression read-out fitted on its penultimate features of a separate training split
+(timm's ``forward_head(..., pre_logits=True)`` when available, else its outputs), and the attack
+runs end to end through backbone and read-out ("linear").
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from neuroalign.interfaces import Benchmark, BenchmarkSpec, Model
+from neuroalign.score import Provenance, Score
+
+from .pixel_space import AttackInputError, NormalizedModel, frozen
+from .projected_gradient import pgd
+from .synthetic import CLASSES, LABEL_SPACE, render_shapes
+
+__all__ = ["RobustAccuracy", "LINF_EPS", "L2_EPS_224", "STEPS", "auc", "eps_grid", "LinearReadout"]
+
+#: paper 000, Table 7
+LINF_EPS: tuple[float, ...] = tuple(k / 255 for k in (1, 2, 4, 6, 8, 10))
+#: L2 radii at 224 px (the robustness library's ImageNet range, 0.25 per Linf step of 1/255);
+#: scaled by input_size / 224 so the per-pixel RMS perturbation is resolution independent
+L2_EPS_224: tuple[float, ...] = tuple(0.25 * k for k in (1, 2, 4, 6, 8, 10))
+STEPS: tuple[int, ...] = (1, 10, 20)
+EVAL_SEED_OFFSET = 10_000
+READOUT_SEED_OFFSET = 20_000
+
+
+def eps_grid(norm: str, input_size: int, eps: Sequence[float] | None = None) -> list[float]:
+    """The eps values attacked for ``norm`` at ``input_size`` (explicit ``eps`` wins)."""
+    if eps is not None:
+        return [float(e) for e in eps]
+    if norm == "linf":
+        return list(LINF_EPS)
+    return [e * input_size / 224 for e in L2_EPS_224]
+
+
+def auc(eps: Sequence[float], accuracy: Sequence[float], clean: float) -> float:
+    """Normalised trapezoidal area under accuracy(eps) from (0, clean) to the largest eps."""
+    x = np.concatenate([[0.0], np.asarray(eps, dtype=float)])
+    y = np.concatenate([[clean], np.asarray(accuracy, dtype=float)])
+    return float(np.sum((x[1:] - x[:-1]) * (y[1:] + y[:-1]) / 2) / x[-1])
+
+
+class LinearReadout(nn.Module):
+    """``head(standardise(features(x)))``: a frozen backbone with a fitted linear read-out."""
+
+    def __init__(self, features: nn.Module, mean: torch.Tensor, scale: torch.Tensor,
+                 head: nn.Linear):
+        super().__init__()
+        self.features = features
+        self.register_buffer("feature_mean", mean)
+        self.register_buffer("feature_scale", scale)
+        self.head = head
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head((self.features(x).flatten(1) - self.feature_mean) / self.feature_scale)
+
+
+class _Penultimate(nn.Module):
+    """timm's pre-logits features when the module offers them, else the module's outputs."""
+
+    def __init__(self, module: nn.Module):
+        super().__init__()
+        self.module = module
+        self.timm_like = callable(getattr(module, "forward_features", None)) and callable(
+            getattr(module, "forward_head", None))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.timm_like:
+            return self.module.forward_head(self.module.forward_features(x), pre_logits=True)
+        return self.module(x)
+
+
+def fit_readout(backbone: nn.Module, images: torch.Tensor, labels: torch.Tensor,
+                n_classes: int, batch_size: int, seed: int, l2: float = 1e-3) -> LinearReadout:
+    """Fit a multinomial logistic regression (L-BFGS, deterministic) on penultimate features."""
+    with torch.no_grad():
+        feats = torch.cat([backbone(images[i:i + batch_size]).flatten(1)
+                           for i in range(0, len(images), batch_size)])
+    mean, scale = feats.mean(0), feats.std(0).clamp_min(1e-6)
+    z = (feats - mean) / scale
+    torch.manual_seed(seed)
+    head = nn.Linear(z.shape[1], n_classes).to(z)
+    nn.init.zeros_(head.weight)
+    nn.init.zeros_(head.bias)
+    optimizer = torch.optim.LBFGS(head.parameters(), lr=1, max_iter=200,
+                                  line_search_fn="strong_wolfe")
+
+    def closure() -> torch.Tensor:
+        optimizer.zero_grad()
+        loss = nn.functional.cross_entropy(head(z), labels) + l2 * head.weight.pow(2).sum()
+        loss.backward()
+        return loss
+
+    with torch.enable_grad():
+        optimizer.step(closure)
+    for p in head.parameters():
+        p.requires_grad_(False)
+        p.grad = None
+    return LinearReadout(backbone, mean, scale, head)
+
+
+class RobustAccuracy(Benchmark):
+    """Accuracy under PGD over an eps x steps grid, summarised by a normalised AUC.
+
+    Parameters (``spec.parameters``)
+    --------------------------------
+    norm : {"linf", "l2"}
+    eps : list of float, optional
+        Overrides the default grid (see :func:`eps_grid`).
+    steps : list of int
+        PGD step counts (default [1, 10, 20]).
+    n_images : int
+        Evaluation images (default 300, 50 per class).
+    n_readout_images : int
+        Training images of the linear read-out (default 600).
+    readout : {"auto", "native", "linear"}
+    seed : int
+    batch_size : int
+    device : str, optional
+        Default: ``cuda`` when available, else ``cpu``.
+    """
+
+    def __init__(self, spec: BenchmarkSpec):
+        self.spec = spec
+        p = dict(spec.parameters)
+        self.norm = p.get("norm", "linf")
+        if self.norm not in ("linf", "l2"):
+            raise AttackInputError(f"norm must be 'linf' or 'l2'; found {self.norm!r}")
+        self.eps = p.get("eps")
+        self.steps = [int(s) for s in p.get("steps", STEPS)]
+        self.n_images = int(p.get("n_images", 300))
+        self.n_readout_images = int(p.get("n_readout_images", 600))
+        self.readout = p.get("readout", "auto")
+        if self.readout not in ("auto", "native", "linear"):
+            raise AttackInputError(
+                f"readout must be 'auto', 'native' or 'linear'; found {self.readout!r}")
+        self.seed = int(p.get("seed", 0))
+        self.batch_size = int(p.get("batch_size", 100))
+        self.device = p.get("device")
+
+    def _readout_mode(self, model: Model) -> str:
+        if self.readout != "auto":
+            return self.readout
+        metadata = getattr(getattr(model, "spec", None), "metadata", {}) or {}
+        return "native" if metadata.get("label_space") == LABEL_SPACE else "linear"
+
+    def __call__(self, model: Model) -> Score:
+        started = time.perf_counter()
+        pre = model.preprocessing
+        size = int(pre.input_size)
+        module = model.module()
+        device = torch.device(self.device or ("cuda" if torch.cuda.is_available() else "cpu"))
+        images, labels = render_shapes(self.n_images, size, seed=self.seed + EVAL_SEED_OFFSET)
+        images, labels = images.to(device), labels.to(device)
+        mode = self._readout_mode(model)
+        attrs: dict[str, Any] = {"readout": mode}
+        with frozen(module):
+            module.to(device)
+            pixel_model: nn.Module = NormalizedModel(module, pre.mean, pre.std).to(device)
+            if mode == "linear":
+                train_x, train_y = render_shapes(self.n_readout_images, size,
+                                                 seed=self.seed + READOUT_SEED_OFFSET)
+                backbone = NormalizedModel(_Penultimate(module), pre.mean, pre.std).to(device)
+                pixel_model = fit_readout(backbone, train_x.to(device), train_y.to(device),
+                                          len(CLASSES),
+                                          self.batch_size, self.seed)
+                attrs["readout_train_accuracy"] = self._accuracy(pixel_model, train_x.to(device),
+                                                                 train_y.to(device))
+            correct_clean = self._correct(pixel_model, images, labels).cpu()
+            eps = eps_grid(self.norm, size, self.eps)
+            grid = {s: [self._robust(pixel_model, images, labels, e, s) for e in eps]
+                    for s in self.steps}
+        clean = float(correct_clean.float().mean())
+        children, per_image = {}, []
+        for s, rows in grid.items():
+            accuracy = [float(r.float().mean()) for r in rows]
+            value = auc(eps, accuracy, clean)
+            per_image.append(np.array([auc(eps, [float(r[i]) for r in rows],
+                                           float(correct_clean[i])) for i in range(len(labels))]))
+            children[f"steps={s}"] = Score(
+                value=value, raw=value,
+                attrs={"steps": s, "eps": eps, "accuracy": accuracy, "clean_accuracy": clean})
+        per_image_mean = np.mean(per_image, axis=0)
+        value = float(per_image_mean.mean())
+        error = float(per_image_mean.std(ddof=1) / np.sqrt(len(per_image_mean)))
+        attrs.update({
+            "norm": self.norm, "eps": eps, "steps": self.steps, "clean_accuracy": clean,
+            "accuracy": {str(s): [float(r.float().mean()) for r in rows]
+                         for s, rows in grid.items()},
+            "n_images": self.n_images, "input_size": size, "step_size": "2.5 * eps / steps",
+            "random_start": False, "summary": "mean over steps of AUC(accuracy, eps)/max(eps)",
+        })
+        provenance = Provenance.here(
+            model_id=getattr(getattr(model, "spec", None), "id", None),
+            benchmark_id=self.spec.id, benchmark_version=self.spec.version, seed=self.seed,
+            wall_time_s=time.perf_counter() - started, plugins={"neuroalign-attacks": _version()})
+        return Score(value=value, raw=value, error=error, children=children, attrs=attrs,
+                     provenance=provenance)
+
+    def _correct(self, model: nn.Module, images: torch.Tensor,
+                 labels: torch.Tensor) -> torch.Tensor:
+        with torch.no_grad():
+            out = torch.cat([model(images[i:i + self.batch_size])
+                             for i in range(0, len(images), self.batch_size)])
+        return (out.argmax(1) == labels) & torch.isfinite(out).all(1)
+
+    def _accuracy(self, model: nn.Module, images: torch.Tensor, labels: torch.Tensor) -> float:
+        return float(self._correct(model, images, labels).float().mean())
+
+    def _robust(self, model: nn.Module, images: torch.Tensor, labels: torch.Tensor, eps: float,
+                steps: int) -> torch.Tensor:
+        """Per image: still correct after PGD (NaN/inf outputs count as wrong)."""
+        parts = []
+        for i in range(0, len(images), self.batch_size):
+            result = pgd(model, images[i:i + self.batch_size], labels[i:i + self.batch_size],
+                         eps=eps, norm=self.norm, steps=steps)
+            parts.append(~result.success & ~result.extras["nonfinite"])
+        return torch.cat(parts).cpu()
+
+
+def _version() -> str:
+    from importlib import metadata
+
+    try:
+        return metadata.version("neuroalign-attacks")
+    except metadata.PackageNotFoundError:  # pragma: no cover - source checkout
+        return "0"

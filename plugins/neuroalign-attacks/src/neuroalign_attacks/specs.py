@@ -1,0 +1,89 @@
+"""The specs this plugin registers. Importing this module is cheap: no torch, no data."""
+
+from __future__ import annotations
+
+from neuroalign.interfaces import AttackSpec, BenchmarkSpec
+
+__all__ = ["ATTACK_SPECS", "BENCHMARK_SPECS", "attack_spec"]
+
+_MADRY = "Madry et al. (2018). Towards deep learning models resistant to adversarial attacks. ICLR."
+_PAPER_000 = """@article{crossvit_brainscore_2022,
+  title = {Joint rotational invariance and adversarial training of a dual-stream Transformer
+           yields state of the art Brain-Score for Area V4},
+  author = {Berrios, William and Deza, Arturo},
+  journal = {arXiv:2203.06649},
+  year = {2022}
+}"""
+
+_ATTACKS = "neuroalign_attacks.attacks"
+
+ATTACK_SPECS: tuple[AttackSpec, ...] = (
+    AttackSpec(
+        id="fgsm", factory=f"{_ATTACKS}:FGSM", norm="linf",
+        parameters={"eps": 8 / 255, "loss": "ce", "direction": "maximize"},
+        description="Fast gradient sign method: one Linf step of size eps.",
+        citation="Goodfellow, Shlens & Szegedy (2015). Explaining and harnessing adversarial "
+                 "examples. ICLR.",
+    ),
+    AttackSpec(
+        id="pgd_linf", factory=f"{_ATTACKS}:PGDLinf", norm="linf",
+        parameters={"eps": 8 / 255, "steps": 10, "step_size": None, "random_start": False,
+                    "seed": 0, "loss": "ce", "direction": "maximize"},
+        description="Projected gradient descent in the Linf ball; step size 2.5*eps/steps.",
+        citation=_MADRY,
+    ),
+    AttackSpec(
+        id="pgd_l2", factory=f"{_ATTACKS}:PGDL2", norm="l2",
+        parameters={"eps": 0.5, "steps": 10, "step_size": None, "random_start": False,
+                    "seed": 0, "loss": "ce", "direction": "maximize"},
+        description="Projected gradient descent in the L2 ball; step size 2.5*eps/steps.",
+        citation=_MADRY,
+    ),
+    AttackSpec(
+        id="cw_l2", factory=f"{_ATTACKS}:CarliniWagnerL2", norm="l2",
+        parameters={"confidence": 0.0, "steps": 100, "lr": 0.01, "binary_search_steps": 9,
+                    "initial_const": 0.001, "abort_early": True, "warm_start": False,
+                    "const_tolerance": 0.0, "refine_steps": 0},
+        description="Carlini-Wagner L2: tanh variables, Adam, binary search over c.",
+        citation="Carlini & Wagner (2017). Towards evaluating the robustness of neural networks. "
+                 "IEEE S&P.",
+    ),
+    AttackSpec(
+        id="min_eps", factory=f"{_ATTACKS}:MinimalEpsilon", norm="l2",
+        parameters={"norm": "l2", "lower": None, "upper": None, "tolerance": None, "steps": 3,
+                    "step_size_factor": 2.5, "early_stop": True, "loss": "ce"},
+        description="Minimal-epsilon search: per-image bisection over the PGD budget "
+                    "(paper 003, Alg. 1).",
+        citation="Linsley et al. (2023). Adversarial alignment: breaking the trade-off between "
+                 "the strength of an attack and its relevance to human perception.",
+    ),
+)
+
+
+def _robust_accuracy(norm: str) -> BenchmarkSpec:
+    return BenchmarkSpec(
+        id=f"PGD.robust_accuracy-{norm}",
+        factory="neuroalign_attacks.robust_accuracy:RobustAccuracy",
+        version=1,
+        kind="adversarial",
+        parameters={"norm": norm, "eps": None, "steps": [1, 10, 20], "n_images": 300,
+                    "n_readout_images": 600, "readout": "auto", "seed": 0, "batch_size": 100,
+                    "device": None},
+        description=(
+            f"Accuracy under {norm.upper()} PGD for 6 budgets x (1, 10, 20) steps on a "
+            "procedural shapes set; score = mean normalised AUC over eps (1 = fully robust)."
+        ),
+        citation=_PAPER_000,
+        paper_section="3.1 and Appendix C.1.1 (Table 7)",
+    )
+
+
+BENCHMARK_SPECS: tuple[BenchmarkSpec, ...] = (_robust_accuracy("linf"), _robust_accuracy("l2"))
+
+
+def attack_spec(identifier: str) -> AttackSpec:
+    """The registered spec of attack ``identifier``."""
+    for spec in ATTACK_SPECS:
+        if spec.id == identifier:
+            return spec
+    raise KeyError(f"unknown attack {identifier!r}; valid ids are {[s.id for s in ATTACK_SPECS]}")
