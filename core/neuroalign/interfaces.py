@@ -287,6 +287,45 @@ class Model(ABC):
     def identifier(self) -> str:
         return self.spec.id
 
+    @classmethod
+    def from_module(
+        cls,
+        module: Any,
+        *,
+        identifier: str = "custom:model",
+        preprocessing: Preprocessing | Mapping[str, Any] | None = None,
+        layers: tuple[str, ...] | list[str] = (),
+        region_layers: Mapping[str, str] | None = None,
+        visual_degrees: float = 8.0,
+    ) -> Model:
+        """Wrap any ``torch.nn.Module`` as a Model, without writing a plugin.
+
+        Parameters
+        ----------
+        module : torch.nn.Module
+            The network; layer names are those of ``module.named_modules()``.
+        identifier : str
+            ``source:name`` id used in scores and in the activation cache key.
+        preprocessing : Preprocessing or dict, optional
+            Input size, mean, std, interpolation; default 224 px with ImageNet statistics.
+        layers : sequence of str
+            Candidate layers for layer selection.
+        region_layers : dict, optional
+            Region (V1, V2, V4, IT, behavior) -> committed layer.
+        visual_degrees : float
+            Degrees of visual angle the model's input spans.
+
+        Returns
+        -------
+        neuroalign.models.TorchModel
+        """
+        from .models import model_from_module
+
+        return model_from_module(
+            module, identifier=identifier, preprocessing=preprocessing, layers=layers,
+            region_layers=region_layers, visual_degrees=visual_degrees,
+        )
+
     @property
     @abstractmethod
     def preprocessing(self) -> Preprocessing:

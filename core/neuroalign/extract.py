@@ -1,0 +1,550 @@
+"""Activations of torch modules through forward hooks: placement, streaming reduction, cache.
+
+One forward pass per stimulus batch captures every requested layer with forward hooks (eval
+mode, ``torch.inference_mode``). Each hook flattens its layer's output, checks it is finite,
+reduces it right away (:mod:`neuroalign.reduction`) and writes the rows into a preallocated
+float32 matrix, so a wide layer's full activations exist only for one batch at a time.
+
+Results are cached per layer under ``$NEUROALIGN_HOME/activations/`` keyed by a sha256 of
+(model id, architecture hash, weights hash, stimulus-set sha256, preprocessing, visual degrees,
+layer, reduction and its parameters, code version): a changed model, stimulus set or
+preprocessing gives a new key and can never hit a stale entry. torch is imported lazily.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import re
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from .errors import NeuroalignError, SpecError, closest
+from .reduction import (
+    REFERENCE_PREFIX,
+    REFERENCE_VERSION,
+    PCAFitter,
+    PCAReducer,
+    ProjectionReducer,
+    Reducer,
+    Reduction,
+    reference_images,
+)
+from .stimuli import GRAY, place
+
+if TYPE_CHECKING:  # pragma: no cover
+    import torch
+    import xarray as xr
+
+    from .interfaces import Model
+    from .stimuli import StimulusSet
+
+__all__ = [
+    "CODE_VERSION",
+    "GRAY",
+    "ExtractionError",
+    "UnknownLayerError",
+    "check_layers",
+    "extract",
+    "logits",
+    "place",
+    "resolve_device",
+    "split_layers",
+]
+
+#: bump when extraction changes numerically (part of every cache key)
+CODE_VERSION = 1
+KIND = "activations"
+
+
+class ExtractionError(NeuroalignError):
+    """Extraction failed: unknown layer, failing forward pass, non-finite activations, ..."""
+
+
+class UnknownLayerError(ExtractionError, SpecError):
+    """A layer name that is not in ``module.named_modules()``."""
+
+
+def _preview(ids: Sequence[str], n: int = 4) -> str:
+    shown = ", ".join(repr(s) for s in ids[:n])
+    return f"[{shown}{', ...' if len(ids) > n else ''}]"
+
+
+def resolve_device(device: Any = None) -> torch.device:
+    """``device`` as a torch device; ``None`` -> CUDA when available, else CPU."""
+    import torch
+
+    if device is None:
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(device)
+
+
+# --------------------------------------------------------------------------- layers
+
+
+def check_layers(module: Any, layers: Sequence[str]) -> list[str]:
+    """Validate layer names against ``module.named_modules()``; unique, in the given order."""
+    if isinstance(layers, str):
+        layers = [layers]
+    if not layers:
+        raise ExtractionError("no layers requested; pass the names of modules to record")
+    known = [name for name, _ in module.named_modules() if name]
+    names = set(known)
+    for layer in layers:
+        if layer not in names:
+            hint = closest(layer, known, n=5) or known[:5]
+            raise UnknownLayerError(
+                f"unknown layer {layer!r} in {type(module).__name__}; closest module names: "
+                f"{hint}. Layer names are those of module.named_modules() "
+                f"({len(known)} in this model)"
+            )
+    return list(dict.fromkeys(layers))
+
+
+def _neuroid_coords(layer: str, feature_shape: tuple[int, ...], reduced: bool, width: int):
+    """Per-neuroid coordinate arrays of one layer."""
+    minus = np.full(width, -1, dtype=np.int32)
+    channel, channel_y, channel_x, component = minus, minus.copy(), minus.copy(), minus.copy()
+    if reduced:
+        component = np.arange(width, dtype=np.int32)
+    elif len(feature_shape) == 3:  # (C, H, W) feature maps
+        c, h, w = feature_shape
+        channel = np.repeat(np.arange(c, dtype=np.int32), h * w)
+        channel_y = np.tile(np.repeat(np.arange(h, dtype=np.int32), w), c)
+        channel_x = np.tile(np.arange(w, dtype=np.int32), c * h)
+    elif len(feature_shape) == 2:  # (tokens, dim): channel = dim, channel_x = token
+        t, d = feature_shape
+        channel = np.tile(np.arange(d, dtype=np.int32), t)
+        channel_x = np.repeat(np.arange(t, dtype=np.int32), d)
+    elif len(feature_shape) >= 1:
+        per_channel = width // feature_shape[0]
+        channel = np.repeat(np.arange(feature_shape[0], dtype=np.int32), per_channel)
+    # fixed-width strings, not objects: xarray deep-copies coords, objects one by one
+    ids = np.char.add(f"{layer}:", np.arange(width).astype(str))
+    return {"neuroid_id": ids, "layer": np.full(width, layer), "channel": channel,
+            "channel_y": channel_y, "channel_x": channel_x, "component": component}
+
+
+def split_layers(activations: xr.DataArray) -> dict[str, xr.DataArray]:
+    """Split a multi-layer ``presentation x neuroid`` array into one array per layer (views)."""
+    layers = activations["layer"].values
+    out: dict[str, xr.DataArray] = {}
+    for layer in dict.fromkeys(layers.tolist()):
+        positions = np.flatnonzero(layers == layer)
+        contiguous = positions[-1] - positions[0] + 1 == len(positions)
+        index = slice(positions[0], positions[-1] + 1) if contiguous else positions
+        out[layer] = activations.isel(neuroid=index)
+    return out
+
+
+# --------------------------------------------------------------------------- forward streaming
+
+
+class _Pass:
+    """Hooks on the requested modules for one streaming pass over a set of images."""
+
+    def __init__(self, module: Any, layers: Sequence[str], sinks: dict[str, Callable], ids):
+        self.module, self.sinks, self.ids = module, sinks, ids
+        self.start, self.stop = 0, 0
+        self.shapes: dict[str, tuple[int, ...]] = {}
+        modules = dict(module.named_modules())
+        by_module: dict[int, list[str]] = {}
+        for layer in layers:
+            by_module.setdefault(id(modules[layer]), []).append(layer)
+        self._targets = [(modules[names[0]], names) for names in by_module.values()]
+        self._handles: list[Any] = []
+
+    def __enter__(self) -> _Pass:  # noqa: PYI034
+        for target, names in self._targets:
+            self._handles.append(target.register_forward_hook(self._hook(names)))
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for handle in self._handles:
+            handle.remove()
+
+    def _hook(self, names: list[str]) -> Callable:
+        import torch
+
+        def hook(_module: Any, _inputs: Any, output: Any) -> None:
+            tensor = output[0] if isinstance(output, (tuple, list)) and output else output
+            if not torch.is_tensor(tensor):
+                raise ExtractionError(
+                    f"layer {names[0]!r} returned {type(output).__name__}, not a tensor; "
+                    "record one of its submodules that returns a tensor instead"
+                )
+            flat = tensor.reshape(tensor.shape[0], -1)
+            # one cheap reduction first; locate the bad rows only when something is wrong
+            if not torch.isfinite(flat.sum()):
+                bad = (~torch.isfinite(flat)).any(dim=1).nonzero().flatten().tolist()
+                if bad:
+                    ids = [self.ids(self.start + i) for i in bad]
+                    raise ExtractionError(
+                        f"layer {names[0]!r} has NaN or infinite activations for stimuli "
+                        f"{_preview(ids)} ({len(bad)} of this batch); check the model's "
+                        "weights and numerics (e.g. float16 overflow) or drop those stimuli"
+                    )
+            for name in names:
+                self.shapes[name] = tuple(tensor.shape[1:])
+                self.sinks[name](flat, self.start)
+
+        return hook
+
+
+def _stream(
+    model: Model,
+    module: Any,
+    n: int,
+    images: Callable[[int, int], np.ndarray],
+    ids: Callable[[int], str],
+    *,
+    layers: Sequence[str],
+    sinks: dict[str, Callable],
+    image_degrees: float,
+    batch_size: int,
+    device: Any,
+    progress: bool | None,
+    label: str,
+    outputs: Callable[[Any, int], None] | None = None,
+) -> dict[str, tuple[int, ...]]:
+    """Run ``module`` over ``n`` images in batches with hooks feeding ``sinks``."""
+    import torch
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+    show = sys.stderr.isatty() if progress is None else progress
+    columns = ("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
+               TimeRemainingColumn())
+    hooks = _Pass(module, layers, sinks, ids)
+    with hooks, Progress(*columns, transient=True, disable=not show) as bar, torch.inference_mode():
+        task = bar.add_task(label, total=n)
+        for start in range(0, n, batch_size):
+            stop = min(n, start + batch_size)
+            x = place(images(start, stop), image_degrees=image_degrees,
+                      model_degrees=model.visual_degrees, preprocessing=model.preprocessing,
+                      device=device)
+            hooks.start, hooks.stop = start, stop
+            try:
+                result = module(x)
+            except ExtractionError:
+                raise
+            except Exception as error:
+                batch_ids = [ids(i) for i in range(start, stop)]
+                raise ExtractionError(
+                    f"the forward pass of model {model.identifier!r} failed on stimuli "
+                    f"{_preview(batch_ids)} (input shape {tuple(x.shape)}): "
+                    f"{type(error).__name__}: {error}. Check that the model accepts "
+                    f"{model.preprocessing.input_size} px RGB input (preprocessing.input_size) "
+                    "and runs on its own: module(torch.zeros(1, 3, size, size))"
+                ) from error
+            if outputs is not None:
+                outputs(result, start)
+            bar.advance(task, stop - start)
+    return hooks.shapes
+
+
+# --------------------------------------------------------------------------- cache
+
+
+def _digest(payload: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _model_dir(model: Model) -> Path:
+    from .store import cache_dir
+
+    return cache_dir(KIND) / re.sub(r"[^\w.\-]+", "_", model.identifier)
+
+
+def _model_payload(model: Model) -> dict[str, Any]:
+    payload = {"code": CODE_VERSION, "model": model.identifier, "weights": model.weights_hash(),
+               "preprocessing": model.preprocessing.model_dump(mode="json")}
+    architecture = getattr(model, "architecture_hash", None)
+    if architecture is not None:
+        payload["architecture"] = architecture()
+    return payload
+
+
+def _reducer_key(base: dict[str, Any], layer: str, reduction: Reduction) -> str:
+    return _digest({**base, "layer": layer, "reduction": reduction.model_dump(),
+                    "reference": REFERENCE_VERSION, "kind": "pca-reducer"})
+
+
+def _layer_key(base: dict[str, Any], stimuli: StimulusSet, image_degrees: float,
+               model_degrees: float, layer: str, reduction: Reduction | None) -> str:
+    from . import __version__
+
+    return _digest({**base, "neuroalign": __version__, "stimuli": stimuli.sha256,
+                    "image_degrees": repr(float(image_degrees)),
+                    "model_degrees": repr(float(model_degrees)), "layer": layer,
+                    "reduction": reduction.model_dump() if reduction else None,
+                    "reference": REFERENCE_VERSION if reduction else None})
+
+
+def _write_entry(path: Path, description: str, key: str, write: Callable[[Path], None]) -> None:
+    """Write a cache item atomically with ``write(tmp_path)``, then its meta sidecar."""
+    from .store import atomic_path, write_meta
+
+    with atomic_path(path) as tmp:
+        write(tmp)
+    write_meta(path, kind=KIND, key=key, description=description)
+
+
+def _save_npz(**arrays: Any) -> Callable[[Path], None]:
+    def write(tmp: Path) -> None:
+        with open(tmp, "wb") as handle:  # a file object: np.savez would append ".npz" to a name
+            np.savez(handle, **arrays)
+
+    return write
+
+
+def _read_layer(path: Path, n: int) -> tuple[np.ndarray, tuple[int, ...], bool] | None:
+    """A cached layer, or None when absent or unreadable (then it is recomputed)."""
+    if not path.exists():
+        return None
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            values, shape = data["data"], tuple(int(s) for s in data["feature_shape"])
+            reduced = bool(data["reduced"])
+    except (OSError, ValueError, KeyError, EOFError):
+        return None
+    return (values, shape, reduced) if values.ndim == 2 and values.shape[0] == n else None
+
+
+# --------------------------------------------------------------------------- extraction
+
+
+def _check_disjoint(stimuli: StimulusSet) -> None:
+    clashing = [s for s in stimuli.ids if s.startswith(REFERENCE_PREFIX)]
+    if clashing:
+        raise ExtractionError(
+            f"stimulus set {stimuli.identifier!r} contains PCA reference stimuli "
+            f"{_preview(clashing)}; the PCA basis must be fitted on images disjoint from the "
+            "scored ones: use reduction='srp' or None for these stimuli"
+        )
+
+
+def _make_reducers(model, module, plans, reduction, base, device, batch_size, cache, progress):
+    """layer -> Reducer (or None for pass-through) for layers whose shapes are known."""
+    reducers: dict[str, Reducer | None] = {}
+    to_fit: dict[str, PCAFitter] = {}
+    for layer, n_features in plans.items():
+        if reduction is None or n_features <= reduction.n_components:
+            reducers[layer] = None
+        elif reduction.method == "srp":
+            reducers[layer] = ProjectionReducer(n_features, reduction.n_components,
+                                                reduction.seed, device)
+        else:
+            path = _model_dir(model) / "reducers" / f"{_reducer_key(base, layer, reduction)}.npz"
+            if cache and path.exists():
+                try:
+                    reducers[layer] = PCAReducer.load(path, device)
+                    continue
+                except (OSError, ValueError, KeyError):
+                    pass  # unreadable: refit and overwrite
+            to_fit[layer] = PCAFitter(n_features, reduction, reduction.reference_size, device)
+    if to_fit:
+        size, seed = model.preprocessing.input_size, reduction.reference_seed
+        _stream(model, module, reduction.reference_size,
+                lambda a, b: reference_images(range(a, b), size=size, seed=seed),
+                lambda i: f"{REFERENCE_PREFIX}{seed}/{i:05d}",
+                layers=list(to_fit), sinks={k: f.partial for k, f in to_fit.items()},
+                image_degrees=model.visual_degrees, batch_size=batch_size, device=device,
+                progress=progress, label=f"{model.identifier}: PCA reference")
+        for layer, fitter in to_fit.items():
+            reducers[layer] = reducer = fitter.fit(device)
+            if cache:
+                key = _reducer_key(base, layer, reduction)
+                path = _model_dir(model) / "reducers" / f"{key}.npz"
+                _write_entry(path, f"PCA reducer {model.identifier} {layer} "
+                             f"({reducer.n_features} -> {reducer.n_components})", key,
+                             reducer.save)
+    return reducers
+
+
+def extract(
+    model: Model,
+    stimuli: StimulusSet,
+    layers: Sequence[str],
+    *,
+    visual_degrees: float | None = None,
+    reduction: str | Reduction | None = "pca",
+    batch_size: int = 64,
+    device: Any = None,
+    cache: bool = True,
+    progress: bool | None = None,
+) -> xr.DataArray:
+    """Activations ``presentation x neuroid`` of ``layers`` of ``model`` for every stimulus.
+
+    Parameters
+    ----------
+    model : Model
+        A torch-backed model (:class:`~neuroalign.models.TorchModel`).
+    stimuli : StimulusSet
+        The images; placed at ``visual_degrees`` (default: ``stimuli.degrees``).
+    layers : sequence of str
+        Module names (``module.named_modules()``); all are recorded in one pass per batch.
+    reduction : {"pca", "srp", None} or Reduction
+        Streaming reduction of layers wider than ``n_components`` (default 1,000).
+    batch_size : int
+        Stimuli per forward pass.
+    device : str or torch.device, optional
+        Default CUDA when available, else CPU.
+    cache : bool
+        Read and write the per-layer activation cache (and the fitted PCA reducers).
+    progress : bool, optional
+        Show a progress bar; default when stderr is a terminal.
+
+    Returns
+    -------
+    xarray.DataArray
+        float32 ``presentation x neuroid``; presentation coords ``stimulus_id`` + metadata;
+        neuroid coords ``neuroid_id``, ``layer``, ``channel``, ``channel_y``, ``channel_x``
+        (-1 where not applicable) and ``component`` (for reduced layers). ``attrs`` holds the
+        model id, weights hash, stimulus sha256, reduction and ``cached_layers``.
+    """
+    import xarray as xr
+
+    module = model.module()
+    names = check_layers(module, layers)
+    reduction = Reduction.coerce(reduction)
+    if reduction is not None and reduction.method == "pca":
+        _check_disjoint(stimuli)
+    if int(batch_size) < 1:
+        raise ExtractionError(f"batch_size={batch_size!r} must be a positive integer")
+    image_degrees = float(visual_degrees or stimuli.degrees)
+    device = resolve_device(device)
+    n = len(stimuli)
+    base = _model_payload(model)
+    keys = {layer: _layer_key(base, stimuli, image_degrees, model.visual_degrees, layer,
+                              reduction) for layer in names}
+    paths = {layer: _model_dir(model) / f"{keys[layer]}.npz" for layer in names}
+    found = {layer: _read_layer(paths[layer], n) for layer in names} if cache else {}
+    cached = {layer: entry for layer, entry in found.items() if entry is not None}
+    missing = [layer for layer in names if layer not in cached]
+
+    shapes: dict[str, tuple[int, ...]] = {}
+    reducers: dict[str, Reducer | None] = {}
+    was_training = module.training
+    if missing:
+        module.to(device).eval()
+    try:
+        if missing:  # probe one stimulus for the output shapes
+            ids = stimuli.ids
+            shapes = _stream(model, module, 1, lambda a, b: stimuli.images(slice(a, b)),
+                             ids.__getitem__, layers=missing,
+                             sinks={layer: (lambda flat, start: None) for layer in missing},
+                             image_degrees=image_degrees, batch_size=1, device=device,
+                             progress=False, label="probe")
+            widths = {layer: math.prod(shapes[layer]) for layer in missing}
+            reducers = _make_reducers(model, module, widths, reduction, base, device,
+                                      batch_size, cache, progress)
+        out_width = {layer: entry[0].shape[1] for layer, entry in cached.items()}
+        for layer in missing:
+            reducer = reducers[layer]
+            out_width[layer] = reducer.n_components if reducer else math.prod(shapes[layer])
+        offsets = np.cumsum([0] + [out_width[layer] for layer in names])
+        data = np.empty((n, int(offsets[-1])), dtype=np.float32)
+        column = {layer: data[:, offsets[i] : offsets[i + 1]] for i, layer in enumerate(names)}
+        for layer, entry in cached.items():
+            column[layer][...] = entry[0]
+        cached_info = {layer: (entry[1], entry[2]) for layer, entry in cached.items()}
+        del found, cached
+
+        def sink(layer: str) -> Callable:
+            target, reducer = column[layer], reducers[layer]
+
+            def write(flat: Any, start: int) -> None:
+                values = reducer.transform(flat) if reducer is not None else flat
+                target[start : start + values.shape[0]] = values.detach().float().cpu().numpy()
+
+            return write
+
+        if missing:
+            ids = stimuli.ids
+            _stream(model, module, n, lambda a, b: stimuli.images(slice(a, b)),
+                    ids.__getitem__, layers=missing,
+                    sinks={layer: sink(layer) for layer in missing},
+                    image_degrees=image_degrees, batch_size=int(batch_size), device=device,
+                    progress=progress, label=f"{model.identifier}: {stimuli.identifier}")
+    finally:
+        module.train(was_training)
+
+    info = dict(cached_info)
+    for layer in missing:
+        info[layer] = (shapes[layer], reducers[layer] is not None)
+        if cache:
+            _write_entry(paths[layer], f"{model.identifier} {layer} on {stimuli.identifier} "
+                         f"({n} stimuli, {reduction.method if reduction else 'raw'})",
+                         keys[layer], _save_npz(
+                             data=column[layer],
+                             feature_shape=np.array(shapes[layer], dtype=np.int64),
+                             reduced=np.array(reducers[layer] is not None)))
+    coords: dict[str, list[np.ndarray]] = {}
+    for layer in names:
+        for name, values in _neuroid_coords(layer, info[layer][0], info[layer][1],
+                                            out_width[layer]).items():
+            coords.setdefault(name, []).append(values)
+    neuroid = {name: ("neuroid", np.concatenate(parts)) for name, parts in coords.items()}
+    metadata = stimuli.metadata
+    presentation = {str(c): ("presentation", metadata[c].to_numpy()) for c in metadata.columns}
+    return xr.DataArray(
+        data, dims=("presentation", "neuroid"), coords={**presentation, **neuroid},
+        attrs={"model": model.identifier, "weights_sha256": base["weights"],
+               "stimuli": stimuli.identifier, "stimuli_sha256": stimuli.sha256,
+               "visual_degrees": image_degrees,
+               "reduction": json.dumps(reduction.model_dump() if reduction else None),
+               "cached_layers": [layer for layer in names if layer in cached_info]},
+    )
+
+
+def logits(
+    model: Model,
+    stimuli: StimulusSet,
+    *,
+    visual_degrees: float | None = None,
+    batch_size: int = 64,
+    device: Any = None,
+    progress: bool | None = None,
+) -> xr.DataArray:
+    """The module's output ``presentation x choice`` for every stimulus (not cached)."""
+    import torch
+    import xarray as xr
+
+    module = model.module()
+    device = resolve_device(device)
+    n, chunks = len(stimuli), []
+
+    def collect(result: Any, start: int) -> None:
+        tensor = result[0] if isinstance(result, (tuple, list)) else result
+        if not torch.is_tensor(tensor) or tensor.ndim != 2:
+            raise ExtractionError(
+                f"model {model.identifier!r} returned {type(result).__name__} "
+                f"{getattr(tensor, 'shape', '')}, expected a (batch, classes) tensor of logits"
+            )
+        chunks.append(tensor.detach().float().cpu().numpy())
+
+    was_training = module.training
+    module.to(device).eval()
+    ids = stimuli.ids
+    try:
+        _stream(model, module, n, lambda a, b: stimuli.images(slice(a, b)), ids.__getitem__,
+                layers=[], sinks={}, image_degrees=float(visual_degrees or stimuli.degrees),
+                batch_size=int(batch_size), device=device, progress=progress,
+                label=f"{model.identifier}: logits", outputs=collect)
+    finally:
+        module.train(was_training)
+    values = np.concatenate(chunks)
+    if not np.isfinite(values).all():
+        bad = [ids[i] for i in np.flatnonzero(~np.isfinite(values).all(axis=1))]
+        raise ExtractionError(f"model {model.identifier!r} has NaN or infinite logits for "
+                              f"stimuli {_preview(bad)}; check its weights and numerics")
+    metadata = stimuli.metadata
+    coords = {str(c): ("presentation", metadata[c].to_numpy()) for c in metadata.columns}
+    coords["choice"] = ("choice", np.arange(values.shape[1]))
+    return xr.DataArray(values, dims=("presentation", "choice"), coords=coords,
+                        attrs={"model": model.identifier})
