@@ -28,7 +28,7 @@ from neuroalign.interfaces import (
 from neuroalign.plugins import PluginManager
 from neuroalign.registry import use_plugin_manager
 from neuroalign.results import ResultsRegistry
-from neuroalign.score import Provenance, Score
+from neuroalign.scores import Provenance, Score
 
 
 class TinyPlugin:

@@ -9,7 +9,7 @@ import pytest
 
 import neuroalign
 from neuroalign import Benchmark, BenchmarkSpec, Score, SpecError
-from neuroalign.compose import CompositeBenchmark
+from neuroalign.composite import CompositeBenchmark
 
 BUILT: list[str] = []
 
@@ -40,7 +40,7 @@ class Plugin:
             register(BenchmarkSpec(id=identifier, factory="test_compose:Constant", region=region,
                                    kind="behavioral" if region == "behavior" else "neural",
                                    parameters={"value": value}))
-        register(BenchmarkSpec(id="Suite.brain-mean", factory="neuroalign.compose:CompositeBenchmark.from_spec",
+        register(BenchmarkSpec(id="Suite.brain-mean", factory="neuroalign.composite:CompositeBenchmark.from_spec",
                                kind="composite", parameters={"children": {"V4": ["A.V4-x"], "IT": ["A.IT-x"]}}))
 
 
@@ -133,8 +133,13 @@ def test_compose_errors_name_the_problem():
         neuroalign.compose(["A.V4-z"])(object())
 
 
-def test_compose_is_callable_however_it_was_imported():
-    import neuroalign.compose as module
+def test_public_api_names_are_the_functions_not_their_modules():
+    import neuroalign.composite
+    import neuroalign.scores
+    import neuroalign.scoring
 
-    assert callable(module)
-    assert neuroalign.compose(["A.V4-x"]).spec.id == module(["A.V4-x"]).spec.id
+    # importing the submodules must not shadow the functions of the same public name
+    assert neuroalign.compose is neuroalign.composite.compose
+    assert neuroalign.score is neuroalign.scoring.score
+    assert neuroalign.Score is neuroalign.scores.Score
+    assert neuroalign.compose(["A.V4-x"]).spec.id.endswith("-mean")

@@ -12,7 +12,7 @@ from neuroalign.plugins import PluginManager
 from neuroalign.registry import use_plugin_manager
 from neuroalign.report import leaderboard, print_leaderboard, render_html, write_html
 from neuroalign.results import ResultsRegistry
-from neuroalign.score import Provenance, Score
+from neuroalign.scores import Provenance, Score
 
 
 @pytest.fixture(autouse=True)

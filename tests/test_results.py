@@ -14,7 +14,7 @@ import textwrap
 import pytest
 from neuroalign.errors import NeuroalignError
 from neuroalign.results import ResultsRegistry, default_results_path
-from neuroalign.score import Provenance, Score
+from neuroalign.scores import Provenance, Score
 
 
 def make_score(model="timm:resnet18", bench="MajajHong2015.IT-pls", value=0.5, *,

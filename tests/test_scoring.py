@@ -15,7 +15,7 @@ import pytest
 
 import neuroalign
 from neuroalign.results import ResultsRegistry
-from neuroalign.score import Score
+from neuroalign.scores import Score
 from neuroalign.scoring import (LayerView, NeuralBenchmark, NeuralSplit, average_repetitions,
                                 resolve_layers, score)
 

@@ -25,6 +25,7 @@ pytestmark = pytest.mark.network
 
 DATA = b"neuroalign test payload " * 200
 SHA = hashlib.sha256(DATA).hexdigest()
+SHA1 = hashlib.sha1(DATA).hexdigest()
 WRONG_SHA = "0" * 64
 
 
@@ -80,6 +81,76 @@ def test_s3_anonymous_read_from_moto(monkeypatch):
         assert path.read_bytes() == DATA
 
 
+def sha1_asset(url, sha1=SHA1, version_id=None):
+    return AssetSpec(name="data", url=url, sha1=sha1, version_id=version_id, format="other")
+
+
+def test_sha1_only_asset_is_verified_and_its_sha256_recorded(served, monkeypatch):
+    with loopback_http_server(served) as (base, hits):
+        spec = sha1_asset(f"{base}/data.bin")
+        path = store.fetch(spec, progress=False)
+        assert path == store.home() / "assets" / f"sha1-{SHA1}" / "data.bin"
+        assert path.read_bytes() == DATA and store.cache_path(spec) == path
+        assert store.fetch(spec, progress=False) == path and hits.count == 1  # cache hit
+        monkeypatch.setenv("NEUROALIGN_OFFLINE", "1")
+        assert store.fetch(spec) == path  # a cached sha1 asset is fine offline
+        with pytest.raises(OfflineError, match=f"sha1 {'1' * 40}"):
+            store.fetch(sha1_asset(f"{base}/data.bin", sha1="1" * 40))
+        assert hits.count == 1
+    meta = json.loads(path.with_name("data.bin.meta.json").read_text())
+    assert meta["sha1"] == SHA1 and meta["sha256"] == SHA and "version_id" not in meta
+
+
+def test_sha1_mismatch_moves_the_download_aside(served):
+    wrong = "0" * 40
+    with loopback_http_server(served) as (base, _):
+        url = f"{base}/data.bin"
+        with pytest.raises(ChecksumMismatchError) as info:
+            store.fetch(sha1_asset(url, sha1=wrong), progress=False)
+    message = str(info.value)
+    assert url in message and f"expected sha1 {wrong}, got {SHA1}" in message
+    assert "moved aside" in message
+    aside = f"data.bin.corrupt-{SHA1[:12]}"
+    assert cached_files() == [aside, f"{aside}.meta.json"]
+    meta = json.loads((store.home() / "assets" / f"sha1-{wrong}" / f"{aside}.meta.json")
+                      .read_text())
+    assert meta["expected_sha1"] == wrong and meta["sha1"] == SHA1 and meta["corrupt"]
+
+
+def test_asset_spec_hash_and_version_rules():
+    with pytest.raises(ValueError, match=r"'data' at 'https://a.org/x.nc' is remote and needs "
+                                         r"a sha256 \(preferred; compute it with: sha256sum"):
+        AssetSpec(name="data", url="https://a.org/x.nc")
+    with pytest.raises(ValueError, match="40 lower-case hex"):
+        AssetSpec(name="data", url="https://a.org/x.nc", sha1=SHA1.upper())
+    with pytest.raises(ValueError, match="version_id is an S3 object version"):
+        AssetSpec(name="data", url="https://a.org/x.nc", sha1=SHA1, version_id="v1")
+    both = AssetSpec(name="data", url="s3://b/x.nc", sha256=SHA, sha1=SHA1, version_id="v1")
+    assert store.cache_path(both).parent.name == SHA  # keyed by the sha256 when known
+
+
+def test_s3_version_id_reads_the_pinned_object_version(monkeypatch):
+    with moto_s3_server() as s3:
+        monkeypatch.setenv("NEUROALIGN_S3_ENDPOINT_URL", s3.endpoint_url)
+        client = s3.client()
+        client.create_bucket(Bucket="versioned", ACL="public-read")
+        client.put_bucket_versioning(Bucket="versioned",
+                                     VersioningConfiguration={"Status": "Enabled"})
+        old = client.put_object(Bucket="versioned", Key="sets/data.bin", Body=DATA,
+                                ACL="public-read")["VersionId"]
+        client.put_object(Bucket="versioned", Key="sets/data.bin", Body=b"a newer upload",
+                          ACL="public-read")
+        url = "s3://versioned/sets/data.bin"
+        path = store.fetch(sha1_asset(url, version_id=old), progress=False)
+        assert path.read_bytes() == DATA
+        meta = json.loads(path.with_name("data.bin.meta.json").read_text())
+        assert meta["version_id"] == old and meta["sha1"] == SHA1 and meta["sha256"] == SHA
+        # without the version the newest object is read, and the sha1 refuses it
+        store.clear_cache("assets")
+        with pytest.raises(ChecksumMismatchError, match=f"expected sha1 {SHA1}"):
+            store.fetch(sha1_asset(url), progress=False)
+
+
 def test_memory_and_file_assets(tmp_path):
     fs = fsspec.filesystem("memory")
     fs.pipe("/neuroalign-test/data.bin", DATA)
@@ -96,6 +167,9 @@ def test_memory_and_file_assets(tmp_path):
     with pytest.raises(ChecksumMismatchError, match=WRONG_SHA) as info:
         store.fetch(asset(f"file://{local}", sha=WRONG_SHA))
     assert SHA in str(info.value) and local.exists()
+    assert store.fetch(sha1_asset(f"file://{local}")) == local
+    with pytest.raises(ChecksumMismatchError, match=f"expected sha1 {'0' * 40}, got {SHA1}"):
+        store.fetch(sha1_asset(f"file://{local}", sha1="0" * 40))
 
 
 def test_progress_bar_is_drawn_when_forced(served, capsys):

@@ -20,7 +20,7 @@ _EXPORTS: dict[str, str] = {
     "Model": "interfaces", "Dataset": "interfaces", "Metric": "interfaces",
     "Ceiling": "interfaces", "Attack": "interfaces", "AttackResult": "interfaces",
     "Benchmark": "interfaces", "Aggregator": "interfaces", "REGIONS": "interfaces",
-    "Score": "score", "Provenance": "score",
+    "Score": "scores", "Provenance": "scores",
     # plugins and registry
     "hookimpl": "hookspecs", "PluginManager": "plugins",
     "get_plugin_manager": "registry", "use_plugin_manager": "registry", "get_spec": "registry",
@@ -30,7 +30,9 @@ _EXPORTS: dict[str, str] = {
     "list_metrics": "registry", "list_ceilings": "registry", "list_attacks": "registry",
     "list_benchmarks": "registry", "list_aggregators": "registry",
     # composing and ranking
-    "compose": "compose", "rank": "aggregate",
+    "compose": "composite", "rank": "aggregate",
+    "score": "scoring", "score_many": "scoring", "StimulusSet": "stimuli",
+    "load_model": "registry",
     # errors
     "NeuroalignError": "errors", "UnknownIdError": "errors", "DuplicateIdError": "errors",
     "SpecError": "errors", "PluginLoadWarning": "errors", "AssetError": "errors",
@@ -55,10 +57,12 @@ def __dir__() -> list[str]:
 
 if TYPE_CHECKING:  # pragma: no cover
     from .aggregate import rank  # noqa: F401
-    from .compose import compose  # noqa: F401
+    from .composite import compose  # noqa: F401
     from .errors import *  # noqa: F403
     from .hookspecs import hookimpl  # noqa: F401
     from .interfaces import *  # noqa: F403
     from .plugins import PluginManager  # noqa: F401
     from .registry import *  # noqa: F403
-    from .score import Provenance, Score  # noqa: F401
+    from .scoring import score, score_many  # noqa: F401
+    from .stimuli import StimulusSet  # noqa: F401
+    from .scores import Provenance, Score  # noqa: F401

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from .errors import NeuroalignError, SpecError
 from .interfaces import REGIONS, Aggregator, AggregatorSpec
-from .score import Provenance, Score
+from .scores import Provenance, Score
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd

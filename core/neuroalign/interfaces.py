@@ -23,7 +23,7 @@ if TYPE_CHECKING:  # pragma: no cover - typing only
     import pandas as pd
     import xarray as xr
 
-    from .score import Score
+    from .scores import Score
     from .stimuli import StimulusSet
 
 __all__ = [
@@ -53,6 +53,7 @@ REGIONS: tuple[str, ...] = ("V1", "V2", "V4", "IT", "behavior")
 
 _FACTORY = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*$")
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
+_SHA1 = re.compile(r"^[0-9a-f]{40}$")
 #: ``source:name`` with an optional timm-style ``.tag``.
 MODEL_ID = re.compile(r"^[a-z0-9][a-z0-9_\-]*:[A-Za-z0-9][\w\-.]*$")
 #: ``Family.Region-metric`` e.g. ``MajajHong2015.IT-pls``; the metric part is optional.
@@ -171,13 +172,23 @@ class ModelSpec(Spec):
 
 
 class AssetSpec(BaseModel):
-    """One file of a dataset in a store. Remote assets must carry their sha256."""
+    """One file of a dataset in a store. Remote assets must carry a sha256 (preferred) or a sha1.
+
+    ``sha1`` exists for sources that publish nothing else (Brain-Score); ``version_id`` pins an
+    S3 object version (``s3://`` URLs only), so a later upload under the same key is not read.
+    """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     name: str = Field(description="Short name the dataset uses to ask for this asset.")
     url: str
     sha256: str | None = None
+    sha1: str | None = Field(
+        None, description="Hex sha1, for sources that publish no sha256 (sha256 is preferred)."
+    )
+    version_id: str | None = Field(
+        None, min_length=1, description="S3 object version to read (s3:// URLs only)."
+    )
     size: int | None = Field(None, ge=0, description="Bytes, for progress bars and sanity checks.")
     format: Literal["netcdf", "zip", "csv", "npz", "json", "pt", "other"] = "netcdf"
 
@@ -188,6 +199,13 @@ class AssetSpec(BaseModel):
             raise ValueError(f"sha256 {value!r} is not 64 lower-case hex digits")
         return value
 
+    @field_validator("sha1")
+    @classmethod
+    def _check_sha1(cls, value: str | None) -> str | None:
+        if value is not None and not _SHA1.match(value):
+            raise ValueError(f"sha1 {value!r} is not 40 lower-case hex digits")
+        return value
+
     @model_validator(mode="after")
     def _remote_needs_sha(self) -> AssetSpec:
         scheme = self.url.split("://", 1)[0].lower() if "://" in self.url else "file"
@@ -196,10 +214,16 @@ class AssetSpec(BaseModel):
                 f"asset {self.name!r}: scheme {scheme!r} of {self.url!r} is not allowed; "
                 f"use one of {list(LOCAL_SCHEMES + REMOTE_SCHEMES)}"
             )
-        if scheme in REMOTE_SCHEMES and self.sha256 is None:
+        if scheme in REMOTE_SCHEMES and self.sha256 is None and self.sha1 is None:
             raise ValueError(
-                f"asset {self.name!r} at {self.url!r} is remote and needs a sha256 "
-                "(compute it with: sha256sum FILE)"
+                f"asset {self.name!r} at {self.url!r} is remote and needs a sha256 (preferred; "
+                "compute it with: sha256sum FILE) or, where the source publishes only that, "
+                "a sha1 (sha1sum FILE)"
+            )
+        if self.version_id is not None and scheme != "s3":
+            raise ValueError(
+                f"asset {self.name!r}: version_id is an S3 object version and needs an s3:// "
+                f"URL, not {self.url!r}; drop it or use the s3:// URL"
             )
         return self
 

@@ -36,6 +36,7 @@ __all__ = [
     "get_registry",
     "get_spec",
     "get_model",
+    "load_model",
     "get_dataset",
     "get_metric",
     "get_ceiling",
@@ -287,3 +288,7 @@ def list_benchmarks(pattern: str = "*") -> list[str]:
 
 def list_aggregators(pattern: str = "*") -> list[str]:
     return get_registry().ids("aggregator", pattern)
+
+
+#: ``load_model`` reads better in user code; it is :func:`get_model`.
+load_model = get_model

@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .errors import NeuroalignError
-from .score import Score
+from .scores import Score
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd

@@ -25,7 +25,7 @@ import numpy as np
 
 from .errors import NeuroalignError, SpecError
 from .interfaces import Benchmark, Model
-from .score import Provenance, Score
+from .scores import Provenance, Score
 
 if TYPE_CHECKING:  # pragma: no cover
     import xarray as xr

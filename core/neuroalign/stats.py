@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from .aggregate import HIERARCHY, _numeric, _wide
 from .errors import SpecError
-from .score import Score
+from .scores import Score
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd

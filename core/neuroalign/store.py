@@ -4,13 +4,17 @@ The data path of one asset (an :class:`~neuroalign.interfaces.AssetSpec`)::
 
     store override   NEUROALIGN_STORE's index.json may replace a dataset's assets (assets_for)
     mirror rewrite   NEUROALIGN_MIRROR / config.json "mirrors" rewrite a URL prefix (resolve_url)
-    local in place   file:// (or a plain path) is used where it is; verified if it has a sha256
-    cache hit        $NEUROALIGN_HOME/assets/<sha256>/<name> exists -> returned, no network
+    local in place   file:// (or a plain path) is used where it is; verified if it has a hash
+    cache hit        $NEUROALIGN_HOME/assets/<sha256>/<name> (or assets/sha1-<sha1>/<name> for
+                     an asset pinned only by sha1) exists -> returned, no network
     offline          NEUROALIGN_OFFLINE=1 and not cached -> OfflineError (nothing is contacted)
-    download         under a file lock, fsspec copies the URL to a temp file next to the target,
-                     then its size and sha256 are checked and only then is it renamed into place
+    download         under a file lock, fsspec copies the URL (the pinned S3 object version if
+                     the asset has a ``version_id``) to a temp file next to the target, then its
+                     size and sha256 (or sha1) are checked and only then is it renamed into place
 
-A bad checksum moves the download aside (``<name>.corrupt-<sha[:12]>``) and raises
+The sidecar records the sha256 of every download (computed on arrival when the asset is
+pinned only by a sha1, as Brain-Score's are) and the sha1 / version id where given. A bad
+checksum moves the download aside (``<name>.corrupt-<sha[:12]>``) and raises
 :class:`~neuroalign.errors.ChecksumMismatchError`; any other failure removes the temp file, so a
 file at the cached path is always complete and verified. Public S3/GCS buckets are read
 anonymously unless ``config.json`` says otherwise. Files are opened with explicit xarray engines
@@ -62,8 +66,8 @@ ALLOWED_SCHEMES: tuple[str, ...] = LOCAL_SCHEMES + REMOTE_SCHEMES
 NETCDF_ENGINES: tuple[str, ...] = ("netcdf4", "h5netcdf")
 _TRUE = {"1", "true", "yes", "on"}
 _CHUNK = 1 << 20
-#: (path, size, mtime_ns) -> sha256, so in-place local files are hashed once per process
-_VERIFIED: dict[tuple[str, int, int], str] = {}
+#: (path, size, mtime_ns, algorithm) -> digest, so in-place local files are hashed once per process
+_VERIFIED: dict[tuple[str, int, int, str], str] = {}
 _STORE_MEMO: dict[str, Index] = {}
 
 
@@ -189,12 +193,39 @@ def _local_path(url: str) -> Path:
 def cache_path(asset: AssetSpec) -> Path:
     """Where ``asset`` is (or would be) cached: ``assets/<sha256>/<file name>``.
 
-    Content-addressed, so a mirror or a store serving the same bytes shares one copy. Assets
-    without a sha256 (only local schemes allow that) are keyed by a hash of their URL.
+    Content-addressed, so a mirror or a store serving the same bytes shares one copy. An asset
+    pinned only by a sha1 is cached under ``assets/sha1-<sha1>/``; assets without any hash (only
+    local schemes allow that) are keyed by a hash of their URL.
     """
     name = asset.url.split("?", 1)[0].rstrip("/").rsplit("/", 1)[-1] or asset.name
-    key = asset.sha256 or "url-" + hashlib.sha256(asset.url.encode()).hexdigest()[:16]
+    if asset.sha256:
+        key = asset.sha256
+    elif asset.sha1:
+        key = f"sha1-{asset.sha1}"
+    else:
+        key = "url-" + hashlib.sha256(asset.url.encode()).hexdigest()[:16]
     return home() / "assets" / key / name
+
+
+def _pins(asset: AssetSpec) -> dict[str, str]:
+    """The hashes ``asset`` promises, ``{algorithm: hex}``, sha256 (preferred) first."""
+    return {algorithm: digest for algorithm, digest in (("sha256", asset.sha256),
+                                                        ("sha1", asset.sha1)) if digest}
+
+
+def _pin_text(asset: AssetSpec) -> str:
+    return ", ".join(f"{algorithm} {digest}" for algorithm, digest in _pins(asset).items()) \
+        or "no checksum"
+
+
+def _hash_file(path: Path, algorithms: list[str]) -> dict[str, str]:
+    """Hex digests of ``path`` for each of ``algorithms``, in one read."""
+    digests = {algorithm: hashlib.new(algorithm) for algorithm in algorithms}
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(_CHUNK), b""):
+            for digest in digests.values():
+                digest.update(chunk)
+    return {algorithm: digest.hexdigest() for algorithm, digest in digests.items()}
 
 
 def fetch(
@@ -222,7 +253,7 @@ def fetch(
     OfflineError
         ``NEUROALIGN_OFFLINE=1`` and a remote asset is not cached.
     ChecksumMismatchError
-        The bytes do not have the promised sha256 (a download is moved aside first).
+        The bytes do not have the promised sha256 or sha1 (a download is moved aside first).
     AssetError
         The URL cannot be read (not found, server error, connection refused, truncated).
     """
@@ -231,7 +262,8 @@ def fetch(
     if scheme == "file":
         return _use_local(asset, url)
     dest = cache_path(asset)
-    if asset.sha256 and _looks_complete(dest, asset):
+    pinned = bool(_pins(asset))
+    if pinned and _looks_complete(dest, asset):
         return dest
     if is_offline() and scheme in REMOTE_SCHEMES:
         how = f"neuroalign fetch {dataset}" if dataset else "neuroalign fetch DATASET"
@@ -239,18 +271,19 @@ def fetch(
             f"asset {asset.name!r} ({asset.url}) is not in the cache and NEUROALIGN_OFFLINE=1 "
             f"forbids downloading it. It would be cached at {str(dest)!r}. Fix: run '{how}' on "
             f"a machine with network access and copy its {str(home() / 'assets')!r} here, or "
-            f"copy the file to that path (sha256 {asset.sha256}), or unset NEUROALIGN_OFFLINE"
+            f"copy the file to that path ({_pin_text(asset)}), or unset NEUROALIGN_OFFLINE"
         )
     with file_lock(dest):
-        if asset.sha256 and _looks_complete(dest, asset):
+        if pinned and _looks_complete(dest, asset):
             return dest  # another process downloaded it while we waited for the lock
         for stale in dest.parent.glob(f".{dest.name}.tmp-*"):  # left by a killed process
             stale.unlink(missing_ok=True)
         with atomic_path(dest) as tmp:
-            _download(asset, url, scheme, tmp, dest, _want_progress(progress))
-            _verify(asset, url, tmp, dest)
+            version = _download(asset, url, scheme, tmp, dest, _want_progress(progress))
+            digests = _verify(asset, url, tmp, dest)
+        extra = {"version_id": version} if version else {}
         write_meta(dest, kind="assets", key=asset.url, description=f"{asset.name} ({asset.format})",
-                   url=url, sha256=asset.sha256 or sha256_file(dest), name=asset.name)
+                   url=url, name=asset.name, **digests, **extra)
     return dest
 
 
@@ -272,14 +305,14 @@ def _use_local(asset: AssetSpec, url: str) -> Path:
             f"asset {asset.name!r}: {str(path)!r} has {stat.st_size} bytes, expected {asset.size}; "
             "the file is incomplete or a different version: replace it"
         )
-    if asset.sha256:
-        key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns)
-        actual = _VERIFIED.get(key) or sha256_file(path)
-        if actual != asset.sha256:
+    for algorithm, expected in _pins(asset).items():
+        key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns, algorithm)
+        actual = _VERIFIED.get(key) or _hash_file(path, [algorithm])[algorithm]
+        if actual != expected:
             raise ChecksumMismatchError(
-                f"checksum mismatch for {url!r}: expected sha256 {asset.sha256}, got {actual}. "
-                "The local file was left in place; replace it with the right version or fix "
-                "the sha256"
+                f"checksum mismatch for {url!r}: expected {algorithm} {expected}, got {actual}. "
+                f"The local file was left in place; replace it with the right version or fix "
+                f"the {algorithm}"
             )
         _VERIFIED[key] = actual
     return path
@@ -296,11 +329,22 @@ def _want_progress(progress: bool | None) -> bool:
 
 def _download(
     asset: AssetSpec, url: str, scheme: str, tmp: Path, dest: Path, progress: bool
-) -> None:
+) -> str | None:
+    """Copy ``url`` to ``tmp``; return the S3 object version read, if one was pinned.
+
+    ``asset.version_id`` is honoured when the URL is the asset's own ``s3://`` URL; a mirror
+    rewrite points elsewhere (whose versions differ), so there the hash alone guards the bytes.
+    """
     import fsspec
 
+    options = storage_options(scheme)
+    get_options: dict[str, Any] = {}
+    version = asset.version_id if scheme == "s3" and url == asset.url else None
+    if version:
+        options["version_aware"] = True
+        get_options["version_id"] = version
     try:
-        fs, path = fsspec.core.url_to_fs(url, **storage_options(scheme))
+        fs, path = fsspec.core.url_to_fs(url, **options)
     except ImportError as error:
         package = {"s3": "s3fs", "gs": "gcsfs", "gcs": "gcsfs"}.get(scheme, "aiohttp")
         raise AssetError(
@@ -308,13 +352,15 @@ def _download(
         ) from error
     try:
         with _progress_bar(f"fetching {asset.name}", asset.size, progress) as callback:
-            fs.get_file(path, str(tmp), callback=callback)
+            fs.get_file(path, str(tmp), callback=callback, **get_options)
     except Exception as error:
+        at = f" (object version {version})" if version else ""
         raise AssetError(
-            f"cannot download asset {asset.name!r} from {url!r}: {_describe(error, scheme)}. "
+            f"cannot download asset {asset.name!r} from {url!r}{at}: {_describe(error, scheme)}. "
             f"Check the URL (or point NEUROALIGN_MIRROR at a reachable copy) and retry; without "
             f"network, copy the file to {str(dest)!r}"
         ) from error
+    return version
 
 
 def _describe(error: Exception, scheme: str) -> str:
@@ -330,28 +376,32 @@ def _describe(error: Exception, scheme: str) -> str:
     return f"{type(error).__name__}: {error}"
 
 
-def _verify(asset: AssetSpec, url: str, tmp: Path, dest: Path) -> None:
+def _verify(asset: AssetSpec, url: str, tmp: Path, dest: Path) -> dict[str, str]:
+    """Check size and every promised hash of ``tmp``; return its digests (sha256 always)."""
     size = tmp.stat().st_size
     if asset.size is not None and size != asset.size:
         raise AssetError(
             f"download of {url!r} is incomplete: got {size} bytes, expected {asset.size}; "
             "the partial file was deleted, retry the fetch"
         )
-    if asset.sha256 is None:
-        return
-    actual = sha256_file(tmp)
-    if actual != asset.sha256:
-        aside = dest.with_name(f"{dest.name}.corrupt-{actual[:12]}")
+    pins = _pins(asset)
+    actual = _hash_file(tmp, ["sha256", *(a for a in pins if a != "sha256")])
+    for algorithm, expected in pins.items():
+        if actual[algorithm] == expected:
+            continue
+        aside = dest.with_name(f"{dest.name}.corrupt-{actual[algorithm][:12]}")
         os.replace(tmp, aside)
         write_meta(aside, kind="assets", key=asset.url,
-                   description=f"corrupt download of {asset.name}", url=url, sha256=actual,
-                   expected_sha256=asset.sha256, corrupt=True)
+                   description=f"corrupt download of {asset.name}", url=url, **actual,
+                   **{f"expected_{algorithm}": expected}, corrupt=True)
         raise ChecksumMismatchError(
-            f"checksum mismatch for {url!r}: expected sha256 {asset.sha256}, got {actual}. The "
-            f"download was moved aside to {str(aside)!r}. Fix: if the source changed, update the "
-            "dataset's sha256 (or its store index); otherwise retry, or fetch from a mirror "
-            "(NEUROALIGN_MIRROR). 'neuroalign cache clear' removes the bad copy"
+            f"checksum mismatch for {url!r}: expected {algorithm} {expected}, got "
+            f"{actual[algorithm]}. The download was moved aside to {str(aside)!r}. Fix: if the "
+            f"source changed, update the dataset's {algorithm} (or its store index); otherwise "
+            "retry, or fetch from a mirror (NEUROALIGN_MIRROR). 'neuroalign cache clear' removes "
+            "the bad copy"
         )
+    return actual
 
 
 @contextlib.contextmanager

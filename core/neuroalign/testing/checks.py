@@ -507,7 +507,7 @@ def check_aggregator_rank(info: _Plugin, spec: Spec) -> None:
 
 def check_aggregator_combine(info: _Plugin, spec: Spec) -> None:
     """combine() keeps the children and gives a value between their min and max."""
-    from ..score import Score
+    from ..scores import Score
 
     aggregator = resolve_factory(spec.factory)(spec)
     if not getattr(aggregator, "combines", True):

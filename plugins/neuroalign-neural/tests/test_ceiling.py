@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from neuroalign.score import Score
+from neuroalign.scores import Score
 from neuroalign_neural import InternalConsistency, MetricInputError, ceiled_score, spearman_brown
 
 

@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 from neuroalign.interfaces import MetricSpec
-from neuroalign.score import Score
+from neuroalign.scores import Score
 from neuroalign_neural import PLSCorrelation, RegressionCorrelation
 from neuroalign_neural.factories import (
     make_lasso,

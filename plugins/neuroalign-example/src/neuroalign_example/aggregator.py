@@ -8,7 +8,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from neuroalign.interfaces import Aggregator, AggregatorSpec
-from neuroalign.score import Score
+from neuroalign.scores import Score
 
 
 class MedianAggregator(Aggregator):

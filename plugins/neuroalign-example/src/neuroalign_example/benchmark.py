@@ -9,7 +9,7 @@ import numpy as np
 import xarray as xr
 
 from neuroalign.interfaces import Benchmark, BenchmarkSpec, Model
-from neuroalign.score import Provenance, Score
+from neuroalign.scores import Provenance, Score
 
 
 def _trial_average(assembly: xr.DataArray) -> xr.DataArray:

@@ -6,7 +6,7 @@ import numpy as np
 import xarray as xr
 
 from neuroalign.interfaces import Ceiling, Metric, MetricSpec
-from neuroalign.score import Score
+from neuroalign.scores import Score
 
 
 def _aligned(source: xr.DataArray, target: xr.DataArray) -> tuple[np.ndarray, np.ndarray]:

@@ -111,7 +111,7 @@ def register_benchmarks(register):
     # A composite is a benchmark too: the core's factory builds it from the ids listed here.
     register(BenchmarkSpec(
         id="Example.neural-mean",
-        factory="neuroalign.compose:CompositeBenchmark.from_spec",
+        factory="neuroalign.composite:CompositeBenchmark.from_spec",
         kind="composite",
         parameters={"children": {"V4": ["Example.V4-corr"], "IT": ["Example.IT-corr"]},
                     "aggregator": "mean"},

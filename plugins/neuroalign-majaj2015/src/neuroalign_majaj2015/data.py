@@ -2,14 +2,18 @@
 
 Where the files come from
 -------------------------
+Every file goes through the core store (:func:`neuroalign.store.assets_for` and
+:func:`neuroalign.store.fetch`: cache, mirrors, offline mode, locks, checksums):
+
 1. **A store** (``NEUROALIGN_STORE``, e.g. the offline demo store): when its ``index.json``
    lists the dataset, its assets (``assembly``, ``stimuli_csv``, ``stimuli_zip``, each with a
-   sha256) are fetched and verified by :func:`neuroalign.store.fetch`.
-2. **Brain-Score's bucket** otherwise: the objects that brainscore-vision's
-   ``data/majajhong2015/__init__.py`` loads from ``s3://brainio-brainscore`` (keys, S3 version
-   ids and sha1 below). Brain-Score publishes **sha1** hashes, not sha256, and we do not know
-   the sha256 of these files, so we never invent one: the download is verified against
-   Brain-Score's sha1, its sha256 is computed on arrival and recorded in the cache sidecar and in
+   sha256) replace the declared ones.
+2. **Brain-Score's bucket** otherwise: the declared assets are the objects that
+   brainscore-vision's ``data/majajhong2015/__init__.py`` loads, as
+   ``s3://brainio-brainscore/<key>`` URLs pinned by S3 ``version_id`` and Brain-Score's
+   ``sha1`` (:data:`BRAINSCORE_FILES`). Brain-Score publishes **sha1** hashes, not sha256, and we
+   do not know the sha256 of these files, so we never invent one: the store verifies the sha1,
+   computes the sha256 on arrival and records both in the cache sidecar; the sha256 goes into
    every Score's provenance. A store that re-hosts the files pins their sha256 as usual.
 
 The private split is access-controlled in Brain-Score's bucket: anonymous reads fail (HTTP 403)
@@ -27,7 +31,7 @@ and ``neuroid_id``, ``region``, ``animal`` (+ array metadata) (neuroid). The rea
 
 from __future__ import annotations
 
-import hashlib
+import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -43,9 +47,9 @@ __all__ = [
     "BUCKET",
     "ASSET_NAMES",
     "BRAINSCORE_FILES",
+    "brainscore_assets",
     "dataset_specs",
     "MajajHong2015Dataset",
-    "fetch_brainscore",
 ]
 
 BUCKET = "brainio-brainscore"
@@ -88,16 +92,19 @@ CITATION = """@article{majajhong2015simple,
 }"""
 
 
-def _declared_assets(access: str) -> tuple[AssetSpec, ...]:
-    """The three assets, named and typed; their URL is Brain-Score's object key, *relative*.
+def brainscore_assets(
+    files: dict[str, dict[str, str]], bucket: str = BUCKET
+) -> tuple[AssetSpec, ...]:
+    """Assets for Brain-Score objects: ``s3://<bucket>/<key>`` pinned by sha1 and S3 version.
 
-    A relative URL carries no sha256 and is never fetched as is: a store (``NEUROALIGN_STORE``)
-    or registry index provides each file with its sha256, and without one
-    :class:`MajajHong2015Dataset` reads Brain-Score's bucket verified by sha1 (we know no sha256
-    of Brain-Score's files and do not invent one).
+    ``files`` maps asset name -> ``key``, ``format``, ``sha1``, optional ``version_id`` (one
+    split of :data:`BRAINSCORE_FILES`). No sha256 is declared: Brain-Score publishes none, and
+    :func:`neuroalign.store.fetch` computes it on arrival.
     """
-    return tuple(AssetSpec(name=name, url=entry["key"], format=entry["format"])
-                 for name, entry in BRAINSCORE_FILES[access].items())
+    return tuple(AssetSpec(name=name, url=f"s3://{bucket}/{entry['key']}",
+                           sha1=entry["sha1"], version_id=entry.get("version_id"),
+                           format=entry["format"])
+                 for name, entry in files.items())
 
 
 def dataset_specs() -> list[DatasetSpec]:
@@ -109,7 +116,7 @@ def dataset_specs() -> list[DatasetSpec]:
             id=f"MajajHong2015.{access}",
             factory="neuroalign_majaj2015.data:MajajHong2015Dataset",
             version=1,
-            assets=_declared_assets(access),
+            assets=brainscore_assets(BRAINSCORE_FILES[access]),
             kind="neural",
             license="Brain-Score data terms (public split: open; private split: access on request)",
             citation=CITATION,
@@ -118,8 +125,6 @@ def dataset_specs() -> list[DatasetSpec]:
                         f"{access} split ({images}), mean rate 70-170 ms, repetitions kept.",
             parameters={
                 "access": access,
-                "bucket": BUCKET,
-                "brainscore": BRAINSCORE_FILES[access],
                 "stimulus_set_identifier": f"dicarlo.hvm-{access}",
                 "visual_degrees": VISUAL_DEGREES,
                 "time_window": list(TIME_WINDOW),
@@ -131,84 +136,8 @@ def dataset_specs() -> list[DatasetSpec]:
 # ----------------------------------------------------------------------------------- fetching
 
 
-def _sha1(path: Path) -> str:
-    digest = hashlib.sha1()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-def fetch_brainscore(bucket: str, entry: dict[str, str], *, dataset: str = "") -> tuple[Path, str]:
-    """Download one of Brain-Score's objects into the cache, verified against its sha1.
-
-    Parameters
-    ----------
-    bucket : str
-        S3 bucket (``brainio-brainscore``).
-    entry : dict
-        ``key``, ``sha1``, optional ``version_id`` (the S3 object version to read).
-    dataset : str
-        Dataset id, for messages.
-
-    Returns
-    -------
-    (pathlib.Path, str)
-        The cached file and its sha256 (computed here; Brain-Score publishes only sha1).
-    """
-    import fsspec
-
-    from neuroalign import store
-
-    key, sha1, version = entry["key"], entry["sha1"], entry.get("version_id")
-    url = store.resolve_url(f"s3://{bucket}/{key}")
-    dest = store.home() / "assets" / f"brainscore-sha1-{sha1}" / key.rsplit("/", 1)[-1]
-    if dest.is_file():
-        return dest, _recorded_sha256(dest)
-    if store.is_offline():
-        raise OfflineError(
-            f"{dataset or 'dataset'}: {key!r} (s3://{bucket}/{key}, sha1 {sha1}) is not cached and "
-            f"NEUROALIGN_OFFLINE=1 forbids downloading it; copy it to {str(dest)!r}, or point "
-            "NEUROALIGN_STORE at a store that has it (e.g. the demo store: neuroalign demo)"
-        )
-    scheme = url.split("://", 1)[0] if "://" in url else "file"
-    options: dict[str, Any] = store.storage_options(scheme)
-    with store.file_lock(dest):
-        if dest.is_file():
-            return dest, _recorded_sha256(dest)
-        with store.atomic_path(dest) as tmp:
-            try:
-                if scheme == "s3" and version:
-                    fs = fsspec.filesystem("s3", version_aware=True, **options)
-                    fs.get_file(url[len("s3://"):], str(tmp), version_id=version)
-                else:
-                    fs, path = fsspec.core.url_to_fs(url, **options)
-                    fs.get_file(path, str(tmp))
-            except Exception as error:
-                raise AssetError(
-                    f"{dataset or 'dataset'}: cannot download {url!r}"
-                    f"{f' (version {version})' if version else ''}: {type(error).__name__}: "
-                    f"{error}. The private split needs Brain-Score credentials "
-                    "(config.json storage_options.s3.anon=false); without network use a store "
-                    "(NEUROALIGN_STORE) or the synthetic demo store (neuroalign demo)"
-                ) from error
-            actual = _sha1(tmp)
-            if actual != sha1:
-                raise ChecksumMismatchError(
-                    f"checksum mismatch for {url!r}: Brain-Score publishes sha1 {sha1}, the "
-                    f"download has sha1 {actual}; the download was discarded. If Brain-Score "
-                    "re-uploaded the file, update BRAINSCORE_FILES in neuroalign_majaj2015.data"
-                )
-        sha256 = store.sha256_file(dest)
-        store.write_meta(dest, kind="assets", key=f"s3://{bucket}/{key}",
-                         description=f"Brain-Score {key}", url=url, sha1=sha1, sha256=sha256,
-                         version_id=version)
-    return dest, sha256
-
-
 def _recorded_sha256(path: Path) -> str:
-    import json
-
+    """The sha256 the store recorded in ``path``'s sidecar (computed if there is none)."""
     from neuroalign import store
 
     sidecar = path.with_name(path.name + ".meta.json")
@@ -216,6 +145,20 @@ def _recorded_sha256(path: Path) -> str:
         return str(json.loads(sidecar.read_text())["sha256"])
     except (OSError, ValueError, KeyError):
         return store.sha256_file(path)
+
+
+def _hint(error: AssetError, spec: DatasetSpec) -> str:
+    """What to add to a store error for this dataset (empty for checksum mismatches)."""
+    if isinstance(error, ChecksumMismatchError):
+        return ""
+    hint = (f" For {spec.id} you can also point NEUROALIGN_STORE at a store that lists it (the "
+            "synthetic demo store: neuroalign demo)")
+    if not isinstance(error, OfflineError) and spec.parameters.get("access") == "private":
+        hint = (" Brain-Score's private split is access-controlled: anonymous reads fail, so "
+                "configure credentials ($NEUROALIGN_HOME/config.json "
+                '{"storage_options": {"s3": {"anon": false}}} with AWS credentials in the '
+                "environment)." + hint)
+    return hint
 
 
 # ------------------------------------------------------------------------------------ dataset
@@ -240,8 +183,9 @@ class MajajHong2015Dataset(Dataset):
     Parameters
     ----------
     spec : DatasetSpec
-        ``parameters``: ``access`` (public/private), ``bucket``, ``brainscore`` (asset name ->
-        key/sha1/version_id), ``stimulus_set_identifier``, ``visual_degrees``, ``time_window``.
+        ``assets``: ``assembly``, ``stimuli_csv``, ``stimuli_zip`` (fetched through the core
+        store); ``parameters``: ``access`` (public/private), ``stimulus_set_identifier``,
+        ``visual_degrees``, ``time_window``.
     """
 
     def __init__(self, spec: DatasetSpec):
@@ -265,28 +209,21 @@ class MajajHong2015Dataset(Dataset):
         from neuroalign import store
 
         listed = store.assets_for(self.spec)
+        missing = [name for name in ASSET_NAMES if name not in listed]
+        if missing:
+            raise SpecError(f"dataset {self.spec.id!r} declares no asset(s) {missing}; it has "
+                            f"{sorted(listed)}")
         paths: dict[str, Path] = {}
-        declared = {asset.name: asset for asset in self.spec.assets}
-        if listed != declared:  # a store (NEUROALIGN_STORE) lists this dataset
-            missing = [name for name in ASSET_NAMES if name not in listed]
-            if missing:
-                raise AssetError(
-                    f"the store lists {self.spec.id!r} without the asset(s) {missing} (it has "
-                    f"{sorted(listed)}); rebuild it (neuroalign demo, or "
-                    "registry/build_demo_store.py)"
-                )
-            for name in ASSET_NAMES:
-                paths[name] = store.fetch(listed[name], dataset=self.spec.id)
-                self._sha256[name] = listed[name].sha256 or store.sha256_file(paths[name])
-        else:
-            sources = self.spec.parameters.get("brainscore") or {}
-            bucket = self.spec.parameters.get("bucket", BUCKET)
-            for name in ASSET_NAMES:
-                if name not in sources:
-                    raise SpecError(
-                        f"dataset {self.spec.id!r} has no Brain-Score source for {name!r}")
-                paths[name], self._sha256[name] = fetch_brainscore(bucket, sources[name],
-                                                                   dataset=self.spec.id)
+        for name in ASSET_NAMES:
+            asset = listed[name]
+            try:
+                paths[name] = store.fetch(asset, dataset=self.spec.id)
+            except AssetError as error:
+                hint = _hint(error, self.spec)
+                if not hint:
+                    raise
+                raise type(error)(f"{error}.{hint}") from error
+            self._sha256[name] = asset.sha256 or _recorded_sha256(paths[name])
         self._paths = paths
         return paths
 

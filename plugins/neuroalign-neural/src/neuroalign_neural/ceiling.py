@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 from neuroalign.interfaces import Ceiling, MetricSpec
-from neuroalign.score import Score
+from neuroalign.scores import Score
 from scipy import sparse
 from sklearn.model_selection import ShuffleSplit
 

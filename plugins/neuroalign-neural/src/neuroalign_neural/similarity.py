@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 from neuroalign.interfaces import Metric, MetricSpec
-from neuroalign.score import Score
+from neuroalign.scores import Score
 from scipy import stats
 
 from .inputs import MetricInputError, align_source_target, constant_columns, examples, input_notes

@@ -12,10 +12,6 @@ A composite is a :class:`~neuroalign.Benchmark` like any other (its spec has
 
 Children given by id are built on first call through :func:`neuroalign.get_benchmark`, so
 composing is cheap and a composite pickles to a worker without its data.
-
-Note: the module is callable (``neuroalign.compose(...)`` works whether ``neuroalign.compose``
-resolves to this module or to the function), because the import system binds the submodule to
-the package attribute of the same name.
 """
 
 from __future__ import annotations
@@ -24,20 +20,18 @@ import hashlib
 import json
 import math
 import re
-import sys
 import time
-import types
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
 from .errors import SpecError
 from .interfaces import REGIONS, Aggregator, Benchmark, BenchmarkSpec, Model
-from .score import Score
+from .scores import Score
 
 __all__ = ["compose", "CompositeBenchmark"]
 
 _GROUP = re.compile(r"^[A-Za-z0-9_]+$")
-_FACTORY = "neuroalign.compose:CompositeBenchmark.from_spec"
+_FACTORY = "neuroalign.composite:CompositeBenchmark.from_spec"
 
 Child = str | Benchmark
 OnError = Literal["raise", "missing"]
@@ -47,7 +41,7 @@ class CompositeBenchmark(Benchmark):
     """A benchmark that runs child benchmarks and combines their Scores with an aggregator.
 
     Build it with :func:`compose`, or register a :class:`~neuroalign.BenchmarkSpec` with
-    ``factory="neuroalign.compose:CompositeBenchmark.from_spec"`` and ``parameters`` holding
+    ``factory="neuroalign.composite:CompositeBenchmark.from_spec"`` and ``parameters`` holding
     ``children`` (the tree of ids :func:`compose` accepts) and ``aggregator``.
 
     Parameters
@@ -272,13 +266,3 @@ def _build(node: Any, tree: Any, agg: Aggregator | tuple[str, dict[str, Any]], i
         raise SpecError(f"compose: identifier {identifier!r} is not a valid benchmark id: {error}"
                         ) from error
     return CompositeBenchmark(spec, children, agg if isinstance(agg, Aggregator) else None, on_error)
-
-
-class _CallableModule(types.ModuleType):
-    """Lets ``neuroalign.compose(...)`` work even when it resolves to this module."""
-
-    def __call__(self, *args: Any, **kwargs: Any) -> CompositeBenchmark:
-        return compose(*args, **kwargs)
-
-
-sys.modules[__name__].__class__ = _CallableModule
