@@ -205,3 +205,12 @@ def test_missing_and_bad_index_errors(tmp_path):
     bad.write_text(json.dumps({"format": "other/9"}))
     with pytest.raises(AssetError, match="format 'other/9'; expected 'neuroalign-index/1'"):
         read_index(str(bad))
+
+
+def test_search_prefers_benchmarks_whose_own_fields_match(manager):
+    index = build_index(manager)
+    # a plugin description mentioning both regions must not pull the V4 benchmark into "IT pls"
+    plugins = [p.model_copy(update={"description": "V4 and IT recordings scored with PLS"})
+               for p in index.plugins]
+    index = index.model_copy(update={"plugins": plugins})
+    assert [h.benchmark for h in search_index(index, "IT pls", installed=set())] == ["Fake2020.IT-pls"]

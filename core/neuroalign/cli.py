@@ -490,7 +490,7 @@ def registry_search(query: tuple[str, ...], index_url: str | None, as_json: bool
 @click.argument("benchmarks", nargs=-1, required=True)
 @click.option("--layer", "-l", help="Score this layer only (no layer selection).")
 @click.option("--random-weights", is_flag=True, help="Randomly initialised weights.")
-@click.option("--no-cache", is_flag=True, help="Recompute even if activations or results are cached.")
+@click.option("--no-cache", is_flag=True, help="Recompute the score even if a result is stored (cached activations are still reused).")
 @click.option("--json", "as_json", is_flag=True, help="Print the Scores as JSON.")
 def score(model: str, benchmarks: tuple[str, ...], layer: str | None, random_weights: bool,
           no_cache: bool, as_json: bool) -> None:

@@ -276,7 +276,8 @@ def search_index(index: Index, query: str, installed: Iterable[str] | None = Non
     when it starts one of the field's words (``fmri`` matches "human fMRI", ``hong`` matches
     ``MajajHong2015``, ``it`` does not match "predictivity"); a word with punctuation
     (``IT-pls``, ``Majaj.``) matches as a substring. An empty query matches everything. Hits
-    whose id matches come first, then by id.
+    whose id matches come first, then by id. When some benchmarks match every word in their own
+    fields (all but the plugin's description), only those are returned.
 
     Parameters
     ----------
@@ -296,7 +297,8 @@ def search_index(index: Index, query: str, installed: Iterable[str] | None = Non
     installed = {normalize_distribution(name) for name in installed}
     words = [w.lower() for w in query.split()]
 
-    hits = []
+    hits: list[SearchHit] = []
+    best: list[bool] = []
     for bench in index.benchmarks:
         plugin = plugins.get(bench.distribution)
         fields = {
@@ -313,6 +315,7 @@ def search_index(index: Index, query: str, installed: Iterable[str] | None = Non
                 break
             matched.extend(name for name in where if name not in matched)
         else:
+            own = all(any(_matches(word, *tokens[name]) for name in _OWN_FIELDS) for word in words)
             hits.append(SearchHit(
                 benchmark=bench.id, version=bench.version, distribution=bench.distribution,
                 distribution_version=plugin.version if plugin else "",
@@ -321,8 +324,16 @@ def search_index(index: Index, query: str, installed: Iterable[str] | None = Non
                 kind=bench.kind, region=bench.region, dataset=bench.dataset, metric=bench.metric,
                 description=bench.description, matched=matched,
             ))
+            best.append(own)
+    # A benchmark whose own fields match every word beats one found only through its plugin's
+    # description ("IT pls" should not list a V4 benchmark of a plugin that mentions IT).
+    if any(best):
+        hits = [hit for hit, own in zip(hits, best) if own]
     hits.sort(key=lambda h: ("id" not in h.matched, h.benchmark.lower(), h.version))
     return hits
+
+
+_OWN_FIELDS = ("id", "description", "region", "kind", "metric", "dataset", "plugin")
 
 
 _WORD = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+")
