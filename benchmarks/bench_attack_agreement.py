@@ -46,6 +46,9 @@ def main(argv=None) -> dict:
     parser.add_argument("--images", type=int, default=120)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--json")
+    parser.add_argument("--only", nargs="*", default=None,
+                        help="run only the cases whose name contains one of these strings "
+                             "(\"min_eps\" selects the minimal-epsilon comparison)")
     args = parser.parse_args(argv)
     try:
         import foolbox
@@ -111,6 +114,8 @@ def main(argv=None) -> dict:
             "torchattacks": lambda: ta(torchattacks.CW(model, c=1, kappa=0, steps=100, lr=0.01)),
         },
     }
+    if args.only is not None:
+        cases = {name: libs for name, libs in cases.items() if any(k in name for k in args.only)}
     for name, libraries in cases.items():
         results = {lib: run() for lib, run in libraries.items()}
         common = torch.stack([r[0] for r in results.values()]).all(0)
@@ -119,6 +124,11 @@ def main(argv=None) -> dict:
         print(name, json.dumps(report[name]), flush=True)
 
     # minimal eps: batched bisection vs the same bisection image by image with torchattacks
+    if args.only is not None and "min_eps" not in args.only:
+        if args.json:
+            with open(args.json, "w") as handle:
+                json.dump(report, handle, indent=2)
+        return report
     result = min_eps(model, images, labels, tolerance=0.001)
     reference = []
     for x, y in zip(images, labels):

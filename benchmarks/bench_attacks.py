@@ -3,14 +3,18 @@
 Model: timm ``resnet18`` with random weights (``pretrained=False``, seed 0), labels = its own
 predictions on the clean images, so every attack has something to flip. Images: uniform noise
 (seed 1), ``--images`` x 3 x ``--size`` x ``--size``. Each timed call is repeated ``--repeats``
-times, alternating ours and theirs, and the minimum wall time is reported (the machine is shared).
+times, alternating ours and theirs, and the median wall time is reported with every individual
+time and the load average before and after (the machine is shared).
 
 Comparisons (issue 5 performance targets):
 
 * ``pgd``: ``pgd_linf`` / ``pgd_l2`` (10 steps, step 2.5 eps/steps, no random start) vs
   ``torchattacks.PGD`` / ``PGDL2`` with the same settings (+ one forward pass to get success,
   which our result includes).
-* ``cw``: ``cw_l2`` vs ``torchattacks.CW(c=1, kappa=0, steps=50, lr=0.01)``.
+* ``cw``: ``cw_l2`` (``--cw``, default the fast setting: c = 1 like the reference, one Adam
+  update, c x10 for images not yet flipped, a 1-pass line search back to the boundary) vs
+  ``torchattacks.CW(c=1, kappa=0, steps=50, lr=0.01)``, whose batch-wide early abort stops it
+  after ~5 updates on these inputs (the number of forward passes it made is reported).
 * ``min_eps``: batched ``min_eps`` vs paper 003's bisection run image by image with
   ``torchattacks.PGDL2`` (3 steps, same bracket and tolerance).
 
@@ -25,6 +29,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import statistics
 import sys
 import time
 
@@ -36,15 +42,20 @@ from neuroalign_attacks.pixel_space import NormalizedModel
 MEAN, STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
 
 
-def timed_pair(theirs, ours, repeats):
-    """Alternate the two calls ``repeats`` times; minimum wall time and last output of each."""
-    best, out = [float("inf"), float("inf")], [None, None]
+def timed_pair(theirs, ours, repeats, times=None):
+    """Alternate the two calls ``repeats`` times; median wall time and last output of each.
+
+    ``times`` (a dict) receives every wall time, ``{"theirs": [...], "ours": [...]}``.
+    """
+    walls, out = ([], []), [None, None]
     for _ in range(repeats):
         for i, fn in enumerate((theirs, ours)):
             start = time.perf_counter()
             out[i] = fn()
-            best[i] = min(best[i], time.perf_counter() - start)
-    return best[0], out[0], best[1], out[1]
+            walls[i].append(time.perf_counter() - start)
+    if times is not None:
+        times["theirs"], times["ours"] = list(walls[0]), list(walls[1])
+    return statistics.median(walls[0]), out[0], statistics.median(walls[1]), out[1]
 
 
 def success_of(model, adv, labels):
@@ -80,13 +91,15 @@ def main(argv=None) -> dict:
     parser.add_argument("--repeats", type=int, default=1)
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--only", nargs="*", default=["pgd", "cw", "min_eps"])
+    parser.add_argument("--pgd-norms", nargs="*", default=["linf", "l2"])
     parser.add_argument("--linf-eps", type=float, default=1 / 255)
     parser.add_argument("--l2-eps", type=float, default=0.1)
     parser.add_argument("--tolerance", type=float, default=0.001)
-    parser.add_argument("--cw", default='{"steps": 12, "binary_search_steps": 2, '
-                        '"initial_const": 1.0, "lr": 0.003, "abort_early": false, '
-                        '"warm_start": true, "refine_steps": 10}',
-                        help="JSON parameters of our cw_l2")
+    parser.add_argument("--cw", default='{"steps": 2, "binary_search_steps": 3, '
+                        '"initial_const": 1.0, "lr": 0.01, "stop_at_first_success": true, '
+                        '"refine_steps": 1}',
+                        help="JSON parameters of our cw_l2 (default: the 'fast' setting of "
+                             "docs/attacks.md)")
     parser.add_argument("--json", help="write the numbers here")
     args = parser.parse_args(argv)
     try:
@@ -106,18 +119,23 @@ def main(argv=None) -> dict:
         labels = model(images).argmax(1)
     report = {"device": str(device), "threads": args.threads, "images": args.images,
               "size": args.size, "torch": torch.__version__,
-              "torchattacks": torchattacks.__version__}
+              "torchattacks": torchattacks.__version__, "repeats": args.repeats,
+              "loadavg_before": os.getloadavg()}
     print(json.dumps(report))
 
     if "pgd" in args.only:
         for norm, ours_fn, theirs_cls, eps in (("linf", pgd_linf, torchattacks.PGD, args.linf_eps),
                                                ("l2", pgd_l2, torchattacks.PGDL2, args.l2_eps)):
+            if norm not in args.pgd_norms:
+                continue
             attack = theirs_cls(model, eps=eps, alpha=2.5 * eps / 10, steps=10, random_start=False)
+            times = {}
             t_theirs, adv, t_ours, res = timed_pair(
                 lambda: (lambda a: (a, success_of(model, a, labels)))(attack(images, labels)),
                 lambda: ours_fn(net, images, labels, eps=eps, steps=10, mean=MEAN, std=STD),
-                args.repeats)
+                args.repeats, times)
             row = {"ours_s": t_ours, "theirs_s": t_theirs, "speedup": t_theirs / t_ours,
+                   "all_s": times, "loadavg_after": os.getloadavg()[0],
                    "ours_success": float(res.success.float().mean()),
                    "theirs_success": float(adv[1].float().mean()),
                    "max_abs_diff_adv": float((res.adversarial - adv[0]).abs().max()), "eps": eps}
@@ -127,20 +145,29 @@ def main(argv=None) -> dict:
     if "cw" in args.only:
         options = json.loads(args.cw)
         attack = torchattacks.CW(model, c=1, kappa=0, steps=50, lr=0.01)
+        calls = [0]  # forward passes of the reference (= its iterations; ours wraps net itself)
+        hook = model.register_forward_hook(lambda *_: calls.__setitem__(0, calls[0] + 1))
+        times = {}
         t_theirs, adv, t_ours, res = timed_pair(
             lambda: attack(images, labels),
-            lambda: cw_l2(net, images, labels, mean=MEAN, std=STD, **options), args.repeats)
+            lambda: cw_l2(net, images, labels, mean=MEAN, std=STD, **options), args.repeats,
+            times)
+        hook.remove()
         theirs_ok = success_of(model, adv, labels)
         theirs_l2 = (adv - images).flatten(1).norm(dim=1)
         ours_l2 = res.l2[res.success].float()
         row = {"ours_s": t_ours, "theirs_s": t_theirs, "time_ratio": t_ours / t_theirs,
+               "all_s": times, "loadavg_after": os.getloadavg()[0],
                "ours_success": float(res.success.float().mean()),
                "theirs_success": float(theirs_ok.float().mean()),
                "ours_median_l2": float(ours_l2.median()) if len(ours_l2) else None,
                "theirs_median_l2": (float(theirs_l2[theirs_ok].median()) if theirs_ok.any()
                                     else None),
                "ours_gradient_evaluations": res.gradient_evaluations,
-               "theirs_gradient_evaluations_max": 50 * args.images, "ours_parameters": options}
+               "ours_forward_passes": res.extras["forward_passes"],
+               "theirs_iterations": calls[0] / args.repeats,
+               "theirs_gradient_evaluations": calls[0] // args.repeats * args.images,
+               "ours_parameters": options}
         both = res.success.to(theirs_ok.device) & theirs_ok
         if both.any():  # the same images, so medians are comparable even if success rates differ
             row["both_success"] = float(both.float().mean())
@@ -151,12 +178,14 @@ def main(argv=None) -> dict:
 
     if "min_eps" in args.only:
         lower, upper, tol = 0.001, 10.0, args.tolerance
+        times = {}
         t_theirs, (eps_t, l2_t), t_ours, res = timed_pair(
             lambda: bisect_one_by_one(torchattacks, model, images, labels, lower, upper, tol, 3),
             lambda: min_eps(net, images, labels, lower=lower, upper=upper, tolerance=tol,
-                            steps=3, mean=MEAN, std=STD), args.repeats)
+                            steps=3, mean=MEAN, std=STD), args.repeats, times)
         eps_o = res.extras["eps"].float()
         row = {"ours_s": t_ours, "theirs_s": t_theirs, "speedup": t_theirs / t_ours,
+               "all_s": times, "loadavg_after": os.getloadavg()[0],
                "ours_median_eps": float(eps_o.median()), "theirs_median_eps": float(eps_t.median()),
                "median_eps_rel_diff": float((eps_o.median() - eps_t.median()).abs()
                                             / eps_t.median()),

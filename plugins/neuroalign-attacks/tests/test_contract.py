@@ -155,4 +155,4 @@ def test_cw_refinement_only_shrinks_successful_perturbations(tiny_cnn, images, l
     with torch.no_grad():
         predicted = tiny_cnn(refined.adversarial).argmax(1)
     assert torch.equal(predicted != labels, refined.success)
-    assert refined.extras["refine_forward_passes"] == 8 * int(refined.success.sum())
+    assert 0 < refined.extras["refine_forward_passes"] <= 8 * int(refined.success.sum())

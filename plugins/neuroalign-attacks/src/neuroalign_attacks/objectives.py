@@ -128,6 +128,8 @@ class AttackProblem:
             self.labels = check_labels(labels, len(self.images), self.n_classes,
                                        self.images.device)
             self.clean_success = self._success_from(out, torch.arange(len(self.images)))
+            #: logits of the clean images (one forward pass at set-up; reused by attacks)
+            self.clean_outputs = out.detach()
         else:
             if out.shape != (len(self.images),):
                 raise AttackInputError(
@@ -201,7 +203,7 @@ class AttackProblem:
         hit = predicted == labels if self.targeted else predicted != labels
         return hit & finite
 
-    @torch.no_grad()
+    @torch.inference_mode()
     def evaluate(self, x: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
         """Success of images ``x`` (one forward pass, no gradient)."""
         return self.success(self._outputs(x), index)

@@ -28,7 +28,7 @@ import torch
 from torch import nn
 
 from neuroalign.interfaces import Benchmark, BenchmarkSpec, Model
-from neuroalign.score import Provenance, Score
+from neuroalign.scores import Provenance, Score
 
 from .pixel_space import AttackInputError, NormalizedModel, frozen
 from .projected_gradient import pgd

@@ -43,7 +43,8 @@ ATTACK_SPECS: tuple[AttackSpec, ...] = (
         id="cw_l2", factory=f"{_ATTACKS}:CarliniWagnerL2", norm="l2",
         parameters={"confidence": 0.0, "steps": 100, "lr": 0.01, "binary_search_steps": 9,
                     "initial_const": 0.001, "abort_early": True, "warm_start": False,
-                    "const_tolerance": 0.0, "refine_steps": 0},
+                    "const_tolerance": 0.0, "refine_steps": 0,
+                    "stop_at_first_success": False},
         description="Carlini-Wagner L2: tanh variables, Adam, binary search over c.",
         citation="Carlini & Wagner (2017). Towards evaluating the robustness of neural networks. "
                  "IEEE S&P.",
