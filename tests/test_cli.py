@@ -326,7 +326,7 @@ CHECK_IMPORTS = textwrap.dedent("""
         main({argv!r})
     except SystemExit as exit:
         code = exit.code
-    heavy = sorted(m for m in ("torch", "timm", "xarray", "pandas", "s3fs", "gcsfs", "boto3")
+    heavy = sorted(m for m in ("torch", "timm", "numpy", "xarray", "pandas", "s3fs", "gcsfs", "boto3")
                    if m in sys.modules)
     sys.stderr.write("HEAVY=" + ",".join(heavy) + " CODE=" + str(code) + "\\n")
 """)

@@ -17,7 +17,7 @@ def register_datasets(register):
 @hookimpl
 def register_benchmarks(register):
     """Register ``MajajHong2015.V4-pls``, ``.IT-pls``, ``.V4-ridge`` and ``.IT-ridge``."""
-    from .benchmarks import benchmark_specs
+    from .specs import benchmark_specs
 
     for spec in benchmark_specs():
         register(spec)

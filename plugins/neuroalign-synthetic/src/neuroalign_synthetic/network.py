@@ -26,8 +26,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-import numpy as np
-
 from neuroalign.interfaces import ModelSpec, Preprocessing
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -88,6 +86,8 @@ def build_module(seed: int = DEFAULT_SEED) -> torch.nn.Module:
     """
     import torch
     from torch import nn
+
+    import numpy as np  # here, not at module level: registration must stay cheap
 
     rng = np.random.Generator(np.random.PCG64(seed))
     c = _CHANNELS
