@@ -223,7 +223,22 @@ class MeanAggregator(_Base):
         return pd.Series(out, name=self.spec.id, dtype=float).reindex(table.index)
 
 
-class ZMeanAggregator(_Base):
+class _TableAggregator(_Base):
+    """An aggregator that needs several models: it ranks tables and refuses to combine."""
+
+    default_missing = "skip"
+    combines = False
+
+    def combine(self, children: Mapping[str, Score]) -> Score:
+        """Not defined for one model; raises :class:`~neuroalign.SpecError` pointing to rank."""
+        raise self._needs_several_models()
+
+    def _prepared(self, table: pd.DataFrame) -> pd.DataFrame:
+        table = _numeric(table)
+        return table.fillna(0.0) if self.missing == "zero" else table
+
+
+class ZMeanAggregator(_TableAggregator):
     """z-transform each benchmark across models, then average each model's z-scores.
 
     Parameters
@@ -242,25 +257,17 @@ class ZMeanAggregator(_Base):
     """
 
     default_id = "zmean"
-    default_missing = "skip"
-    combines = False
-
-    def combine(self, children: Mapping[str, Score]) -> Score:
-        """Not defined for one model; raises :class:`~neuroalign.SpecError` pointing to rank."""
-        raise self._needs_several_models()
 
     def rank(self, table: pd.DataFrame) -> pd.Series:
         """Mean z-score of each row (model); higher is better."""
-        table = _numeric(table)
-        if self.missing == "zero":
-            table = table.fillna(0.0)
+        table = self._prepared(table)
         ddof = int(self.spec.parameters.get("ddof", 0))
         std = table.std(axis=0, ddof=ddof).replace(0.0, math.inf)
         z = (table - table.mean(axis=0)) / std
         return z.mean(axis=1, skipna=True).rename(self.spec.id)
 
 
-class MeanRankAggregator(_Base):
+class MeanRankAggregator(_TableAggregator):
     """Rank models on each benchmark, then average each model's ranks (paper 001, section 4).
 
     Ranks run from 1 (worst) to n (best) so that, as for every aggregator, higher is better; ties
@@ -270,18 +277,10 @@ class MeanRankAggregator(_Base):
     """
 
     default_id = "meanrank"
-    default_missing = "skip"
-    combines = False
-
-    def combine(self, children: Mapping[str, Score]) -> Score:
-        """Not defined for one model; raises :class:`~neuroalign.SpecError` pointing to rank."""
-        raise self._needs_several_models()
 
     def rank(self, table: pd.DataFrame) -> pd.Series:
         """Mean rank of each row (model); higher is better."""
-        table = _numeric(table)
-        if self.missing == "zero":
-            table = table.fillna(0.0)
+        table = self._prepared(table)
         ranks = table.rank(axis=0, method="average", ascending=True, na_option="keep")
         return ranks.mean(axis=1, skipna=True).rename(self.spec.id)
 

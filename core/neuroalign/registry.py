@@ -89,11 +89,7 @@ class Registry:
             raise SpecError(f"a {kind} needs a {KINDS[kind].__name__}; found {type(spec).__name__}")
         existing = self._entries[kind].get(spec.id)
         if existing is not None:
-            raise DuplicateIdError(
-                f"{kind} {spec.id!r} is registered by both {existing.distribution!r} and "
-                f"{distribution!r}; uninstall one of them or disable one with "
-                f"NEUROALIGN_DISABLE_PLUGINS={existing.plugin}"
-            )
+            raise _duplicate(kind, spec.id, existing, distribution)
         entry = Entry(spec, distribution, version, plugin or distribution)
         self._entries[kind][spec.id] = entry
         return entry
@@ -110,11 +106,7 @@ class Registry:
             seen.add(key)
             existing = self._entries[kind].get(spec.id)
             if existing is not None:
-                raise DuplicateIdError(
-                    f"{kind} {spec.id!r} is registered by both {existing.distribution!r} and "
-                    f"{distribution!r}; uninstall one of them or disable one with "
-                    f"NEUROALIGN_DISABLE_PLUGINS={existing.plugin}"
-                )
+                raise _duplicate(kind, spec.id, existing, distribution)
 
     def mark_conflict(self, kind: str, identifier: str, distribution: str) -> None:
         """Remember that ``distribution`` also claimed ``identifier`` so lookups fail loudly."""
@@ -180,6 +172,14 @@ class Registry:
 
     def __len__(self) -> int:
         return sum(len(v) for v in self._entries.values())
+
+
+def _duplicate(kind: str, identifier: str, existing: Entry, distribution: str) -> DuplicateIdError:
+    return DuplicateIdError(
+        f"{kind} {identifier!r} is registered by both {existing.distribution!r} and "
+        f"{distribution!r}; uninstall one of them or disable one with "
+        f"NEUROALIGN_DISABLE_PLUGINS={existing.plugin}"
+    )
 
 
 # ---------------------------------------------------------------------- default manager

@@ -12,7 +12,10 @@ neuroalign installed can ask for:
     a temporary ``NEUROALIGN_HOME`` (cache, results database), so nothing touches ``~``;
 ``neuroalign_synthetic_store``
     a function ``(*dataset_specs, seed=0, scale=0.25) -> Path`` that writes the datasets'
-    synthetic files and points ``NEUROALIGN_STORE`` at them.
+    synthetic files and points ``NEUROALIGN_STORE`` at them;
+``neuroalign_loopback_only``
+    any socket connection beyond 127.0.0.1 / ::1 fails the test (tests never reach the network),
+    and Hugging Face Hub is put offline.
 
 Importing this module imports neither neuroalign's heavy parts nor torch: pytest loads it in
 every session.
@@ -37,7 +40,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = ["neuroalign_plugin_manager", "neuroalign_memory_fs", "neuroalign_home",
            "neuroalign_synthetic_store", "synthetic_assembly", "write_synthetic_store",
-           "store_env"]
+           "store_env", "neuroalign_loopback_only"]
 
 
 # ------------------------------------------------------------------------------ helpers
@@ -167,3 +170,28 @@ def neuroalign_synthetic_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
         return directory
 
     return make
+
+
+@pytest.fixture
+def neuroalign_loopback_only(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[Any]]:
+    """Refuse (and then fail the test on) any connection that leaves 127.0.0.1 / ::1.
+
+    Yields the list of refused addresses. Unix sockets are allowed. ``HF_HUB_OFFLINE=1`` is set
+    so model hubs fail fast instead of trying the network.
+    """
+    import socket
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    refused: list[Any] = []
+    real_connect = socket.socket.connect
+
+    def connect(self: socket.socket, address: Any) -> Any:
+        host = address[0] if isinstance(address, tuple) else None
+        if host is not None and host not in ("127.0.0.1", "::1", "localhost"):
+            refused.append(address)
+            raise OSError(f"test tried to reach {address!r}: only 127.0.0.1 is allowed")
+        return real_connect(self, address)
+
+    monkeypatch.setattr(socket.socket, "connect", connect)
+    yield refused
+    assert not refused, f"tests must not send traffic beyond 127.0.0.1; tried {refused}"

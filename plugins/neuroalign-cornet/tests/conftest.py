@@ -2,34 +2,20 @@
 
 from __future__ import annotations
 
-import socket
-
 import pytest
 from neuroalign.plugins import PluginManager
 from neuroalign.registry import use_plugin_manager
 
 
 @pytest.fixture(autouse=True)
-def _isolated(tmp_path, monkeypatch):
+def _isolated(tmp_path, monkeypatch, neuroalign_loopback_only):
     """Empty caches, Hugging Face Hub offline, and any non-loopback connection is an error."""
     monkeypatch.setenv("NEUROALIGN_HOME", str(tmp_path / "neuroalign"))
     monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
     monkeypatch.delenv("NEUROALIGN_OFFLINE", raising=False)
     monkeypatch.delenv("NEUROALIGN_MIRROR", raising=False)
-    attempts: list[object] = []
-    real_connect = socket.socket.connect
-
-    def connect(self, address):
-        host = address[0] if isinstance(address, tuple) else address
-        if host not in ("127.0.0.1", "::1", "localhost") and not isinstance(address, (str, bytes)):
-            attempts.append(address)
-            raise OSError(f"test tried to reach {address!r}: only 127.0.0.1 is allowed")
-        return real_connect(self, address)
-
-    monkeypatch.setattr(socket.socket, "connect", connect)
     yield
-    assert not attempts, f"tests must not send traffic beyond 127.0.0.1; tried {attempts}"
 
 
 @pytest.fixture
