@@ -130,7 +130,8 @@ def checks_for(plugin: Any, *, build_models: bool = False, seed: int = 0, scale:
         What the entry point names, e.g. ``neuroalign_majaj2015.plugin``.
     build_models : bool
         Also build every model (and score each benchmark on the plugin's first model). Off by
-        default: building a model may import torch and create weights.
+        default: building a model may import torch and create weights. Without it, the checks
+        that need a built model are not yielded.
     seed : int
         Seed passed to synthetic generators.
     scale : float
@@ -141,8 +142,19 @@ def checks_for(plugin: Any, *, build_models: bool = False, seed: int = 0, scale:
     checks = [Check(f"{short}-{fn.__name__}", fn, (info,)) for fn in _PLUGIN_CHECKS]
     for spec in info.specs():
         for fn in _SPEC_CHECKS + _KIND_CHECKS.get(_label(spec), []):
-            checks.append(Check(f"{spec.id}-{fn.__name__}", fn, (info, spec)))
+            if _applies(fn, info, spec):
+                checks.append(Check(f"{spec.id}-{fn.__name__}", fn, (info, spec)))
     return checks
+
+
+def _applies(fn: Any, info: _Plugin, spec: Spec) -> bool:
+    """Whether ``fn`` applies with these options (like scikit-learn, inapplicable checks are not
+    yielded at all rather than reported as skipped)."""
+    if fn is check_runtime_pickles and _label(spec) == "Model":
+        return info.build_models
+    if fn is check_benchmark_deterministic:
+        return info.build_models and bool(info.specs("model"))
+    return True
 
 
 def parametrize_with_checks(plugin: Any, *, build_models: bool = False, seed: int = 0,

@@ -25,6 +25,5 @@ def test_conformance(check):
 
 
 def test_conformance_every_spec():
-    skipped = check_plugin(neuroalign_timm.plugin)  # raises the first failure
-    assert len(skipped) == 1371  # check_runtime_pickles: models are built only on request
-    assert all("build_models=True" in reason for reason in skipped)
+    # raises the first failure; model-building checks are not yielded without build_models=True
+    assert check_plugin(neuroalign_timm.plugin) == []
