@@ -321,6 +321,7 @@ class Model(ABC):
         layers: tuple[str, ...] | list[str] = (),
         region_layers: Mapping[str, str] | None = None,
         visual_degrees: float = 8.0,
+        metadata: Mapping[str, Any] | None = None,
     ) -> Model:
         """Wrap any ``torch.nn.Module`` as a Model, without writing a plugin.
 
@@ -338,6 +339,8 @@ class Model(ABC):
             Region (V1, V2, V4, IT, behavior) -> committed layer.
         visual_degrees : float
             Degrees of visual angle the model's input spans.
+        metadata : dict, optional
+            Extra spec metadata (e.g. ``{"label_space": ...}`` for benchmarks that read it).
 
         Returns
         -------
@@ -347,7 +350,7 @@ class Model(ABC):
 
         return model_from_module(
             module, identifier=identifier, preprocessing=preprocessing, layers=layers,
-            region_layers=region_layers, visual_degrees=visual_degrees,
+            region_layers=region_layers, visual_degrees=visual_degrees, metadata=metadata,
         )
 
     @property

@@ -214,6 +214,7 @@ def model_from_module(
     layers: Sequence[str] = (),
     region_layers: Mapping[str, str] | None = None,
     visual_degrees: float = 8.0,
+    metadata: Mapping[str, Any] | None = None,
 ) -> TorchModel:
     """Implementation of :meth:`neuroalign.Model.from_module`."""
     if isinstance(preprocessing, Mapping):
@@ -226,6 +227,7 @@ def model_from_module(
         layers=tuple(layers),
         region_layers=dict(region_layers or {}),
         metadata={"source": "from_module",
-                  "class": f"{type(module).__module__}.{type(module).__qualname__}"},
+                  "class": f"{type(module).__module__}.{type(module).__qualname__}",
+                  **dict(metadata or {})},
     )
     return TorchModel(spec, module, preprocessing=preprocessing)

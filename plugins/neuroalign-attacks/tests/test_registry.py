@@ -65,11 +65,10 @@ def test_every_registered_attack_runs_through_the_interface(manager, tiny_cnn, i
 
 
 def test_attack_accepts_a_neuroalign_model(manager, tiny_cnn, images, labels):
-    from neuroalign.interfaces import Preprocessing
-    from neuroalign_attacks import TorchModel
+    from neuroalign.interfaces import Model, Preprocessing
 
     mean, std = (0.4, 0.5, 0.6), (0.2, 0.25, 0.3)
-    model = TorchModel(tiny_cnn, Preprocessing(input_size=12, mean=mean, std=std))
+    model = Model.from_module(tiny_cnn, preprocessing=Preprocessing(input_size=12, mean=mean, std=std))
     via_model = neuroalign.get_attack("fgsm")(model, images, labels=labels)
     explicit = neuroalign_attacks_fgsm(tiny_cnn, images, labels, mean=mean, std=std)
     assert torch.equal(via_model.adversarial, explicit.adversarial)

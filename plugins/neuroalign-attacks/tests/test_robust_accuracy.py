@@ -8,9 +8,9 @@ import torch
 from torch import nn
 
 import neuroalign
-from neuroalign.interfaces import Preprocessing
+from neuroalign.interfaces import Model, Preprocessing
 from neuroalign.plugins import PluginManager
-from neuroalign_attacks import TorchModel, plugin
+from neuroalign_attacks import plugin
 from neuroalign_attacks.robust_accuracy import auc, eps_grid
 from neuroalign_attacks.synthetic import render_shapes
 
@@ -101,7 +101,7 @@ def test_benchmark_fits_a_linear_readout_for_other_label_spaces(manager):
     torch.manual_seed(0)
     foreign = nn.Sequential(nn.Conv2d(3, 8, 3, stride=2), nn.ReLU(), nn.AdaptiveAvgPool2d(2),
                             nn.Flatten(), nn.Linear(32, 1000))
-    model = TorchModel(foreign, Preprocessing(input_size=24), "torch:foreign")
+    model = Model.from_module(foreign, identifier="torch:foreign", preprocessing=Preprocessing(input_size=24))
     params = {**QUICK, "norm": "l2", "eps": None}
     score = neuroalign.get_benchmark("PGD.robust_accuracy-l2", parameters=params)(model)
     assert score.attrs["readout"] == "linear"

@@ -24,8 +24,7 @@ _EXPORTS: dict[str, str] = {
     "NormalizedModel": "pixel_space", "frozen": "pixel_space",
     "FunctionAttack": "attacks", "FGSM": "attacks", "PGDLinf": "attacks", "PGDL2": "attacks",
     "CarliniWagnerL2": "attacks", "MinimalEpsilon": "attacks",
-    "RobustAccuracy": "robust_accuracy", "TorchModel": "torch_model",
-    "shapes_classifier_model": "torch_model", "render_shapes": "synthetic",
+    "RobustAccuracy": "robust_accuracy", "shapes_classifier_model": "torch_model", "render_shapes": "synthetic",
     "load_classifier": "synthetic", "ATTACK_SPECS": "specs", "BENCHMARK_SPECS": "specs",
 }
 

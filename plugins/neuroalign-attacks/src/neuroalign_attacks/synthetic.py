@@ -13,7 +13,6 @@ atomically, loaded with ``torch.load(weights_only=True)``).
 
 from __future__ import annotations
 
-import hashlib
 import math
 import os
 import tempfile
@@ -206,12 +205,3 @@ class _threads:
 
     def __exit__(self, *exc: object) -> None:
         torch.set_num_threads(self.before)
-
-
-def state_dict_sha256(module: nn.Module) -> str:
-    """sha256 over the state dict's names and bytes, in a stable order."""
-    digest = hashlib.sha256()
-    for name, tensor in sorted(module.state_dict().items()):
-        digest.update(name.encode())
-        digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
-    return digest.hexdigest()
