@@ -56,7 +56,8 @@ class AttackProblem:
                  objective: Callable[[torch.Tensor], torch.Tensor] | None = None,
                  targeted: bool = False, loss: Literal["ce", "margin"] = "ce",
                  direction: Literal["maximize", "minimize"] = "maximize",
-                 mean: Sequence[float] | None = None, std: Sequence[float] | None = None):
+                 mean: Sequence[float] | None = None, std: Sequence[float] | None = None,
+                 clean_gradient: bool = False):
         self.images = check_images(images)
         if (labels is None) == (objective is None):
             raise AttackInputError(
@@ -84,6 +85,11 @@ class AttackProblem:
             raise AttackInputError("a classification attack needs a model; found model=None")
         #: gradients of single images computed so far (every attack reports it)
         self.gradient_evaluations = 0
+        #: ``(value, outputs, gradient)`` at the clean images when ``clean_gradient=True``: the
+        #: set-up forward pass keeps its graph so an attack starting there (PGD without random
+        #: start) spends no second forward pass on its first step
+        self.clean_step: tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None = None
+        self._want_clean_gradient = bool(clean_gradient)
         self._frozen = frozen(self.module)
         self._frozen.__enter__()
         try:
@@ -108,8 +114,10 @@ class AttackProblem:
     def _prepare(self, labels: Any) -> None:
         if self.forward is not None:
             self.forward.to(self.images.device)
-        with torch.no_grad():
-            out = self._outputs(self.images)
+        x = self.images.detach().requires_grad_(self._want_clean_gradient)
+        with torch.set_grad_enabled(self._want_clean_gradient):
+            graph = self._outputs(x)
+        out = graph.detach()
         bad = ~torch.isfinite(out.flatten(1)).all(dim=1) if out.ndim > 1 else ~torch.isfinite(out)
         if bad.any():
             raise AttackInputError(
@@ -140,6 +148,9 @@ class AttackProblem:
             self.clean_value = out.detach()
             self.clean_success = torch.zeros(len(self.images), dtype=torch.bool,
                                              device=self.images.device)
+        if self._want_clean_gradient:
+            index = torch.arange(len(self.images), device=self.images.device)
+            self.clean_step = self._gradient(x, graph, index, None)
 
     # ------------------------------------------------------------------ evaluation
     def _outputs(self, x: torch.Tensor) -> torch.Tensor:
@@ -150,7 +161,10 @@ class AttackProblem:
     def value(self, x: torch.Tensor, index: torch.Tensor,
               loss: str | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         """``(per-image value to maximise, raw outputs)`` for images ``x`` of batch ``index``."""
-        out = self._outputs(x)
+        return self._value_from(self._outputs(x), index, loss)
+
+    def _value_from(self, out: torch.Tensor, index: torch.Tensor,
+                    loss: str | None) -> tuple[torch.Tensor, torch.Tensor]:
         if self.objective is not None:
             return self.sign * out, out
         labels = self.labels[index]
@@ -166,7 +180,13 @@ class AttackProblem:
         """``(value, outputs, d value / d x)``; images' gradients are independent (eval mode)."""
         x = x.detach().requires_grad_(True)
         with torch.enable_grad():
-            value, out = self.value(x, index, loss)
+            return self._gradient(x, self._outputs(x), index, loss)
+
+    def _gradient(self, x: torch.Tensor, out: torch.Tensor, index: torch.Tensor,
+                  loss: str | None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Value and gradient from outputs ``out`` already computed (with a graph) from ``x``."""
+        with torch.enable_grad():
+            value, out = self._value_from(out, index, loss)
             grad = None
             if value.requires_grad:
                 (grad,) = torch.autograd.grad(value.sum(), x, allow_unused=True)

@@ -101,23 +101,25 @@ def run_pgd(problem: AttackProblem, index: torch.Tensor, eps: torch.Tensor, *, n
     evaluations_before = problem.gradient_evaluations
     for step in range(steps):
         xa = x if everyone else x[active]
-        if step == 0 and first_grad is not None:
+        given = step == 0 and first_grad is not None
+        if given:
             grad = first_grad if everyone else first_grad[active]
+            bad = ~torch.isfinite(grad).flatten(1).all(dim=1)
         else:
             value, out, grad = problem.value_and_grad(xa, index[active])
             bad = ~torch.isfinite(value) | ~torch.isfinite(grad).flatten(1).all(dim=1)
-            if bad.any():
-                nonfinite[active[bad]] = True
-                grad = torch.where(_per_image(bad, grad).bool(), torch.zeros_like(grad), grad)
-            if early_stop:
-                done = problem.success(out, index[active]) & ~bad
-                if done.any():
-                    success[active[done]] = True
-                    keep = ~done
-                    active, xa, grad = active[keep], xa[keep], grad[keep]
-                    everyone = False
-                    if len(active) == 0:
-                        break
+        if bad.any():
+            nonfinite[active[bad]] = True
+            grad = torch.where(_per_image(bad, grad).bool(), torch.zeros_like(grad), grad)
+        if early_stop and not given:
+            done = problem.success(out, index[active]) & ~bad
+            if done.any():
+                success[active[done]] = True
+                keep = ~done
+                active, xa, grad = active[keep], xa[keep], grad[keep]
+                everyone = False
+                if len(active) == 0:
+                    break
         zero_grad[active] &= grad.flatten(1).abs().amax(dim=1) == 0
         base = x0 if everyone else x0[active]
         moved = xa + _per_image(step_size[active], xa) * ascent_direction(grad, norm)
@@ -201,8 +203,11 @@ def pgd(model: Any, images: torch.Tensor, labels: Any = None, *, eps: float,
         raise AttackInputError(f"steps must be an integer >= 1; found steps={steps!r}")
     steps = int(steps)
     size = 2.5 * eps / steps if step_size is None else check_budget("step_size", step_size)
+    # Without a random start the first step is taken at the clean images: the set-up forward
+    # pass (which validates the model's outputs) also gives that first gradient.
     with AttackProblem(model, images, labels, objective=objective, targeted=targeted, loss=loss,
-                       direction=direction, mean=mean, std=std) as problem:
+                       direction=direction, mean=mean, std=std,
+                       clean_gradient=not random_start) as problem:
         x0 = problem.images
         n = len(x0)
         index = torch.arange(n, device=x0.device)
@@ -212,10 +217,12 @@ def pgd(model: Any, images: torch.Tensor, labels: Any = None, *, eps: float,
         if random_start:
             generator = torch.Generator().manual_seed(int(seed))
             start = random_point_in_ball(x0, eps_t, norm, generator)
+        first = problem.clean_step
         state = run_pgd(problem, index, eps_t, norm=norm, steps=steps, step_size=step_t,
-                        start=start)
+                        start=start, first_grad=None if first is None else first[2])
+        # problem.gradient_evaluations also counts the first gradient, taken at set-up
         return make_result(problem, state.adversarial, state.success,
-                           state.gradient_evaluations, zero_gradient=state.zero_gradient,
+                           problem.gradient_evaluations, zero_gradient=state.zero_gradient,
                            nonfinite=state.nonfinite, eps=eps, steps=steps, step_size=size,
                            norm=norm)
 
