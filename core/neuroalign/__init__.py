@@ -6,8 +6,9 @@ The public API is re-exported here and imported lazily, so ``import neuroalign``
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from .lazy import lazy_exports
 
 __version__ = "0.1.0"
 
@@ -42,17 +43,7 @@ _EXPORTS: dict[str, str] = {
 __all__ = sorted(_EXPORTS) + ["__version__"]
 
 
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'neuroalign' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f".{module}", __name__), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return __all__
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, __all__)
 
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -63,6 +54,6 @@ if TYPE_CHECKING:  # pragma: no cover
     from .interfaces import *  # noqa: F403
     from .plugins import PluginManager  # noqa: F401
     from .registry import *  # noqa: F403
+    from .scores import Provenance, Score  # noqa: F401
     from .scoring import score, score_many  # noqa: F401
     from .stimuli import StimulusSet  # noqa: F401
-    from .scores import Provenance, Score  # noqa: F401

@@ -77,3 +77,17 @@ def linear_problem():
     distance = score.abs() / w.norm()
     labels = (score > 0).long()
     return model, images, labels, distance.double()
+
+
+@pytest.fixture
+def manager():
+    """A fresh plugin manager holding only this plugin, installed process-wide for the test."""
+    import neuroalign
+    from neuroalign.plugins import PluginManager
+    from neuroalign_attacks import plugin
+
+    pm = PluginManager(autoload=False, builtin=False)
+    pm.register(plugin, name="attacks", distribution="neuroalign-attacks")
+    old = neuroalign.use_plugin_manager(pm)
+    yield pm
+    neuroalign.use_plugin_manager(old)

@@ -7,17 +7,7 @@ import torch
 
 import neuroalign
 from neuroalign.interfaces import Attack, AttackResult
-from neuroalign.plugins import PluginManager
-from neuroalign_attacks import AttackInputError, plugin
-
-
-@pytest.fixture
-def manager():
-    pm = PluginManager(autoload=False, builtin=False)
-    pm.register(plugin, name="attacks", distribution="neuroalign-attacks")
-    old = neuroalign.use_plugin_manager(pm)
-    yield pm
-    neuroalign.use_plugin_manager(old)
+from neuroalign_attacks import AttackInputError
 
 
 def test_hooks_register_every_attack_and_benchmark(manager):

@@ -9,8 +9,6 @@ from torch import nn
 
 import neuroalign
 from neuroalign.interfaces import Model, Preprocessing
-from neuroalign.plugins import PluginManager
-from neuroalign_attacks import plugin
 from neuroalign_attacks.robust_accuracy import auc, eps_grid
 from neuroalign_attacks.synthetic import render_shapes
 
@@ -30,15 +28,6 @@ def shapes_model(neuroalign_home):
     from neuroalign_attacks import shapes_classifier_model
 
     return shapes_classifier_model()
-
-
-@pytest.fixture
-def manager():
-    pm = PluginManager(autoload=False, builtin=False)
-    pm.register(plugin, name="attacks", distribution="neuroalign-attacks")
-    old = neuroalign.use_plugin_manager(pm)
-    yield pm
-    neuroalign.use_plugin_manager(old)
 
 
 def test_auc_is_one_when_fully_robust_and_zero_when_always_wrong():

@@ -12,8 +12,7 @@ Registered ids: attacks ``fgsm``, ``pgd_linf``, ``pgd_l2``, ``cw_l2``, ``min_eps
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from neuroalign.lazy import lazy_exports
 
 __version__ = "0.1.0"
 
@@ -31,14 +30,4 @@ _EXPORTS: dict[str, str] = {
 __all__ = sorted(_EXPORTS) + ["__version__"]
 
 
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'neuroalign_attacks' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f".{module}", __name__), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return __all__
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, __all__)

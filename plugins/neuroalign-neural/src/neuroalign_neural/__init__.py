@@ -7,8 +7,7 @@ re-exported here. Importing this package does not import scikit-learn until a me
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from neuroalign.lazy import lazy_exports
 
 __version__ = "0.1.0"
 
@@ -40,14 +39,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'neuroalign_neural' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f".{module}", __name__), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return __all__
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, __all__)
