@@ -200,3 +200,24 @@ def test_groundtruth_recovery_on_synthetic_majaj(in_store):
     order = ["v1", "v2", "v4", "it"]
     assert order.index(results["V4"]) < order.index(results["IT"])
     assert results == {"V4": "v4", "IT": "it"}
+
+
+def test_a_type_error_inside_extraction_surfaces_once():
+    """A TypeError raised inside extraction is the model's error: surfaced, never retried."""
+    from types import SimpleNamespace
+
+    from neuroalign.scoring import NeuralBenchmark
+
+    calls = []
+
+    class Broken:
+        def activations(self, stimuli, layers, *, visual_degrees=None, reduction="pca",
+                        progress=None):
+            calls.append(progress)
+            raise TypeError("boom inside extraction")
+
+    bench = SimpleNamespace(spec=SimpleNamespace(visual_degrees=8.0), reduction="pca")
+    split = SimpleNamespace(stimuli=object())
+    with pytest.raises(TypeError, match="boom inside extraction"):
+        NeuralBenchmark._features(bench, Broken(), split, ["a"], progress=True)
+    assert calls == [True]  # one extraction, with the progress keyword it declares

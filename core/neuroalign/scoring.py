@@ -258,13 +258,11 @@ class NeuralBenchmark(Benchmark):
 
     def _features(self, model: Model, split: NeuralSplit, layers: list[str],
                   progress: bool | None) -> xr.DataArray:
-        kwargs = {"progress": progress} if progress is not None else {}
-        try:
-            return model.activations(split.stimuli, layers, visual_degrees=self.spec.visual_degrees,
-                                      reduction=self.reduction, **kwargs)
-        except TypeError:  # a Model implementation without the progress keyword
-            return model.activations(split.stimuli, layers, visual_degrees=self.spec.visual_degrees,
-                                     reduction=self.reduction)
+        # Model.activations need not take ``progress``; ask the signature rather than retry on
+        # TypeError, which would hide real errors and extract twice.
+        kwargs = {"progress": progress} if _accepts(model.activations, "progress") else {}
+        return model.activations(split.stimuli, layers, visual_degrees=self.spec.visual_degrees,
+                                 reduction=self.reduction, **kwargs)
 
     def __call__(self, model: Model, *, layers: Sequence[str] | None = None,
                  progress: bool | None = None) -> Score:
@@ -393,19 +391,25 @@ def _request_key(layers: Sequence[str] | None) -> str:
     return "default" if layers is None else "layers=" + ",".join(layers)
 
 
-def _call(benchmark: Benchmark, model: Model, layers: Sequence[str] | None,
-          progress: bool | None) -> Score:
+def _accepts(function: Callable[..., Any], name: str) -> bool:
+    """Whether ``function`` names a parameter ``name`` (``**kwargs`` alone does not count: it
+    may forward to something that rejects it)."""
     import inspect
 
     try:
-        accepted = inspect.signature(benchmark.__call__).parameters
+        parameters = inspect.signature(function).parameters
     except (TypeError, ValueError):  # pragma: no cover - builtins
-        accepted = {}
+        return False
+    return name in parameters
+
+
+def _call(benchmark: Benchmark, model: Model, layers: Sequence[str] | None,
+          progress: bool | None) -> Score:
     kwargs: dict[str, Any] = {}
-    if "progress" in accepted:
+    if _accepts(benchmark.__call__, "progress"):
         kwargs["progress"] = progress
     if layers is not None:
-        if "layers" in accepted:
+        if _accepts(benchmark.__call__, "layers"):
             kwargs["layers"] = list(layers)
         else:  # a benchmark that only reads the model's candidates and commitments
             model = LayerView(model, layers)
