@@ -10,7 +10,8 @@ Comparisons (issue 5 performance targets):
 
 * ``pgd``: ``pgd_linf`` / ``pgd_l2`` (10 steps, step 2.5 eps/steps, no random start) vs
   ``torchattacks.PGD`` / ``PGDL2`` with the same settings (+ one forward pass to get success,
-  which our result includes).
+  which our result includes). Ours runs with ``memory_format="auto"`` (channels-last for this
+  conv net on CPU) and, for reference, ``"contiguous"`` (the layout torchattacks runs in).
 * ``cw``: ``cw_l2`` (``--cw``, default the fast setting: c = 1 like the reference, one Adam
   update, c x10 for images not yet flipped, a 1-pass line search back to the boundary) vs
   ``torchattacks.CW(c=1, kappa=0, steps=50, lr=0.01)``, whose batch-wide early abort stops it
@@ -42,20 +43,30 @@ from neuroalign_attacks.pixel_space import NormalizedModel
 MEAN, STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
 
 
+def timed(calls, repeats):
+    """Run the named ``calls`` in turn, ``repeats`` rounds; ``{name: (median s, every s, output)}``.
+
+    Interleaving the contenders spreads the shared machine's load changes over all of them.
+    """
+    walls = {name: [] for name in calls}
+    out = {}
+    for _ in range(repeats):
+        for name, fn in calls.items():
+            start = time.perf_counter()
+            out[name] = fn()
+            walls[name].append(time.perf_counter() - start)
+    return {name: (statistics.median(walls[name]), walls[name], out[name]) for name in calls}
+
+
 def timed_pair(theirs, ours, repeats, times=None):
-    """Alternate the two calls ``repeats`` times; median wall time and last output of each.
+    """:func:`timed` for two calls: median wall time and last output of each.
 
     ``times`` (a dict) receives every wall time, ``{"theirs": [...], "ours": [...]}``.
     """
-    walls, out = ([], []), [None, None]
-    for _ in range(repeats):
-        for i, fn in enumerate((theirs, ours)):
-            start = time.perf_counter()
-            out[i] = fn()
-            walls[i].append(time.perf_counter() - start)
+    runs = timed({"theirs": theirs, "ours": ours}, repeats)
     if times is not None:
-        times["theirs"], times["ours"] = list(walls[0]), list(walls[1])
-    return statistics.median(walls[0]), out[0], statistics.median(walls[1]), out[1]
+        times["theirs"], times["ours"] = runs["theirs"][1], runs["ours"][1]
+    return runs["theirs"][0], runs["theirs"][2], runs["ours"][0], runs["ours"][2]
 
 
 def success_of(model, adv, labels):
@@ -92,6 +103,10 @@ def main(argv=None) -> dict:
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--only", nargs="*", default=["pgd", "cw", "min_eps"])
     parser.add_argument("--pgd-norms", nargs="*", default=["linf", "l2"])
+    parser.add_argument("--layouts", nargs="+", default=["auto", "contiguous"],
+                        choices=["auto", "channels_last", "contiguous"],
+                        help="memory_format(s) our PGD runs in; the first is compared with "
+                             "torchattacks, the others are reported alongside")
     parser.add_argument("--linf-eps", type=float, default=1 / 255)
     parser.add_argument("--l2-eps", type=float, default=0.1)
     parser.add_argument("--tolerance", type=float, default=0.001)
@@ -129,16 +144,26 @@ def main(argv=None) -> dict:
             if norm not in args.pgd_norms:
                 continue
             attack = theirs_cls(model, eps=eps, alpha=2.5 * eps / 10, steps=10, random_start=False)
-            times = {}
-            t_theirs, adv, t_ours, res = timed_pair(
-                lambda: (lambda a: (a, success_of(model, a, labels)))(attack(images, labels)),
-                lambda: ours_fn(net, images, labels, eps=eps, steps=10, mean=MEAN, std=STD),
-                args.repeats, times)
+            calls = {"theirs": lambda: (lambda a: (a, success_of(model, a, labels)))(
+                attack(images, labels))}
+            for layout in args.layouts:  # "auto": channels-last on CPU for this conv net
+                calls[f"ours_{layout}"] = (lambda layout=layout: ours_fn(
+                    net, images, labels, eps=eps, steps=10, mean=MEAN, std=STD,
+                    memory_format=layout))
+            runs = timed(calls, args.repeats)
+            t_theirs, _, adv = runs["theirs"]
+            t_ours, _, res = runs[f"ours_{args.layouts[0]}"]
             row = {"ours_s": t_ours, "theirs_s": t_theirs, "speedup": t_theirs / t_ours,
-                   "all_s": times, "loadavg_after": os.getloadavg()[0],
+                   "all_s": {name: run[1] for name, run in runs.items()},
+                   "loadavg_after": os.getloadavg()[0],
                    "ours_success": float(res.success.float().mean()),
                    "theirs_success": float(adv[1].float().mean()),
                    "max_abs_diff_adv": float((res.adversarial - adv[0]).abs().max()), "eps": eps}
+            for layout in args.layouts[1:]:  # the same attack in another layout, for reference
+                t_other, _, other = runs[f"ours_{layout}"]
+                row[f"ours_{layout}_s"] = t_other
+                row[f"speedup_{layout}"] = t_theirs / t_other
+                row[f"ours_{layout}_success"] = float(other.success.float().mean())
             report[f"pgd_{norm}"] = row
             print(f"pgd_{norm}", json.dumps(row), flush=True)
 

@@ -16,7 +16,7 @@ as images converge.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Literal
 
 import torch
 
@@ -41,7 +41,9 @@ def cw_l2(model: Any, images: torch.Tensor, labels: Any, *, confidence: float = 
           const_tolerance: float = 0.0, refine_steps: int = 0,
           stop_at_first_success: bool = False, targeted: bool = False,
           mean: Sequence[float] | None = None,
-          std: Sequence[float] | None = None) -> AttackResult:
+          std: Sequence[float] | None = None,
+          memory_format: Literal["auto", "channels_last", "contiguous"] = "auto"
+          ) -> AttackResult:
     """Carlini-Wagner L2 attack with a per-image binary search over the constant ``c``.
 
     Parameters
@@ -87,6 +89,8 @@ def cw_l2(model: Any, images: torch.Tensor, labels: Any, *, confidence: float = 
     targeted : bool
     mean, std : sequence of float, optional
         The model's input normalisation.
+    memory_format : {"auto", "channels_last", "contiguous"}
+        As in :func:`neuroalign_attacks.pgd`.
 
     Returns
     -------
@@ -106,7 +110,7 @@ def cw_l2(model: Any, images: torch.Tensor, labels: Any, *, confidence: float = 
     lr = check_budget("lr", lr)
     initial_const = check_budget("initial_const", initial_const)
     with AttackProblem(model, images, labels, targeted=targeted, loss="margin",
-                       mean=mean, std=std) as problem:
+                       mean=mean, std=std, memory_format=memory_format) as problem:
         return _search(problem, float(confidence), int(steps), lr, int(binary_search_steps),
                        initial_const, abort_early, warm_start, float(const_tolerance),
                        int(refine_steps), bool(stop_at_first_success))

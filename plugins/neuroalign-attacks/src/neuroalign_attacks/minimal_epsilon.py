@@ -42,12 +42,14 @@ def min_eps(model: Any, images: torch.Tensor, labels: Any = None, *,
             targeted: bool = False, loss: Literal["ce", "margin"] = "ce",
             direction: Literal["maximize", "minimize"] = "maximize",
             mean: Sequence[float] | None = None,
-            std: Sequence[float] | None = None) -> AttackResult:
+            std: Sequence[float] | None = None,
+            memory_format: Literal["auto", "channels_last", "contiguous"] = "auto"
+            ) -> AttackResult:
     """Per-image minimal PGD budget that changes the model's decision (paper 003).
 
     Parameters
     ----------
-    model, images, labels, objective, targeted, loss, direction, mean, std
+    model, images, labels, objective, targeted, loss, direction, mean, std, memory_format
         As in :func:`neuroalign_attacks.pgd`.
     norm : {"l2", "linf"}
     lower, upper : float, optional
@@ -85,7 +87,8 @@ def min_eps(model: Any, images: torch.Tensor, labels: Any = None, *,
         raise AttackInputError(f"steps must be an integer >= 1; found steps={steps!r}")
     factor = check_budget("step_size_factor", step_size_factor)
     with AttackProblem(model, images, labels, objective=objective, targeted=targeted, loss=loss,
-                       direction=direction, mean=mean, std=std) as problem:
+                       direction=direction, mean=mean, std=std,
+                       memory_format=memory_format) as problem:
         return _bisect(problem, norm, lower, upper, tolerance, int(steps), factor, early_stop)
 
 

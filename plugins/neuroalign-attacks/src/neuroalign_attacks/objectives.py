@@ -14,7 +14,15 @@ from typing import Any, Literal
 import torch
 from torch import nn
 
-from .pixel_space import AttackInputError, as_pixel_model, check_images, check_labels, frozen
+from .pixel_space import (
+    AttackInputError,
+    ChannelsLast,
+    as_pixel_model,
+    check_images,
+    check_labels,
+    choose_memory_format,
+    frozen,
+)
 
 __all__ = ["AttackProblem", "LOSSES", "margin"]
 
@@ -50,6 +58,12 @@ class AttackProblem:
         Objective mode only: whether to push the objective up or down.
     mean, std : sequence of float, optional
         Normalisation applied inside the differentiable wrapper.
+    clean_gradient : bool
+        Keep the set-up forward pass's graph and take the gradient at the clean images
+        (:attr:`clean_step`).
+    memory_format : {"auto", "channels_last", "contiguous"}
+        Layout the model runs in (see :func:`~neuroalign_attacks.pixel_space.choose_memory_format`);
+        values are the same in every layout, only the speed differs.
     """
 
     def __init__(self, model: Any, images: Any, labels: Any = None, *,
@@ -57,7 +71,7 @@ class AttackProblem:
                  targeted: bool = False, loss: Literal["ce", "margin"] = "ce",
                  direction: Literal["maximize", "minimize"] = "maximize",
                  mean: Sequence[float] | None = None, std: Sequence[float] | None = None,
-                 clean_gradient: bool = False):
+                 clean_gradient: bool = False, memory_format: str = "auto"):
         self.images = check_images(images)
         if (labels is None) == (objective is None):
             raise AttackInputError(
@@ -83,6 +97,13 @@ class AttackProblem:
             self.forward, self.module = as_pixel_model(model, mean, std)
         elif objective is None:
             raise AttackInputError("a classification attack needs a model; found model=None")
+        #: the layout the model runs in; the images (hence every iterate) are kept in it, and
+        #: results are handed back in the standard layout
+        self.memory_format = choose_memory_format(
+            memory_format, self.module if objective is None else None, self.images)
+        if self.memory_format is torch.channels_last:
+            self.forward = ChannelsLast(self.forward)
+            self.images = self.images.contiguous(memory_format=torch.channels_last)
         #: gradients of single images computed so far (every attack reports it)
         self.gradient_evaluations = 0
         #: ``(value, outputs, gradient)`` at the clean images when ``clean_gradient=True``: the
@@ -116,7 +137,16 @@ class AttackProblem:
             self.forward.to(self.images.device)
         x = self.images.detach().requires_grad_(self._want_clean_gradient)
         with torch.set_grad_enabled(self._want_clean_gradient):
-            graph = self._outputs(x)
+            try:
+                graph = self._outputs(x)
+            except RuntimeError as error:
+                if self.memory_format is not torch.channels_last:
+                    raise
+                raise AttackInputError(
+                    "the model failed on channels-last input, the layout attacks use for "
+                    "convolutional networks on CPU (for speed); pass memory_format='contiguous' "
+                    f"to the attack. The model's error: {error}"
+                ) from error
         out = graph.detach()
         bad = ~torch.isfinite(out.flatten(1)).all(dim=1) if out.ndim > 1 else ~torch.isfinite(out)
         if bad.any():

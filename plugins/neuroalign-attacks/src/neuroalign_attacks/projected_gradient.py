@@ -138,6 +138,8 @@ def run_pgd(problem: AttackProblem, index: torch.Tensor, eps: torch.Tensor, *, n
 def make_result(problem: AttackProblem, adversarial: torch.Tensor, success: torch.Tensor,
                 evaluations: int, **extras: Any) -> AttackResult:
     """An :class:`AttackResult` with norms measured on the returned images."""
+    # handed back in the standard layout, whatever layout the attack ran in
+    adversarial = adversarial.contiguous()
     perturbation = adversarial - problem.images
     return AttackResult(
         adversarial=adversarial.detach(),
@@ -156,7 +158,8 @@ def pgd(model: Any, images: torch.Tensor, labels: Any = None, *, eps: float,
         objective: Callable[[torch.Tensor], torch.Tensor] | None = None,
         targeted: bool = False, loss: Literal["ce", "margin"] = "ce",
         direction: Literal["maximize", "minimize"] = "maximize",
-        mean: Sequence[float] | None = None, std: Sequence[float] | None = None) -> AttackResult:
+        mean: Sequence[float] | None = None, std: Sequence[float] | None = None,
+        memory_format: Literal["auto", "channels_last", "contiguous"] = "auto") -> AttackResult:
     """Projected gradient descent within an Linf or L2 ball of radius ``eps``, in pixel space.
 
     Parameters
@@ -187,6 +190,10 @@ def pgd(model: Any, images: torch.Tensor, labels: Any = None, *, eps: float,
     direction : {"maximize", "minimize"}
     mean, std : sequence of float, optional
         The model's input normalisation (taken from a ``neuroalign.Model`` when omitted).
+    memory_format : {"auto", "channels_last", "contiguous"}
+        Memory layout the model runs in. ``"auto"``: channels-last for convolutional networks
+        on CPU (about 20 % faster there), the standard layout otherwise. Values do not depend
+        on it; use ``"contiguous"`` for a model that cannot take channels-last input.
 
     Returns
     -------
@@ -207,7 +214,7 @@ def pgd(model: Any, images: torch.Tensor, labels: Any = None, *, eps: float,
     # pass (which validates the model's outputs) also gives that first gradient.
     with AttackProblem(model, images, labels, objective=objective, targeted=targeted, loss=loss,
                        direction=direction, mean=mean, std=std,
-                       clean_gradient=not random_start) as problem:
+                       clean_gradient=not random_start, memory_format=memory_format) as problem:
         x0 = problem.images
         n = len(x0)
         index = torch.arange(n, device=x0.device)
@@ -234,12 +241,14 @@ def pgd_linf(model: Any, images: torch.Tensor, labels: Any = None, *, eps: float
              targeted: bool = False, loss: Literal["ce", "margin"] = "ce",
              direction: Literal["maximize", "minimize"] = "maximize",
              mean: Sequence[float] | None = None,
-             std: Sequence[float] | None = None) -> AttackResult:
+             std: Sequence[float] | None = None,
+             memory_format: Literal["auto", "channels_last", "contiguous"] = "auto"
+             ) -> AttackResult:
     """:func:`pgd` with ``norm="linf"`` (default eps 8/255)."""
     return pgd(model, images, labels, eps=eps, norm="linf", steps=steps, step_size=step_size,
                random_start=random_start,
                seed=seed, objective=objective, targeted=targeted, loss=loss, direction=direction,
-               mean=mean, std=std)
+               mean=mean, std=std, memory_format=memory_format)
 
 
 def pgd_l2(model: Any, images: torch.Tensor, labels: Any = None, *, eps: float = 0.5,
@@ -249,19 +258,22 @@ def pgd_l2(model: Any, images: torch.Tensor, labels: Any = None, *, eps: float =
            targeted: bool = False, loss: Literal["ce", "margin"] = "ce",
            direction: Literal["maximize", "minimize"] = "maximize",
            mean: Sequence[float] | None = None,
-           std: Sequence[float] | None = None) -> AttackResult:
+           std: Sequence[float] | None = None,
+           memory_format: Literal["auto", "channels_last", "contiguous"] = "auto"
+           ) -> AttackResult:
     """:func:`pgd` with ``norm="l2"`` (default eps 0.5)."""
     return pgd(model, images, labels, eps=eps, norm="l2", steps=steps, step_size=step_size,
                random_start=random_start,
                seed=seed, objective=objective, targeted=targeted, loss=loss, direction=direction,
-               mean=mean, std=std)
+               mean=mean, std=std, memory_format=memory_format)
 
 
 def fgsm(model: Any, images: torch.Tensor, labels: Any = None, *, eps: float = 8 / 255,
          objective: Callable[[torch.Tensor], torch.Tensor] | None = None,
          targeted: bool = False, loss: Literal["ce", "margin"] = "ce",
          direction: Literal["maximize", "minimize"] = "maximize",
-         mean: Sequence[float] | None = None, std: Sequence[float] | None = None) -> AttackResult:
+         mean: Sequence[float] | None = None, std: Sequence[float] | None = None,
+         memory_format: Literal["auto", "channels_last", "contiguous"] = "auto") -> AttackResult:
     """Fast gradient sign method (Goodfellow et al. 2015): one Linf step of size ``eps``.
 
     Same parameters and result as :func:`pgd` (it is PGD-Linf with one step of size ``eps``
@@ -269,4 +281,4 @@ def fgsm(model: Any, images: torch.Tensor, labels: Any = None, *, eps: float = 8
     """
     return pgd(model, images, labels, eps=eps, norm="linf", steps=1, step_size=eps,
                objective=objective, targeted=targeted, loss=loss, direction=direction,
-               mean=mean, std=std)
+               mean=mean, std=std, memory_format=memory_format)
