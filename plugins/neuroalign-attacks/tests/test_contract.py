@@ -156,3 +156,32 @@ def test_cw_refinement_only_shrinks_successful_perturbations(tiny_cnn, images, l
         predicted = tiny_cnn(refined.adversarial).argmax(1)
     assert torch.equal(predicted != labels, refined.success)
     assert 0 < refined.extras["refine_forward_passes"] <= 8 * int(refined.success.sum())
+
+
+def test_success_probe_changes_the_cost_never_the_result(tiny_cnn, images, labels, monkeypatch):
+    from neuroalign_attacks import minimal_epsilon
+    from neuroalign_attacks.projected_gradient import SuccessProbe
+
+    probed = min_eps(tiny_cnn, images, labels, tolerance=0.001)
+    never = lambda: SuccessProbe(forward_cost=float("inf"))  # noqa: E731
+    monkeypatch.setattr(minimal_epsilon, "SuccessProbe", never)
+    plain = min_eps(tiny_cnn, images, labels, tolerance=0.001)
+    for key in ("eps", "eps_lower", "bisections"):
+        assert torch.equal(probed.extras[key], plain.extras[key])
+    assert torch.equal(probed.success, plain.success)
+    assert torch.equal(probed.adversarial, plain.adversarial)
+    # the first bisections (eps 5, 2.5, ...) flip every image at its first iterate: forward
+    # passes replace most gradients there
+    assert probed.gradient_evaluations < plain.gradient_evaluations
+    assert probed.extras["forward_evaluations"] > plain.extras["forward_evaluations"]
+
+
+def test_success_probe_follows_the_last_rate_seen_at_each_step():
+    from neuroalign_attacks.projected_gradient import SuccessProbe
+
+    probe = SuccessProbe(forward_cost=0.4)
+    assert probe.wanted(1)  # unseen: probe
+    probe.record(1, succeeded=1, total=4)
+    assert not probe.wanted(1) and probe.wanted(2)
+    probe.record(1, succeeded=3, total=4)
+    assert probe.wanted(1)

@@ -5,11 +5,14 @@ default) at the midpoint; success moves the upper end down, failure moves the lo
 until the bracket is narrower than ``tolerance``. All images of a batch bisect together, each at
 its own eps, and converged images drop out of the batch.
 
-Two exact savings over running the paper's loop image by image: PGD without random start takes
-its first step from the clean image, whose gradient does not depend on eps, so it is computed
-once per image and reused by every bisection step; and (``early_stop=True``, default) an image
-whose PGD iterate is already misclassified stops iterating, because a successful perturbation
-inside the eps-ball has been found and more steps cannot change the bisection's decision.
+Three savings over running the paper's loop image by image: PGD without random start takes its
+first step from the clean image, whose gradient does not depend on eps, so it is computed once
+per image and reused by every bisection step; (``early_stop=True``, default) an image whose PGD
+iterate is already misclassified stops iterating, because a successful perturbation inside the
+eps-ball has been found; and while most midpoints are easy (the first bisections, far above an
+image's minimal eps), success is checked with a gradient-free forward pass before gradients are
+taken, only for the images still unflipped (:class:`~neuroalign_attacks.SuccessProbe`; this
+changes the cost, never the result).
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from neuroalign.interfaces import AttackResult
 
 from .objectives import AttackProblem
 from .pixel_space import AttackInputError, check_budget
-from .projected_gradient import NORMS, make_result, run_pgd
+from .projected_gradient import NORMS, SuccessProbe, make_result, run_pgd
 
 __all__ = ["min_eps", "DEFAULT_BRACKETS"]
 
@@ -72,7 +75,9 @@ def min_eps(model: Any, images: torch.Tensor, labels: Any = None, *,
         ``extras["eps"]``: per-image minimal eps (upper end of the final bracket; 0 for images
         the model already gets wrong; ``inf`` where even ``upper`` fails).
         ``extras["eps_lower"]``: lower end of the final bracket. ``extras["bisections"]``:
-        PGD runs per image. ``extras["zero_gradient"]``: the clean gradient was exactly zero,
+        PGD runs per image. ``extras["forward_evaluations"]``: gradient-free forward passes of
+        single images (success checks), besides ``gradient_evaluations``.
+        ``extras["zero_gradient"]``: the clean gradient was exactly zero,
         so PGD cannot move (eps ``inf``, failure). ``extras["nonfinite"]``: NaN/inf seen.
     """
     if norm not in NORMS:
@@ -116,6 +121,7 @@ def _bisect(problem: AttackProblem, norm: str, lower: float, upper: float, toler
         nonfinite[active[~finite]] = True
         active = active[finite & ~zero]
     stuck = zero_gradient | nonfinite  # PGD cannot move these: no bisection, eps inf
+    probe = SuccessProbe()  # cheap success checks while most midpoints are easy
 
     while len(active):
         mid = (lo[active] + hi[active]) / 2
@@ -123,7 +129,7 @@ def _bisect(problem: AttackProblem, norm: str, lower: float, upper: float, toler
         eps[active] = mid
         state = run_pgd(problem, active, eps[active], norm=norm, steps=steps,
                         step_size=factor * eps[active] / steps, first_grad=first_grad[active],
-                        early_stop=early_stop)
+                        early_stop=early_stop, probe=probe)
         bisections[active] += 1
         nonfinite[active] |= state.nonfinite
         ok = state.success
@@ -139,7 +145,7 @@ def _bisect(problem: AttackProblem, norm: str, lower: float, upper: float, toler
         eps_up = torch.full((len(untried),), upper, dtype=torch.float64, device=device)
         state = run_pgd(problem, untried, eps_up, norm=norm, steps=steps,
                         step_size=factor * eps_up / steps, first_grad=first_grad[untried],
-                        early_stop=early_stop)
+                        early_stop=early_stop, probe=probe)
         bisections[untried] += 1
         ok = state.success
         adversarial[untried[ok]] = state.adversarial[ok]
@@ -151,4 +157,5 @@ def _bisect(problem: AttackProblem, norm: str, lower: float, upper: float, toler
     return make_result(problem, adversarial, found, problem.gradient_evaluations,
                        eps=eps_found, eps_lower=lo,
                        bisections=bisections, zero_gradient=zero_gradient, nonfinite=nonfinite,
+                       forward_evaluations=problem.forward_evaluations,
                        norm=norm, steps=steps, tolerance=tolerance, bracket=(lower, upper))

@@ -106,6 +106,8 @@ class AttackProblem:
             self.images = self.images.contiguous(memory_format=torch.channels_last)
         #: gradients of single images computed so far (every attack reports it)
         self.gradient_evaluations = 0
+        #: gradient-free forward passes of single images through :meth:`evaluate` so far
+        self.forward_evaluations = 0
         #: ``(value, outputs, gradient)`` at the clean images when ``clean_gradient=True``: the
         #: set-up forward pass keeps its graph so an attack starting there (PGD without random
         #: start) spends no second forward pass on its first step
@@ -256,4 +258,5 @@ class AttackProblem:
     @torch.inference_mode()
     def evaluate(self, x: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
         """Success of images ``x`` (one forward pass, no gradient)."""
+        self.forward_evaluations += len(x)
         return self.success(self._outputs(x), index)
