@@ -9,7 +9,7 @@ from torch import nn
 import neuroalign
 from neuroalign_attacks import cw_l2, fgsm, min_eps, pgd_l2, pgd_linf
 from neuroalign_attacks.objectives import AttackProblem
-from neuroalign_attacks.pixel_space import AttackInputError
+from neuroalign_attacks.pixel_space import AttackInputError, MemoryFormatWarning
 
 ATTACKS = {
     "fgsm": lambda m, x, y, f: fgsm(m, x, y, eps=4 / 255, memory_format=f),
@@ -69,15 +69,38 @@ def test_weights_keep_their_layout(tiny_cnn, images, labels):
     assert [p.stride() for p in tiny_cnn.parameters()] == strides
 
 
-def test_a_model_that_cannot_take_channels_last_gets_a_clear_error(images):
+def test_auto_falls_back_to_the_standard_layout_with_a_warning(images):
     torch.manual_seed(0)
     model = Flattening()
     labels = torch.zeros(6, dtype=torch.long)
+    with pytest.warns(MemoryFormatWarning, match="cannot take channels-last input.*view size"):
+        result = pgd_linf(model, images, labels, eps=4 / 255, steps=2)
+    plain = pgd_linf(model, images, labels, eps=4 / 255, steps=2, memory_format="contiguous")
+    assert torch.equal(result.adversarial, plain.adversarial)
+    assert result.gradient_evaluations == plain.gradient_evaluations == 12
+
+
+def test_forced_channels_last_on_a_model_that_cannot_take_it_is_an_error(images):
+    torch.manual_seed(0)
     with pytest.raises(AttackInputError, match="memory_format='contiguous'") as info:
-        pgd_linf(model, images, labels, eps=4 / 255, steps=2)
+        pgd_linf(Flattening(), images, torch.zeros(6, dtype=torch.long), eps=4 / 255,
+                 memory_format="channels_last")
     assert "view size is not compatible" in str(info.value)
-    result = pgd_linf(model, images, labels, eps=4 / 255, steps=2, memory_format="contiguous")
-    assert float(result.linf.max()) <= 4 / 255 + 1e-6
+
+
+def test_a_model_failing_in_every_layout_raises_its_own_error(images):
+    class Broken(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv2d(3, 4, 3)
+
+        def forward(self, x):
+            return self.conv(x) @ torch.ones(7, 2)  # wrong shapes whatever the layout
+
+    with pytest.raises(RuntimeError) as info:
+        pgd_linf(Broken(), images, torch.zeros(6, dtype=torch.long), eps=4 / 255)
+    assert not isinstance(info.value, AttackInputError)
+    assert "cannot be multiplied" in str(info.value)
 
 
 def test_unknown_memory_format_lists_the_valid_ones(tiny_cnn, images, labels):

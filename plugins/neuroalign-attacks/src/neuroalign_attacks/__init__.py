@@ -21,6 +21,7 @@ _EXPORTS: dict[str, str] = {
     "pgd_l2": "projected_gradient", "cw_l2": "carlini_wagner", "min_eps": "minimal_epsilon",
     "AttackProblem": "objectives", "AttackInputError": "pixel_space",
     "NormalizedModel": "pixel_space", "frozen": "pixel_space",
+    "MemoryFormatWarning": "pixel_space", "SuccessProbe": "projected_gradient",
     "FunctionAttack": "attacks", "FGSM": "attacks", "PGDLinf": "attacks", "PGDL2": "attacks",
     "CarliniWagnerL2": "attacks", "MinimalEpsilon": "attacks",
     "RobustAccuracy": "robust_accuracy", "shapes_classifier_model": "torch_model", "render_shapes": "synthetic",

@@ -8,6 +8,7 @@ the batch (``index``), which is how converged images drop out of a batch.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Sequence
 from typing import Any, Literal
 
@@ -17,6 +18,7 @@ from torch import nn
 from .pixel_space import (
     AttackInputError,
     ChannelsLast,
+    MemoryFormatWarning,
     as_pixel_model,
     check_images,
     check_labels,
@@ -99,6 +101,7 @@ class AttackProblem:
             raise AttackInputError("a classification attack needs a model; found model=None")
         #: the layout the model runs in; the images (hence every iterate) are kept in it, and
         #: results are handed back in the standard layout
+        self._requested_format = memory_format
         self.memory_format = choose_memory_format(
             memory_format, self.module if objective is None else None, self.images)
         if self.memory_format is torch.channels_last:
@@ -120,6 +123,12 @@ class AttackProblem:
         except BaseException:
             self.close()
             raise
+
+    def _use_standard_layout(self) -> None:
+        if isinstance(self.forward, ChannelsLast):
+            self.forward = self.forward.model
+        self.images = self.images.contiguous()
+        self.memory_format = torch.contiguous_format
 
     # ------------------------------------------------------------------ lifecycle
     def close(self) -> None:
@@ -144,11 +153,23 @@ class AttackProblem:
             except RuntimeError as error:
                 if self.memory_format is not torch.channels_last:
                     raise
-                raise AttackInputError(
-                    "the model failed on channels-last input, the layout attacks use for "
-                    "convolutional networks on CPU (for speed); pass memory_format='contiguous' "
-                    f"to the attack. The model's error: {error}"
-                ) from error
+                # Was the layout the cause? Run the standard layout once: if the model fails
+                # there too, that (its own) error propagates unchanged.
+                self._use_standard_layout()
+                x = self.images.detach().requires_grad_(self._want_clean_gradient)
+                graph = self._outputs(x)
+                if self._requested_format == "channels_last":
+                    raise AttackInputError(
+                        "the model fails on channels-last input (memory_format='channels_last') "
+                        f"but not in the standard layout; use memory_format='contiguous' or "
+                        f"'auto'. The model's error: {error}"
+                    ) from error
+                warnings.warn(
+                    f"{type(self.module).__name__} cannot take channels-last input ({error}); "
+                    "attacking it in the standard layout, which is slower on CPU. Pass "
+                    "memory_format='contiguous' to say so and silence this warning",
+                    MemoryFormatWarning, stacklevel=2,
+                )
         out = graph.detach()
         bad = ~torch.isfinite(out.flatten(1)).all(dim=1) if out.ndim > 1 else ~torch.isfinite(out)
         if bad.any():

@@ -21,6 +21,7 @@ __all__ = [
     "AttackInputError",
     "NormalizedModel",
     "ChannelsLast",
+    "MemoryFormatWarning",
     "MEMORY_FORMATS",
     "choose_memory_format",
     "as_pixel_model",
@@ -95,6 +96,11 @@ def as_pixel_model(model: Any, mean: Sequence[float] | None = None,
 MEMORY_FORMATS = ("auto", "channels_last", "contiguous")
 
 
+class MemoryFormatWarning(UserWarning):
+    """``memory_format="auto"`` chose channels-last but the model cannot take it (e.g. it calls
+    ``x.view(...)`` on its input); the attack runs in the standard layout instead."""
+
+
 class ChannelsLast(nn.Module):
     """Runs ``model`` on its input in channels-last (NHWC) memory layout.
 
@@ -117,7 +123,9 @@ def choose_memory_format(memory_format: str, module: nn.Module | None,
 
     ``"auto"`` picks channels-last for a convolutional network (any ``nn.Conv2d``) attacked on
     CPU, where oneDNN runs it faster, and the standard layout everywhere else (GPUs, models
-    without convolutions, objectives). ``"channels_last"`` / ``"contiguous"`` force one.
+    without convolutions, objectives). ``"channels_last"`` / ``"contiguous"`` force one. A model
+    that fails on channels-last input but not in the standard layout gets the standard layout
+    with a :class:`MemoryFormatWarning` under ``"auto"``, an error under ``"channels_last"``.
     """
     if memory_format not in MEMORY_FORMATS:
         raise AttackInputError(
