@@ -233,10 +233,20 @@ def test_results(env):
     assert [(r["model"], r["benchmark"], r["value"]) for r in data] == [
         ("test:tiny", "Tiny2024.IT-pls", 0.5), ("test:tiny", "Tiny2024.V4-pls", 0.5)]
     csv = run("results", "--csv", "--benchmark", "*IT*").stdout.splitlines()
-    assert csv[0].startswith("model,weights_hash,benchmark,version,value")
+    assert csv[0].startswith("model,weights_hash,benchmark,version,request,value")
     assert len(csv) == 3
     table = run("results").stdout
     assert "test:other" in table and "0.25" in table
+    # a run with a forced layer is listed only when asked for, with its request
+    results = ResultsRegistry()
+    results.put(Score(value=0.75, layer="a", attrs={"request": "layers=a"}, provenance=Provenance(
+        model_id="test:tiny", benchmark_id="Tiny2024.IT-pls", benchmark_version=1)))
+    results.close()
+    assert [r["value"] for r in run_json("results", "-m", "test:tiny", "-b", "*IT*")] == [0.5]
+    forced = run_json("results", "-m", "test:tiny", "-b", "*IT*", "--request", "layers=*")
+    assert [(r["request"], r["value"]) for r in forced] == [("layers=a", 0.75)]
+    table = run("results", "--request", "*").stdout
+    assert "layers=a" in table and "0.75" in table
 
 
 def test_report(env):

@@ -88,6 +88,77 @@ def test_key_separates_weights_and_versions(results):
     assert results.get("timm:resnet50", "MajajHong2015.IT-pls") is None
 
 
+def _forced(score: Score, request: str) -> Score:
+    return score.model_copy(update={"attrs": {**score.attrs, "request": request}})
+
+
+def test_key_separates_layer_requests(results):
+    results.put(make_score(value=0.5))
+    results.put(_forced(make_score(value=0.9, layer="layer1"), "layers=layer1"))
+    results.put(_forced(make_score(value=0.8, layer="layer1"), "layers=layer1"))  # upsert
+    assert len(results) == 2
+    assert results.get("timm:resnet18", "MajajHong2015.IT-pls").value == 0.5
+    forced = results.get("timm:resnet18", "MajajHong2015.IT-pls", request="layers=layer1")
+    assert forced.value == 0.8 and forced.layer == "layer1"
+    assert not results.has("timm:resnet18", "MajajHong2015.IT-pls", request="layers=layer2")
+    # reads see the default records unless asked: a forced layer never reaches a leaderboard
+    assert list(results.query()["value"]) == [0.5]
+    assert results.to_xarray().item() == 0.5
+    assert [s.value for s in results.scores()] == [0.5]
+    assert sorted(results.query(request="*")["request"]) == ["default", "layers=layer1"]
+    assert [s.value for s in results.scores(request="layers=*")] == [0.8]
+    assert results.delete(request="layers=*") == 1 and len(results) == 1
+
+
+def test_bad_request_attr_is_a_clear_error(results):
+    with pytest.raises(NeuroalignError, match=r"attrs\['request'\].*found 3"):
+        results.put(_forced(make_score(), 3))
+
+
+def test_schema_1_database_is_migrated_in_place(tmp_path):
+    """A results file written before the request joined the key keeps every record."""
+    path = tmp_path / "old.sqlite"
+    old = sqlite3.connect(path)
+    old.executescript("""
+        CREATE TABLE scores (
+            model_id TEXT NOT NULL, weights_hash TEXT NOT NULL DEFAULT '',
+            benchmark_id TEXT NOT NULL, benchmark_version INTEGER NOT NULL DEFAULT 0,
+            value REAL, raw REAL, ceiling REAL, error REAL, layer TEXT, created TEXT,
+            updated TEXT NOT NULL, neuroalign_version TEXT, seed INTEGER, wall_time_s REAL,
+            host TEXT, score_json TEXT NOT NULL,
+            PRIMARY KEY (model_id, weights_hash, benchmark_id, benchmark_version));
+        CREATE INDEX scores_benchmark ON scores (benchmark_id);
+        PRAGMA user_version=1;
+    """)
+    rows = [(make_score("timm:a", value=0.5), "2026-01-01"),
+            (_forced(make_score("timm:b", value=0.7), "layers=layer3"), "2026-01-02")]
+    for score, updated in rows:
+        prov = score.provenance
+        old.execute(
+            "INSERT INTO scores VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (prov.model_id, prov.model_weights_sha256, prov.benchmark_id,
+             prov.benchmark_version, score.value, score.raw, score.ceiling, score.error,
+             score.layer, prov.created, updated, prov.neuroalign_version, prov.seed,
+             prov.wall_time_s, prov.host, score.to_json()))
+    old.commit()
+    old.close()
+
+    registry = ResultsRegistry(path)
+    table = registry.query(request="*").sort_values("model")
+    assert list(table["model"]) == ["timm:a", "timm:b"]
+    assert list(table["request"]) == ["default", "layers=layer3"]
+    assert list(table["updated"]) == ["2026-01-01", "2026-01-02"]
+    assert registry.get("timm:a", "MajajHong2015.IT-pls").to_json() == rows[0][0].to_json()
+    registry.put(_forced(make_score("timm:a", value=0.1), "layers=layer1"))  # new key works
+    assert len(registry) == 3
+    registry.close()
+    check = sqlite3.connect(path)
+    assert check.execute("PRAGMA user_version").fetchone() == (2,)
+    names = {row[0] for row in check.execute("SELECT name FROM sqlite_master")}
+    assert "scores_v1" not in names and "scores_benchmark" in names
+    check.close()
+
+
 def test_query_is_tidy_and_filters(results):
     for model, value in (("timm:resnet18", 0.5), ("timm:resnet50", 0.6), ("mylab:net", 0.2)):
         results.put(make_score(model, "MajajHong2015.IT-pls", value))

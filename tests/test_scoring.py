@@ -129,9 +129,18 @@ def test_commitment_selection_and_results_registry(toy, tmp_path):
     assert selected.attrs["layer_policy"] == "given" and set(selected.layers) == {"1", "3"}
     assert selected.layer == "3" and selected.layers["3"] > selected.layers["1"]
     assert selected.attrs["selection_split"] == "selection"
-    assert registry.get("toy:net", "Toy.IT-pls").attrs["request"] == "layers=1,3"
+    # ... stored next to the default record, never over it
+    assert registry.get("toy:net", "Toy.IT-pls").to_json() == committed.to_json()
+    stored = registry.get("toy:net", "Toy.IT-pls", request="layers=1,3")
+    assert stored.to_json() == selected.to_json()
+    assert len(registry) == 2 and list(registry.query()["request"]) == ["default"]
+    assert sorted(registry.query(request="*")["request"]) == ["default", "layers=1,3"]
+    assert score(model, benchmark, results=registry).to_json() == committed.to_json()
+    assert score(model, benchmark, layers=["1", "3"],
+                 results=registry).to_json() == selected.to_json()
     recomputed = score(model, benchmark, layers=["1", "3"], results=registry, use_cache=False)
     assert recomputed.provenance.created >= selected.provenance.created
+    assert len(registry) == 2  # the recomputation replaced its own record only
 
 
 def test_lists_give_one_score_per_benchmark(toy):

@@ -391,11 +391,15 @@ def _results_options(function):
 @_results_options
 @click.option("--json", "as_json", is_flag=True, help="Print JSON records.")
 @click.option("--csv", "as_csv", is_flag=True, help="Print CSV.")
-def results(model: str, benchmark: str, db: str | None, as_json: bool, as_csv: bool) -> None:
-    """Show stored scores (one row per model x benchmark x weights x version)."""
+@click.option("--request", "-r", default="default", show_default=True,
+              help="fnmatch pattern of layer requests: 'default' (the model's own layers), "
+                   "'layers=*' (runs with --layer), '*' (all).")
+def results(model: str, benchmark: str, db: str | None, as_json: bool, as_csv: bool,
+            request: str) -> None:
+    """Show stored scores (one row per model x benchmark x weights x version x request)."""
     from .results import ResultsRegistry
 
-    frame = ResultsRegistry(db).query(model, benchmark)
+    frame = ResultsRegistry(db).query(model, benchmark, request=request)
     if as_json:
         _emit_json(json.loads(frame.to_json(orient="records")))
     elif as_csv:
@@ -406,6 +410,8 @@ def results(model: str, benchmark: str, db: str | None, as_json: bool, as_csv: b
     else:
         columns = ["model", "benchmark", "version", "value", "error", "raw", "ceiling", "layer",
                    "created"]
+        if request != "default":
+            columns.insert(3, "request")
         frame["created"] = frame["created"].str.slice(0, 19)
         _table(None, columns, frame[columns].itertuples(index=False))
 

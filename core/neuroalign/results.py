@@ -1,7 +1,11 @@
 """The results registry: every Score ever computed, in a local SQLite database.
 
-One record per *key* ``(model id, model weights sha256, benchmark id, benchmark version)``, taken
-from :attr:`Score.provenance <neuroalign.Score.provenance>`. A record holds the full, lossless
+One record per *key* ``(model id, model weights sha256, benchmark id, benchmark version,
+request)``, taken from :attr:`Score.provenance <neuroalign.Score.provenance>` and
+``Score.attrs["request"]``: ``"default"`` for a score with the model's own layer commitments or
+layer selection, ``"layers=a,b"`` for one computed on layers the caller forced (``score(...,
+layers=[...])``, ``neuroalign score --layer``). Forced-layer records never replace the default
+record, and reads (``get``, ``query``, leaderboards) see only default records unless asked. A record holds the full, lossless
 Score JSON next to the columns people filter and sort on (value, raw, ceiling, error, layer,
 created, ...). Writes are idempotent upserts: scoring the same model on the same benchmark again
 overwrites its record, never duplicates it, so a rerun of a model x benchmark grid can skip what
@@ -24,6 +28,7 @@ import fnmatch
 import os
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from datetime import datetime, timezone
 from pathlib import Path
@@ -36,15 +41,18 @@ if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
     import xarray as xr
 
-__all__ = ["COLUMNS", "ResultsRegistry", "default_results_path"]
+__all__ = ["COLUMNS", "DEFAULT_REQUEST", "ResultsRegistry", "default_results_path"]
 
 #: schema version stored in ``PRAGMA user_version``
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+
+#: the request of a score computed with the model's own layers (commitment or selection)
+DEFAULT_REQUEST = "default"
 
 #: columns of :meth:`ResultsRegistry.query`, in order
 COLUMNS: tuple[str, ...] = (
-    "model", "weights_hash", "benchmark", "version", "value", "raw", "ceiling", "error",
-    "layer", "created", "updated", "neuroalign_version", "seed", "wall_time_s", "host",
+    "model", "weights_hash", "benchmark", "version", "request", "value", "raw", "ceiling",
+    "error", "layer", "created", "updated", "neuroalign_version", "seed", "wall_time_s", "host",
 )
 
 _SCHEMA = """
@@ -53,6 +61,7 @@ CREATE TABLE IF NOT EXISTS scores (
     weights_hash       TEXT    NOT NULL DEFAULT '',
     benchmark_id       TEXT    NOT NULL,
     benchmark_version  INTEGER NOT NULL DEFAULT 0,
+    request            TEXT    NOT NULL DEFAULT 'default',
     value              REAL,
     raw                REAL,
     ceiling            REAL,
@@ -65,19 +74,19 @@ CREATE TABLE IF NOT EXISTS scores (
     wall_time_s        REAL,
     host               TEXT,
     score_json         TEXT    NOT NULL,
-    PRIMARY KEY (model_id, weights_hash, benchmark_id, benchmark_version)
+    PRIMARY KEY (model_id, weights_hash, benchmark_id, benchmark_version, request)
 );
 CREATE INDEX IF NOT EXISTS scores_benchmark ON scores (benchmark_id);
 """
 
 _UPSERT = """
-INSERT INTO scores (model_id, weights_hash, benchmark_id, benchmark_version, value, raw, ceiling,
-                    error, layer, created, updated, neuroalign_version, seed, wall_time_s, host,
-                    score_json)
-VALUES (:model_id, :weights_hash, :benchmark_id, :benchmark_version, :value, :raw, :ceiling,
-        :error, :layer, :created, :updated, :neuroalign_version, :seed, :wall_time_s, :host,
-        :score_json)
-ON CONFLICT (model_id, weights_hash, benchmark_id, benchmark_version) DO UPDATE SET
+INSERT INTO scores (model_id, weights_hash, benchmark_id, benchmark_version, request, value, raw,
+                    ceiling, error, layer, created, updated, neuroalign_version, seed,
+                    wall_time_s, host, score_json)
+VALUES (:model_id, :weights_hash, :benchmark_id, :benchmark_version, :request, :value, :raw,
+        :ceiling, :error, :layer, :created, :updated, :neuroalign_version, :seed, :wall_time_s,
+        :host, :score_json)
+ON CONFLICT (model_id, weights_hash, benchmark_id, benchmark_version, request) DO UPDATE SET
     value = excluded.value, raw = excluded.raw, ceiling = excluded.ceiling,
     error = excluded.error, layer = excluded.layer, created = excluded.created,
     updated = excluded.updated, neuroalign_version = excluded.neuroalign_version,
@@ -86,8 +95,9 @@ ON CONFLICT (model_id, weights_hash, benchmark_id, benchmark_version) DO UPDATE 
 """
 
 _SELECT = (
-    "SELECT model_id, weights_hash, benchmark_id, benchmark_version, value, raw, ceiling, error, "
-    "layer, created, updated, neuroalign_version, seed, wall_time_s, host FROM scores"
+    "SELECT model_id, weights_hash, benchmark_id, benchmark_version, request, value, raw, "
+    "ceiling, error, layer, created, updated, neuroalign_version, seed, wall_time_s, host "
+    "FROM scores"
 )
 
 
@@ -109,7 +119,7 @@ def default_results_path() -> Path:
 
 
 class ResultsRegistry:
-    """Scores keyed by (model, weights hash, benchmark, benchmark version), in SQLite.
+    """Scores keyed by (model, weights hash, benchmark, benchmark version, request), in SQLite.
 
     Parameters
     ----------
@@ -153,9 +163,9 @@ class ResultsRegistry:
                 str(self.path), timeout=self.timeout, isolation_level=None,
                 check_same_thread=False,
             )
-            connection.execute("PRAGMA journal_mode=WAL")
-            connection.execute("PRAGMA synchronous=FULL")
             connection.execute(f"PRAGMA busy_timeout={int(self.timeout * 1000)}")
+            self._enable_wal(connection)
+            connection.execute("PRAGMA synchronous=FULL")
             self._migrate(connection)
         except sqlite3.DatabaseError as error:
             raise NeuroalignError(
@@ -164,6 +174,25 @@ class ResultsRegistry:
             ) from error
         self._connection, self._pid = connection, os.getpid()
         return connection
+
+    def _enable_wal(self, connection: sqlite3.Connection) -> None:
+        """``PRAGMA journal_mode=WAL``, waiting out other processes as the busy timeout does.
+
+        Switching a new database to WAL needs an exclusive lock, and SQLite reports "database is
+        locked" at once, without its busy handler, while another connection is opening or
+        writing it: retry (the switch is idempotent) until ``timeout``.
+        """
+        deadline = time.monotonic() + self.timeout
+        delay = 0.001
+        while True:
+            try:
+                connection.execute("PRAGMA journal_mode=WAL")
+                return
+            except sqlite3.OperationalError as error:
+                if "locked" not in str(error) or time.monotonic() + delay > deadline:
+                    raise
+            time.sleep(delay)
+            delay = min(delay * 2, 0.1)
 
     @staticmethod
     def _migrate(connection: sqlite3.Connection) -> None:
@@ -176,9 +205,15 @@ class ResultsRegistry:
         if version < SCHEMA_VERSION:
             connection.execute("BEGIN IMMEDIATE")
             try:
+                (version,) = connection.execute("PRAGMA user_version").fetchone()  # under lock
+                if version == 1:  # the key gains the layers request: rebuild the table
+                    connection.execute("DROP INDEX IF EXISTS scores_benchmark")
+                    connection.execute("ALTER TABLE scores RENAME TO scores_v1")
                 for statement in _SCHEMA.strip().split(";"):
                     if statement.strip():
                         connection.execute(statement)
+                if version == 1:
+                    _copy_v1_records(connection)
                 connection.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
             except BaseException:
                 connection.execute("ROLLBACK")
@@ -230,11 +265,13 @@ class ResultsRegistry:
             connection.execute("COMMIT")
 
     def delete(self, model: str = "*", benchmark: str = "*", *, weights_hash: str | None = None,
-               version: int | None = None) -> int:
-        """Delete the records matching the fnmatch patterns; return how many were deleted."""
+               version: int | None = None, request: str = "*") -> int:
+        """Delete the records matching the fnmatch patterns (every request by default); return
+        how many were deleted."""
         keys = [
-            (r["model"], r["weights_hash"] or "", r["benchmark"], r["version"] or 0)
-            for r in self._rows(model, benchmark, weights_hash=weights_hash, version=version)
+            (r["model"], r["weights_hash"] or "", r["benchmark"], r["version"] or 0, r["request"])
+            for r in self._rows(model, benchmark, weights_hash=weights_hash, version=version,
+                                request=request)
         ]
         with self._lock:
             connection = self._connect()
@@ -242,7 +279,7 @@ class ResultsRegistry:
             try:
                 connection.executemany(
                     "DELETE FROM scores WHERE model_id=? AND weights_hash=? AND benchmark_id=? "
-                    "AND benchmark_version=?", keys,
+                    "AND benchmark_version=? AND request=?", keys,
                 )
             except BaseException:
                 connection.execute("ROLLBACK")
@@ -252,14 +289,15 @@ class ResultsRegistry:
 
     # ------------------------------------------------------------------ reading
     def get(self, model_id: str, benchmark_id: str, *, weights_hash: str | None = None,
-            version: int | None = None) -> Score | None:
+            version: int | None = None, request: str = DEFAULT_REQUEST) -> Score | None:
         """The stored Score, or ``None``.
 
         Without ``version`` the highest stored benchmark version is returned; without
         ``weights_hash``, the most recently written record among the model's weights.
+        ``request``: ``"default"`` (the model's own layers) or e.g. ``"layers=layer3"``.
         """
-        where = ["model_id = ?", "benchmark_id = ?"]
-        args: list[Any] = [model_id, benchmark_id]
+        where = ["model_id = ?", "benchmark_id = ?", "request = ?"]
+        args: list[Any] = [model_id, benchmark_id, request]
         if weights_hash is not None:
             where.append("weights_hash = ?")
             args.append(weights_hash)
@@ -273,21 +311,28 @@ class ResultsRegistry:
         return None if found is None else Score.from_json(found[0])
 
     def has(self, model_id: str, benchmark_id: str, *, weights_hash: str | None = None,
-            version: int | None = None) -> bool:
+            version: int | None = None, request: str = DEFAULT_REQUEST) -> bool:
         """Whether :meth:`get` would find a record."""
-        return self.get(model_id, benchmark_id, weights_hash=weights_hash, version=version) is not None
+        return self.get(model_id, benchmark_id, weights_hash=weights_hash, version=version,
+                        request=request) is not None
 
-    def scores(self, model: str = "*", benchmark: str = "*") -> Iterator[Score]:
-        """Every stored Score whose model and benchmark ids match the fnmatch patterns."""
-        sql = "SELECT model_id, benchmark_id, score_json FROM scores ORDER BY model_id, benchmark_id"
+    def scores(self, model: str = "*", benchmark: str = "*",
+               request: str = DEFAULT_REQUEST) -> Iterator[Score]:
+        """Every stored Score whose model and benchmark ids (and request) match the fnmatch
+        patterns; ``request="*"`` includes forced-layer records."""
+        sql = ("SELECT model_id, benchmark_id, request, score_json FROM scores "
+               "ORDER BY model_id, benchmark_id, request")
         with self._lock:
             rows = self._connect().execute(sql).fetchall()
-        for model_id, benchmark_id, text in rows:
-            if fnmatch.fnmatchcase(model_id, model) and fnmatch.fnmatchcase(benchmark_id, benchmark):
+        for model_id, benchmark_id, stored_request, text in rows:
+            if (fnmatch.fnmatchcase(model_id, model)
+                    and fnmatch.fnmatchcase(benchmark_id, benchmark)
+                    and fnmatch.fnmatchcase(stored_request, request)):
                 yield Score.from_json(text)
 
     def _rows(self, model: str = "*", benchmark: str = "*", *, weights_hash: str | None = None,
-              version: int | None = None) -> list[dict[str, Any]]:
+              version: int | None = None,
+              request: str = DEFAULT_REQUEST) -> list[dict[str, Any]]:
         with self._lock:
             rows = self._connect().execute(
                 _SELECT + " ORDER BY model_id, benchmark_id, benchmark_version, weights_hash"
@@ -296,7 +341,8 @@ class ResultsRegistry:
         for row in rows:
             record = dict(zip(COLUMNS, row))
             if not (fnmatch.fnmatchcase(record["model"], model)
-                    and fnmatch.fnmatchcase(record["benchmark"], benchmark)):
+                    and fnmatch.fnmatchcase(record["benchmark"], benchmark)
+                    and fnmatch.fnmatchcase(record["request"], request)):
                 continue
             if weights_hash is not None and record["weights_hash"] != weights_hash:
                 continue
@@ -307,17 +353,21 @@ class ResultsRegistry:
             out.append(record)
         return out
 
-    def query(self, model: str = "*", benchmark: str = "*") -> pd.DataFrame:
+    def query(self, model: str = "*", benchmark: str = "*",
+              request: str = DEFAULT_REQUEST) -> pd.DataFrame:
         """A tidy table: one row per record matching the fnmatch patterns.
 
+        Only default records (the model's own layers) unless ``request`` says otherwise
+        (``"*"``: every record, forced-layer ones too; ``"layers=*"``: only those).
         Columns are :data:`COLUMNS`: ``model``, ``weights_hash``, ``benchmark``, ``version``,
-        ``value`` (ceiled), ``raw``, ``ceiling``, ``error``, ``layer`` (chosen layer),
+        ``request``, ``value`` (ceiled), ``raw``, ``ceiling``, ``error``, ``layer`` (chosen layer),
         ``created`` (when the score was computed), ``updated`` (when it was written), and
         provenance details.
         """
         import pandas as pd
 
-        frame = pd.DataFrame(self._rows(model, benchmark), columns=list(COLUMNS))
+        frame = pd.DataFrame(self._rows(model, benchmark, request=request),
+                             columns=list(COLUMNS))
         for column in ("value", "raw", "ceiling", "error", "wall_time_s"):
             frame[column] = frame[column].astype("float64")
         frame["version"] = frame["version"].astype("Int64")
@@ -325,7 +375,8 @@ class ResultsRegistry:
         return frame
 
     def to_xarray(self, model: str = "*", benchmark: str = "*") -> xr.DataArray:
-        """Ceiled values as a ``model x benchmark`` DataArray (NaN where nothing is stored).
+        """Default records' ceiled values as a ``model x benchmark`` DataArray (NaN where nothing
+        is stored).
 
         When several records share a (model, benchmark) pair (several weights or versions), the
         highest benchmark version, then the most recently written record, is used.
@@ -372,6 +423,7 @@ def _row(score: Score) -> dict[str, Any]:
         "weights_hash": prov.model_weights_sha256 or "",
         "benchmark_id": prov.benchmark_id,
         "benchmark_version": int(prov.benchmark_version or 0),
+        "request": _request_of(score),
         "value": score.value,
         "raw": score.raw,
         "ceiling": score.ceiling,
@@ -385,3 +437,31 @@ def _row(score: Score) -> dict[str, Any]:
         "host": prov.host,
         "score_json": score.to_json(),
     }
+
+
+def _request_of(score: Score) -> str:
+    request = score.attrs.get("request", DEFAULT_REQUEST)
+    if not isinstance(request, str) or not request:
+        raise NeuroalignError(
+            f"Score.attrs['request'] must be a non-empty string such as 'default' or "
+            f"'layers=layer3'; found {request!r}"
+        )
+    return request
+
+
+def _copy_v1_records(connection: sqlite3.Connection) -> None:
+    """Schema 1 -> 2: every record keeps its columns and gets the request its Score JSON names."""
+    import json
+
+    columns = ("model_id, weights_hash, benchmark_id, benchmark_version, value, raw, ceiling, "
+               "error, layer, created, updated, neuroalign_version, seed, wall_time_s, host, "
+               "score_json")
+    rows = connection.execute(f"SELECT {columns} FROM scores_v1").fetchall()
+    for row in rows:
+        attrs = json.loads(row[-1]).get("attrs") or {}
+        request = attrs.get("request") or DEFAULT_REQUEST
+        connection.execute(
+            f"INSERT INTO scores ({columns}, request) VALUES ({', '.join('?' * 17)})",
+            (*row, request),
+        )
+    connection.execute("DROP TABLE scores_v1")

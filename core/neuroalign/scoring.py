@@ -422,8 +422,10 @@ def _score_one(model: Model, benchmark: Benchmark, layers: Sequence[str] | None,
     weights = model.weights_hash()
     request = _request_key(layers)
     if use_cache and registry is not None:
+        # the request is part of the results key; a duck-typed registry may not know it
+        by_request = {"request": request} if _accepts(registry.get, "request") else {}
         stored = registry.get(model.identifier, benchmark.identifier, weights_hash=weights,
-                              version=benchmark.version)
+                              version=benchmark.version, **by_request)
         if stored is not None and stored.attrs.get("request", "default") == request:
             return stored
     start = time.perf_counter()
@@ -471,7 +473,7 @@ def score(
         For model ids: ``False`` scores randomly initialised weights.
     use_cache : bool
         Return a stored result with the same key (model, weights sha256, benchmark, version,
-        and the same ``layers`` request) instead of recomputing; activations come from the
+        ``layers`` request) instead of recomputing; activations come from the
         activation cache either way. ``False`` recomputes (and overwrites the stored result).
     results : bool or ResultsRegistry
         Where results are read from and written to: True = the default registry
