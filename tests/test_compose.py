@@ -12,6 +12,7 @@ from neuroalign import Benchmark, BenchmarkSpec, Score, SpecError
 from neuroalign.composite import CompositeBenchmark
 
 BUILT: list[str] = []
+CALLS: list[str] = []
 
 
 class Constant(Benchmark):
@@ -22,6 +23,7 @@ class Constant(Benchmark):
         BUILT.append(spec.id)
 
     def __call__(self, model):
+        CALLS.append(self.spec.id)
         value = self.spec.parameters["value"]
         if value is None:
             raise RuntimeError(f"{self.spec.id} broke")
@@ -51,6 +53,7 @@ def registry(neuroalign_plugin_manager, monkeypatch):
     monkeypatch.setitem(sys.modules, "test_compose", sys.modules[__name__])
     neuroalign_plugin_manager.register(Plugin(), name="const", distribution="neuroalign-const")
     BUILT.clear()
+    CALLS.clear()
 
 
 SUITE = {"V4": ["A.V4-x", "B.V4-y"], "IT": ["A.IT-x"], "behavior": ["C.behavior-z"]}
@@ -143,3 +146,26 @@ def test_public_api_names_are_the_functions_not_their_modules():
     assert neuroalign.score is neuroalign.scoring.score
     assert neuroalign.Score is neuroalign.scores.Score
     assert neuroalign.compose(["A.V4-x"]).spec.id.endswith("-mean")
+
+
+def test_stored_composite_result_goes_stale_when_a_member_changes_version(tmp_path):
+    torch = pytest.importorskip("torch")
+    from neuroalign.results import ResultsRegistry
+
+    model = neuroalign.Model.from_module(torch.nn.Sequential(torch.nn.Linear(2, 2)),
+                                         identifier="toy:linear", layers=["0"])
+    registry = ResultsRegistry(tmp_path / "results.sqlite")
+    member = neuroalign.get_benchmark("A.V4-x")
+    suite = neuroalign.compose({"V4": [member], "IT": ["A.IT-x"]}, identifier="Lab.pair-mean")
+    first = neuroalign.score(model, suite, results=registry)
+    assert first.attrs["member_versions"] == {"Lab.V4-mean": 1, "A.V4-x": 1, "Lab.IT-mean": 1,
+                                              "A.IT-x": 1}
+    assert CALLS == ["A.V4-x", "A.IT-x"]
+    again = neuroalign.score(model, suite, results=registry)
+    assert again.to_json() == first.to_json() and len(CALLS) == 2  # served from the registry
+    member.spec = member.spec.model_copy(update={"version": 2})  # the member is revised
+    fresh = neuroalign.score(model, suite, results=registry)
+    assert len(CALLS) == 4  # recomputed, not the stale record
+    assert fresh.attrs["member_versions"]["A.V4-x"] == 2
+    assert registry.get("toy:linear", "Lab.pair-mean").attrs["member_versions"]["A.V4-x"] == 2
+    assert len(registry) == 1

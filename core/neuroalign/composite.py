@@ -130,10 +130,32 @@ class CompositeBenchmark(Benchmark):
             "benchmark_version": self.spec.version,
             "wall_time_s": time.perf_counter() - start,
         })
-        attrs = {**result.attrs, "kind": "composite"}
+        attrs = {**result.attrs, "kind": "composite", "member_versions": self.member_versions()}
         if self.spec.region:
             attrs["region"] = self.spec.region
         return result.model_copy(update={"provenance": provenance, "attrs": attrs})
+
+    def member_versions(self) -> dict[str, int | None]:
+        """Benchmark id -> version of every benchmark below this composite, nested ones included.
+
+        Stored in each result's ``attrs``: the composite's own ``version`` does not change when a
+        member's does, so :func:`neuroalign.score` compares these to decide whether a stored
+        composite result is still current. A member that cannot be built (``on_error=
+        "missing"``) maps to None.
+        """
+        versions: dict[str, int | None] = {}
+        for name in self.children:
+            try:
+                bench = self.benchmark(name)
+            except Exception:  # noqa: BLE001 - the same policy as __call__
+                if self.on_error == "raise":
+                    raise
+                versions[name] = None
+                continue
+            versions[bench.spec.id] = int(bench.spec.version)
+            if isinstance(bench, CompositeBenchmark):
+                versions.update(bench.member_versions())
+        return versions
 
     def __getstate__(self) -> dict[str, Any]:
         # children built from ids are rebuilt in the worker rather than shipped with their data

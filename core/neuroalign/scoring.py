@@ -391,6 +391,14 @@ def _request_key(layers: Sequence[str] | None) -> str:
     return "default" if layers is None else "layers=" + ",".join(layers)
 
 
+def _members_unchanged(stored: Score, benchmark: Benchmark) -> bool:
+    """A composite's stored result is current only while its members keep their versions."""
+    versions = getattr(benchmark, "member_versions", None)
+    if not callable(versions):
+        return True
+    return stored.attrs.get("member_versions") == versions()
+
+
 def _accepts(function: Callable[..., Any], name: str) -> bool:
     """Whether ``function`` names a parameter ``name`` (``**kwargs`` alone does not count: it
     may forward to something that rejects it)."""
@@ -426,7 +434,8 @@ def _score_one(model: Model, benchmark: Benchmark, layers: Sequence[str] | None,
         by_request = {"request": request} if _accepts(registry.get, "request") else {}
         stored = registry.get(model.identifier, benchmark.identifier, weights_hash=weights,
                               version=benchmark.version, **by_request)
-        if stored is not None and stored.attrs.get("request", "default") == request:
+        if (stored is not None and stored.attrs.get("request", "default") == request
+                and _members_unchanged(stored, benchmark)):
             return stored
     start = time.perf_counter()
     result = _call(benchmark, model, layers, progress)
