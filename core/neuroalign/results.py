@@ -5,9 +5,9 @@ request)``, taken from :attr:`Score.provenance <neuroalign.Score.provenance>` an
 ``Score.attrs["request"]``: ``"default"`` for a score with the model's own layer commitments or
 layer selection, ``"layers=a,b"`` for one computed on layers the caller forced (``score(...,
 layers=[...])``, ``neuroalign score --layer``). Forced-layer records never replace the default
-record, and reads (``get``, ``query``, leaderboards) see only default records unless asked. A record holds the full, lossless
-Score JSON next to the columns people filter and sort on (value, raw, ceiling, error, layer,
-created, ...). Writes are idempotent upserts: scoring the same model on the same benchmark again
+record, and reads (``get``, ``query``, leaderboards) see only default records unless asked. A
+record holds the full, lossless Score JSON next to the columns people filter and sort on (value,
+raw, ceiling, error, layer, created, ...). Writes are idempotent upserts: scoring the same model on the same benchmark again
 overwrites its record, never duplicates it, so a rerun of a model x benchmark grid can skip what
 is done (:meth:`ResultsRegistry.has`).
 

@@ -25,6 +25,7 @@ import numpy as np
 
 from .errors import NeuroalignError, SpecError
 from .interfaces import Benchmark, Model
+from .results import DEFAULT_REQUEST
 from .scores import Provenance, Score
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -388,7 +389,7 @@ def _results_registry(results: Any) -> ResultsRegistry | None:
 
 
 def _request_key(layers: Sequence[str] | None) -> str:
-    return "default" if layers is None else "layers=" + ",".join(layers)
+    return DEFAULT_REQUEST if layers is None else "layers=" + ",".join(layers)
 
 
 def _members_unchanged(stored: Score, benchmark: Benchmark) -> bool:
@@ -434,7 +435,7 @@ def _score_one(model: Model, benchmark: Benchmark, layers: Sequence[str] | None,
         by_request = {"request": request} if _accepts(registry.get, "request") else {}
         stored = registry.get(model.identifier, benchmark.identifier, weights_hash=weights,
                               version=benchmark.version, **by_request)
-        if (stored is not None and stored.attrs.get("request", "default") == request
+        if (stored is not None and stored.attrs.get("request", DEFAULT_REQUEST) == request
                 and _members_unchanged(stored, benchmark)):
             return stored
     start = time.perf_counter()

@@ -16,14 +16,14 @@ as images converge.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, Literal
+from typing import Any
 
 import torch
 
 from neuroalign.interfaces import AttackResult
 
 from .objectives import AttackProblem, margin
-from .pixel_space import AttackInputError, check_budget
+from .pixel_space import AttackInputError, MemoryFormat, check_budget
 from .projected_gradient import make_result
 
 __all__ = ["cw_l2"]
@@ -42,8 +42,7 @@ def cw_l2(model: Any, images: torch.Tensor, labels: Any, *, confidence: float = 
           stop_at_first_success: bool = False, targeted: bool = False,
           mean: Sequence[float] | None = None,
           std: Sequence[float] | None = None,
-          memory_format: Literal["auto", "channels_last", "contiguous"] = "auto"
-          ) -> AttackResult:
+          memory_format: MemoryFormat = "auto") -> AttackResult:
     """Carlini-Wagner L2 attack with a per-image binary search over the constant ``c``.
 
     Parameters

@@ -25,7 +25,7 @@ import torch
 from neuroalign.interfaces import AttackResult
 
 from .objectives import AttackProblem
-from .pixel_space import AttackInputError, check_budget
+from .pixel_space import AttackInputError, MemoryFormat, check_budget
 from .projected_gradient import NORMS, SuccessProbe, make_result, run_pgd
 
 __all__ = ["min_eps", "DEFAULT_BRACKETS"]
@@ -46,8 +46,7 @@ def min_eps(model: Any, images: torch.Tensor, labels: Any = None, *,
             direction: Literal["maximize", "minimize"] = "maximize",
             mean: Sequence[float] | None = None,
             std: Sequence[float] | None = None,
-            memory_format: Literal["auto", "channels_last", "contiguous"] = "auto"
-            ) -> AttackResult:
+            memory_format: MemoryFormat = "auto") -> AttackResult:
     """Per-image minimal PGD budget that changes the model's decision (paper 003).
 
     Parameters

@@ -18,6 +18,7 @@ from torch import nn
 from .pixel_space import (
     AttackInputError,
     ChannelsLast,
+    MemoryFormat,
     MemoryFormatWarning,
     as_pixel_model,
     check_images,
@@ -73,7 +74,7 @@ class AttackProblem:
                  targeted: bool = False, loss: Literal["ce", "margin"] = "ce",
                  direction: Literal["maximize", "minimize"] = "maximize",
                  mean: Sequence[float] | None = None, std: Sequence[float] | None = None,
-                 clean_gradient: bool = False, memory_format: str = "auto"):
+                 clean_gradient: bool = False, memory_format: MemoryFormat = "auto"):
         self.images = check_images(images)
         if (labels is None) == (objective is None):
             raise AttackInputError(

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator, Sequence
-from typing import Any
+from typing import Any, Literal, get_args
 
 import torch
 from torch import nn
@@ -23,6 +23,7 @@ __all__ = [
     "ChannelsLast",
     "MemoryFormatWarning",
     "MEMORY_FORMATS",
+    "MemoryFormat",
     "choose_memory_format",
     "as_pixel_model",
     "frozen",
@@ -93,7 +94,9 @@ def as_pixel_model(model: Any, mean: Sequence[float] | None = None,
     return NormalizedModel(model, mean, std), model
 
 
-MEMORY_FORMATS = ("auto", "channels_last", "contiguous")
+#: the ``memory_format`` argument of every attack
+MemoryFormat = Literal["auto", "channels_last", "contiguous"]
+MEMORY_FORMATS: tuple[str, ...] = get_args(MemoryFormat)
 
 
 class MemoryFormatWarning(UserWarning):
@@ -117,7 +120,7 @@ class ChannelsLast(nn.Module):
         return self.model(images.contiguous(memory_format=torch.channels_last))
 
 
-def choose_memory_format(memory_format: str, module: nn.Module | None,
+def choose_memory_format(memory_format: MemoryFormat, module: nn.Module | None,
                          images: torch.Tensor) -> torch.memory_format:
     """The memory layout an attack runs the model in.
 

@@ -17,7 +17,7 @@ import torch
 from neuroalign.interfaces import AttackResult
 
 from .objectives import AttackProblem
-from .pixel_space import AttackInputError, check_budget, l2_norm, linf_norm
+from .pixel_space import AttackInputError, MemoryFormat, check_budget, l2_norm, linf_norm
 
 __all__ = ["fgsm", "pgd", "pgd_linf", "pgd_l2", "NORMS", "PGDState", "SuccessProbe", "run_pgd",
            "make_result", "project", "ascent_direction", "random_point_in_ball"]
@@ -106,6 +106,17 @@ class SuccessProbe:
         self.rates[step] = succeeded / total
 
 
+def _leave(done: torch.Tensor, success: torch.Tensor, active: torch.Tensor,
+           *rows: torch.Tensor) -> tuple[torch.Tensor, tuple[torch.Tensor, ...]]:
+    """Images ``done`` (a mask over ``active``) succeeded: mark them, drop them from the batch.
+
+    Returns the remaining ``active`` indices and ``rows`` restricted to them.
+    """
+    success[active[done]] = True
+    keep = ~done
+    return active[keep], tuple(row[keep] for row in rows)
+
+
 def run_pgd(problem: AttackProblem, index: torch.Tensor, eps: torch.Tensor, *, norm: str,
             steps: int, step_size: torch.Tensor, start: torch.Tensor | None = None,
             first_grad: torch.Tensor | None = None, early_stop: bool = False,
@@ -136,8 +147,7 @@ def run_pgd(problem: AttackProblem, index: torch.Tensor, eps: torch.Tensor, *, n
             done = problem.evaluate(xa, index[active])
             probe.record(step, int(done.sum()), len(active))
             if done.any():
-                success[active[done]] = True
-                active, xa = active[~done], xa[~done]
+                active, (xa,) = _leave(done, success, active, xa)
                 everyone = False
                 if len(active) == 0:
                     break
@@ -155,9 +165,7 @@ def run_pgd(problem: AttackProblem, index: torch.Tensor, eps: torch.Tensor, *, n
             if probe is not None:
                 probe.record(step, int(done.sum()), len(active))
             if done.any():
-                success[active[done]] = True
-                keep = ~done
-                active, xa, grad = active[keep], xa[keep], grad[keep]
+                active, (xa, grad) = _leave(done, success, active, xa, grad)
                 everyone = False
                 if len(active) == 0:
                     break
@@ -200,7 +208,7 @@ def pgd(model: Any, images: torch.Tensor, labels: Any = None, *, eps: float,
         targeted: bool = False, loss: Literal["ce", "margin"] = "ce",
         direction: Literal["maximize", "minimize"] = "maximize",
         mean: Sequence[float] | None = None, std: Sequence[float] | None = None,
-        memory_format: Literal["auto", "channels_last", "contiguous"] = "auto") -> AttackResult:
+        memory_format: MemoryFormat = "auto") -> AttackResult:
     """Projected gradient descent within an Linf or L2 ball of radius ``eps``, in pixel space.
 
     Parameters
@@ -283,8 +291,7 @@ def pgd_linf(model: Any, images: torch.Tensor, labels: Any = None, *, eps: float
              direction: Literal["maximize", "minimize"] = "maximize",
              mean: Sequence[float] | None = None,
              std: Sequence[float] | None = None,
-             memory_format: Literal["auto", "channels_last", "contiguous"] = "auto"
-             ) -> AttackResult:
+             memory_format: MemoryFormat = "auto") -> AttackResult:
     """:func:`pgd` with ``norm="linf"`` (default eps 8/255)."""
     return pgd(model, images, labels, eps=eps, norm="linf", steps=steps, step_size=step_size,
                random_start=random_start,
@@ -300,8 +307,7 @@ def pgd_l2(model: Any, images: torch.Tensor, labels: Any = None, *, eps: float =
            direction: Literal["maximize", "minimize"] = "maximize",
            mean: Sequence[float] | None = None,
            std: Sequence[float] | None = None,
-           memory_format: Literal["auto", "channels_last", "contiguous"] = "auto"
-           ) -> AttackResult:
+           memory_format: MemoryFormat = "auto") -> AttackResult:
     """:func:`pgd` with ``norm="l2"`` (default eps 0.5)."""
     return pgd(model, images, labels, eps=eps, norm="l2", steps=steps, step_size=step_size,
                random_start=random_start,
@@ -314,7 +320,7 @@ def fgsm(model: Any, images: torch.Tensor, labels: Any = None, *, eps: float = 8
          targeted: bool = False, loss: Literal["ce", "margin"] = "ce",
          direction: Literal["maximize", "minimize"] = "maximize",
          mean: Sequence[float] | None = None, std: Sequence[float] | None = None,
-         memory_format: Literal["auto", "channels_last", "contiguous"] = "auto") -> AttackResult:
+         memory_format: MemoryFormat = "auto") -> AttackResult:
     """Fast gradient sign method (Goodfellow et al. 2015): one Linf step of size ``eps``.
 
     Same parameters and result as :func:`pgd` (it is PGD-Linf with one step of size ``eps``
