@@ -16,8 +16,9 @@ import pytest
 import neuroalign
 from neuroalign.results import ResultsRegistry
 from neuroalign.scores import Score
-from neuroalign.scoring import (LayerView, NeuralBenchmark, NeuralSplit, average_repetitions,
-                                resolve_layers, score)
+from neuroalign.scoring import LayerView, score
+from neuroalign_neural.benchmark import (NeuralBenchmark, NeuralSplit, average_repetitions,
+                                         resolve_layers)
 
 MAJAJ = ["MajajHong2015.public", "MajajHong2015.private"]
 
@@ -215,7 +216,7 @@ def test_a_type_error_inside_extraction_surfaces_once():
     """A TypeError raised inside extraction is the model's error: surfaced, never retried."""
     from types import SimpleNamespace
 
-    from neuroalign.scoring import NeuralBenchmark
+    from neuroalign_neural.benchmark import NeuralBenchmark
 
     calls = []
 

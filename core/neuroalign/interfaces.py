@@ -386,8 +386,13 @@ class Model(ABC):
         *,
         visual_degrees: float | None = None,
         reduction: str | None = "pca",
+        progress: bool | None = None,
     ) -> xr.DataArray:
-        """Activations ``presentation x neuroid`` of ``layers`` for every stimulus."""
+        """Activations ``presentation x neuroid`` of ``layers`` for every stimulus.
+
+        ``progress`` asks for a progress report of long extractions (None: the default policy,
+        see :func:`neuroalign.scoring.progress_enabled`); a model may ignore it.
+        """
 
     @abstractmethod
     def logits(self, stimuli: StimulusSet, *, visual_degrees: float | None = None) -> xr.DataArray:

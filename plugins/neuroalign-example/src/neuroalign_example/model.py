@@ -71,7 +71,8 @@ class LinearModel(Model):
         relu = np.maximum(linear, 0.0)
         return {"linear": linear, "relu": relu, "logits": relu @ self.w2}
 
-    def activations(self, stimuli, layers, *, visual_degrees=None, reduction="pca") -> xr.DataArray:
+    def activations(self, stimuli, layers, *, visual_degrees=None, reduction="pca",
+                    progress=None) -> xr.DataArray:
         """``presentation x neuroid`` activations of ``layers`` (tiny: no reduction is applied)."""
         images, ids = _pixels(stimuli)
         outputs = self.forward(images)

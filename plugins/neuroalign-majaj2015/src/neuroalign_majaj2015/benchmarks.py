@@ -13,7 +13,7 @@ Layer selection (models without a region commitment) scores every candidate laye
 
 from __future__ import annotations
 
-from neuroalign.scoring import NeuralBenchmark, NeuralSplit
+from neuroalign_neural.benchmark import NeuralBenchmark, NeuralSplit
 
 # The specs live in specs.py so registration never imports the scoring engine.
 from .specs import NUMBER_OF_TRIALS, VISUAL_DEGREES, benchmark_specs

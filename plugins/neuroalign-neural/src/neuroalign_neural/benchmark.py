@@ -1,0 +1,241 @@
+"""The neural-predictivity benchmark template: layer selection, a mapping metric, a ceiling.
+
+:class:`NeuralBenchmark` is the machinery every neural dataset plugin shares (Brain-Score keeps
+the same thing in ``benchmark_helpers``): layer selection on a selection split, a mapping metric
+and a ceiling on a disjoint reported split. A dataset plugin only says where its splits come from
+(:meth:`NeuralBenchmark.load_split`) and how a raw score is normalised by the ceiling
+(:meth:`NeuralBenchmark.normalize`).
+
+Layer policy (Schrimpf et al. 2018, "Neural predictivity"; paper 004):
+
+1. ``layers=[...]`` given: those candidates (one layer: scored as is, no selection);
+2. else the model's region commitment (``ModelSpec.region_layers[region]``), when it has one;
+3. else every candidate layer of the model (``ModelSpec.layers``) is scored on the *selection*
+   split and the best one (highest ceiled score) is scored on the *reported* split. Every
+   per-layer selection score is kept in ``Score.layers``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from neuroalign.errors import SpecError
+from neuroalign.interfaces import Benchmark, Model
+from neuroalign.scores import Score
+from neuroalign.scoring import progress_enabled, track
+
+if TYPE_CHECKING:  # pragma: no cover
+    import xarray as xr
+    from neuroalign.stimuli import StimulusSet
+
+__all__ = ["NeuralBenchmark", "NeuralSplit", "average_repetitions", "resolve_layers"]
+
+
+def average_repetitions(assembly: xr.DataArray, coord: str = "repetition") -> xr.DataArray:
+    """Mean over repetitions of each stimulus: ``presentation x neuroid`` -> one row per stimulus.
+
+    Rows are ordered by first appearance of each ``stimulus_id``. Presentation coords that are
+    constant within every stimulus (``object_name``, ``variation``, ...) are kept; ``coord`` and
+    the other varying ones are dropped. Neuroid coords are kept.
+    """
+    import pandas as pd
+    import xarray as xr
+
+    if "stimulus_id" not in assembly.coords:
+        raise SpecError("the assembly has no 'stimulus_id' coordinate to average repetitions over")
+    data = assembly.transpose("presentation", "neuroid")
+    codes, unique = pd.factorize(np.asarray(data["stimulus_id"].values).astype(str))
+    counts = np.bincount(codes, minlength=len(unique)).astype(np.float64)
+    sums = np.zeros((len(unique), data.sizes["neuroid"]), dtype=np.float64)
+    np.add.at(sums, codes, np.asarray(data.values, dtype=np.float64))
+    first = np.unique(codes, return_index=True)[1]
+    coords: dict[str, Any] = {"stimulus_id": ("presentation", np.asarray(unique, dtype=object))}
+    for name, values in data.coords.items():
+        if name in ("stimulus_id", coord, "presentation") or values.dims != ("presentation",):
+            continue
+        column = np.asarray(values.values)
+        if (pd.Series(column).groupby(codes).nunique(dropna=False) <= 1).all():
+            coords[str(name)] = ("presentation", column[first])
+    for name, values in data.coords.items():
+        if values.dims == ("neuroid",):
+            coords[str(name)] = ("neuroid", np.asarray(values.values))
+    return xr.DataArray(sums / counts[:, None], dims=("presentation", "neuroid"), coords=coords,
+                        attrs=dict(assembly.attrs))
+
+
+def resolve_layers(model: Model, region: str | None,
+                   layers: Sequence[str] | None = None) -> tuple[list[str], str]:
+    """Candidate layers and the policy that chose them: ``given``, ``committed`` or ``selected``."""
+    if layers is not None:
+        layers = [str(layer) for layer in layers]
+        if not layers:
+            raise SpecError("layers=[] names no layer; give at least one or leave layers=None")
+        return layers, "given"
+    committed = model.region_layers
+    if region is not None and region in committed:
+        return [committed[region]], "committed"
+    if model.layers:
+        return list(model.layers), "selected"
+    raise SpecError(
+        f"model {model.identifier!r} has no candidate layers and no commitment for region "
+        f"{region!r}; pass layers=[...] (e.g. neuroalign score {model.identifier} BENCHMARK "
+        "--layer NAME) or give its ModelSpec layers / region_layers"
+    )
+
+
+
+@dataclass
+class NeuralSplit:
+    """One split of a neural dataset, restricted to a benchmark's region.
+
+    Attributes
+    ----------
+    name : str
+        Dataset id (e.g. ``MajajHong2015.public``).
+    stimuli : StimulusSet
+        The images.
+    repetitions : xarray.DataArray
+        Per-repetition responses ``presentation x neuroid`` (coord ``repetition``).
+    sha256 : dict
+        File name -> sha256 of the data files behind the split (provenance).
+    """
+
+    name: str
+    stimuli: StimulusSet
+    repetitions: xr.DataArray
+    sha256: dict[str, str] = field(default_factory=dict)
+    _target: xr.DataArray | None = field(default=None, repr=False)
+
+    @property
+    def target(self) -> xr.DataArray:
+        """Responses averaged over repetitions (what mapping metrics are fit to)."""
+        if self._target is None:
+            self._target = average_repetitions(self.repetitions)
+        return self._target
+
+
+class NeuralBenchmark(Benchmark):
+    """Neural predictivity: layer selection + mapping metric + ceiling.
+
+    Subclasses implement :meth:`load_split` (``"selection"`` / ``"reported"``) and
+    :meth:`normalize` (raw score and ceiling -> ceiled Score). Parameters come from the spec:
+    ``metric``, ``metric_parameters``, ``ceiling``, ``region``, ``visual_degrees`` and, in
+    ``parameters``, ``reduction`` (default ``"pca"``).
+    """
+
+    def __init__(self, spec):
+        self.spec = spec
+        self._splits: dict[str, NeuralSplit] = {}
+        self._ceilings: dict[str, Score] = {}
+        self._metric: Callable[[Any, Any], Score] | None = None
+
+    def __getstate__(self) -> dict[str, Any]:  # picklable for distributed runs: rebuild lazily
+        return {"spec": self.spec}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__init__(state["spec"])
+
+    # ---------------------------------------------------------------- for subclasses
+    def load_split(self, role: str) -> NeuralSplit:
+        """The ``"selection"`` or ``"reported"`` split, restricted to the region."""
+        raise NotImplementedError
+
+    def normalize(self, raw: Score, ceiling: Score) -> Score:
+        """The ceiled Score of ``raw`` given ``ceiling`` (e.g. explained variance)."""
+        raise NotImplementedError
+
+    # ---------------------------------------------------------------- machinery
+    def split(self, role: str) -> NeuralSplit:
+        """The split ``role`` (``"selection"`` or ``"reported"``), loaded once."""
+        if role not in self._splits:
+            self._splits[role] = self.load_split(role)
+        return self._splits[role]
+
+    @property
+    def metric(self) -> Callable[[Any, Any], Score]:
+        """The mapping metric (``spec.metric`` with ``spec.metric_parameters``), built once."""
+        if self._metric is None:
+            from neuroalign.registry import get_metric
+
+            self._metric = get_metric(self.spec.metric, parameters=self.spec.metric_parameters)
+        return self._metric
+
+    def ceiling(self, role: str = "reported") -> Score:
+        """The ceiling of a split (cached)."""
+        if role not in self._ceilings:
+            from neuroalign.registry import get_ceiling
+
+            self._ceilings[role] = get_ceiling(self.spec.ceiling)(self.split(role).repetitions)
+        return self._ceilings[role]
+
+    def dataset_sha256(self) -> dict[str, str]:
+        """File -> sha256 of every data file used so far."""
+        out: dict[str, str] = {}
+        for split in self._splits.values():
+            out.update(split.sha256)
+        return out
+
+    @property
+    def reduction(self) -> Any:
+        """How wide layers are reduced (``parameters["reduction"]``, default ``"pca"``)."""
+        return self.spec.parameters.get("reduction", "pca")
+
+    def _features(self, model: Model, split: NeuralSplit, layers: list[str],
+                  progress: bool | None) -> xr.DataArray:
+        # ``progress`` is part of the declared Model.activations contract
+        return model.activations(split.stimuli, layers, visual_degrees=self.spec.visual_degrees,
+                                 reduction=self.reduction, progress=progress)
+
+    def __call__(self, model: Model, *, layers: Sequence[str] | None = None,
+                 progress: bool | None = None) -> Score:
+        """Score ``model``; ``layers`` overrides its candidates and commitments."""
+        candidates, policy = resolve_layers(model, self.spec.region, layers)
+        show = progress_enabled(progress)
+        per_layer: dict[str, float] | None = None
+        per_layer_raw: dict[str, float] = {}
+        chosen = candidates[0]
+        if len(candidates) > 1:
+            selection = self.split("selection")
+            features = self._features(model, selection, candidates, progress)
+            layer_of = np.asarray(features["layer"].values).astype(str)
+            selection_ceiling = self.ceiling("selection")
+            per_layer = {}
+            for layer in track(candidates, f"{model.identifier} layers on {selection.name}", show):
+                raw = self.metric(features.isel(neuroid=np.flatnonzero(layer_of == layer)),
+                                  selection.target)
+                per_layer_raw[layer] = float(raw.value)
+                per_layer[layer] = float(self.normalize(raw, selection_ceiling).value)
+            # ties (e.g. two layers clipped at 1) go to the higher raw score
+            chosen = max(candidates, key=lambda name: (per_layer[name], per_layer_raw[name]))
+        reported = self.split("reported")
+        # all candidates in one pass: the cache then serves every benchmark on this split
+        features = self._features(model, reported, candidates, progress)
+        layer_of = np.asarray(features["layer"].values).astype(str)
+        chosen_features = features.isel(neuroid=np.flatnonzero(layer_of == chosen))
+        raw = self.metric(chosen_features, reported.target)
+        result = self.normalize(raw, self.ceiling("reported"))
+        attrs = dict(result.attrs)
+        attrs.update({
+            "layer_policy": policy,
+            "candidate_layers": candidates,
+            "region": self.spec.region,
+            "metric": self.spec.metric,
+            "ceiling_method": self.spec.ceiling,
+            "reported_split": reported.name,
+            "reported_stimuli": len(reported.stimuli),
+            "reduction": str(self.reduction),
+            "visual_degrees": self.spec.visual_degrees,
+        })
+        if per_layer is not None:
+            attrs.update({"selection_split": self.split("selection").name,
+                          "layers_raw": per_layer_raw,
+                          "layers_measure": "ceiled score on the selection split"})
+        seed = getattr(self.metric, "random_state", None)
+        provenance = result.provenance.model_copy(update={
+            "seed": seed if isinstance(seed, int) else result.provenance.seed,
+            "dataset_sha256": {**result.provenance.dataset_sha256, **self.dataset_sha256()}})
+        return result.model_copy(update={"layer": chosen, "layers": per_layer, "attrs": attrs,
+                                         "provenance": provenance})
