@@ -33,7 +33,7 @@ def console_script() -> list[str]:
     if script.exists():
         return [str(script)]
     found = shutil.which("neuroalign")
-    return [found] if found else [sys.executable, "-m", "neuroalign.cli"]
+    return [found] if found else [sys.executable, "-m", "neuroalign.app.cli"]
 
 
 def time_runs(argv: list[str], runs: int, warmup: int) -> tuple[list[float], list[float]]:
@@ -59,7 +59,7 @@ def time_runs(argv: list[str], runs: int, warmup: int) -> tuple[list[float], lis
 
 
 def slowest_imports(argv: list[str], top: int = 8) -> tuple[list[tuple[float, str]], bool]:
-    code = ("import sys; from neuroalign.cli import main\n"
+    code = ("import sys; from neuroalign.app.cli import main\n"
             "try: main(sys.argv[1:])\nexcept SystemExit: pass\n"
             "sys.stderr.write('TORCH=%s\\n' % ('torch' in sys.modules))")
     proc = subprocess.run([sys.executable, "-X", "importtime", "-c", code, *argv],

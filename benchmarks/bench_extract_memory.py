@@ -58,7 +58,7 @@ def layers_for(args: argparse.Namespace) -> list[str]:
 def stimuli_path(args: argparse.Namespace) -> Path:
     """Write the benchmark's stimulus set once (in chunks, so the parent stays small too)."""
     import numpy as np
-    from neuroalign.reduction import reference_images
+    from neuroalign.extraction.reduction import reference_images
     from neuroalign.stimuli import StimulusSet
 
     path = Path(args.home) / f"bench-stimuli-{args.n}x{args.size}.nc"
@@ -80,7 +80,7 @@ def child(args: argparse.Namespace) -> None:
     import neuroalign
     import timm
     import torch
-    from neuroalign.interfaces import Preprocessing
+    from neuroalign.specs import Preprocessing
     from neuroalign.stimuli import StimulusSet
 
     torch.set_num_threads(args.threads)

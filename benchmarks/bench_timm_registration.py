@@ -51,7 +51,7 @@ SNIPPET = textwrap.dedent("""
 CLI_SNIPPET = textwrap.dedent("""
     import contextlib, io, json, sys, time
     t0 = time.perf_counter()
-    from neuroalign.cli import main
+    from neuroalign.app.cli import main
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
         try:

@@ -10,7 +10,7 @@ checksum list. Use the store with ``NEUROALIGN_STORE=DIRECTORY``.
     python registry/build_demo_store.py demo-store/store            # demo scale (1/8)
     python registry/build_demo_store.py /tmp/full --scale 1 --force  # real dataset sizes
 
-The builder itself is :func:`neuroalign.demo.build_store`.
+The builder itself is :func:`neuroalign.app.demo.build_store`.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import time
 
 
 def main(argv: list[str] | None = None) -> int:
-    from neuroalign.demo import DEMO_SCALE, DEMO_SEED, build_store
+    from neuroalign.app.demo import DEMO_SCALE, DEMO_SEED, build_store
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("directory", nargs="?", default="demo-store/store",

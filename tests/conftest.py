@@ -17,7 +17,7 @@ _ENVIRONMENT = ("NEUROALIGN_LOAD_PLUGINS", "NEUROALIGN_DISABLE_PLUGINS", "NEUROA
 @pytest.fixture(autouse=True)
 def _isolated_neuroalign(tmp_path_factory, monkeypatch):
     """A private NEUROALIGN_HOME, none of the selection variables, the plugin manager restored."""
-    from neuroalign.registry import use_plugin_manager
+    from neuroalign.plugins.lookup import use_plugin_manager
 
     for name in _ENVIRONMENT:
         monkeypatch.delenv(name, raising=False)

@@ -10,8 +10,14 @@ import pytest
 
 import neuroalign
 from neuroalign import Score, SpecError
-from neuroalign.aggregate import (MeanAggregator, MeanRankAggregator, ZMeanAggregator, agreement,
-                                  explained_variance, rho_hierarchy)
+from neuroalign.scoring.aggregate import (
+    MeanAggregator,
+    MeanRankAggregator,
+    ZMeanAggregator,
+    agreement,
+    explained_variance,
+    rho_hierarchy,
+)
 
 NAN = math.nan
 
@@ -44,7 +50,7 @@ def test_mean_missing_counts_as_zero_or_is_skipped():
     skip = neuroalign.get_aggregator("mean", parameters={"missing": "skip"}).combine(values)
     assert skip.value == pytest.approx((0.6 + 0.8) / 2)
     assert math.isnan(MeanAggregator(neuroalign.AggregatorSpec(
-        id="mean", factory="neuroalign.aggregate:MeanAggregator",
+        id="mean", factory="neuroalign.scoring.aggregate:MeanAggregator",
         parameters={"missing": "skip"})).combine(scores({"A.V4-x": NAN})).value)
 
 

@@ -15,9 +15,9 @@ import neuroalign
 import pytest
 from click.testing import CliRunner
 from neuroalign import hookimpl
-from neuroalign.cli import cli
+from neuroalign.app.cli import cli
 from neuroalign.errors import NeuroalignError
-from neuroalign.interfaces import (
+from neuroalign.specs import (
     AssetSpec,
     AttackSpec,
     BenchmarkSpec,
@@ -25,9 +25,9 @@ from neuroalign.interfaces import (
     MetricSpec,
     ModelSpec,
 )
-from neuroalign.plugins import PluginManager
-from neuroalign.registry import use_plugin_manager
-from neuroalign.results import ResultsRegistry
+from neuroalign.plugins.manager import PluginManager
+from neuroalign.plugins.lookup import use_plugin_manager
+from neuroalign.scoring.results import ResultsDatabase
 from neuroalign.scores import Provenance, Score
 
 
@@ -217,7 +217,7 @@ def test_cache_ls_and_clear(env):
 
 
 def _store_results(path=None):
-    results = ResultsRegistry(path)
+    results = ResultsDatabase(path)
     for model, value in (("test:tiny", 0.5), ("test:other", 0.25)):
         for bench in ("Tiny2024.IT-pls", "Tiny2024.V4-pls"):
             results.put(Score(value=value, error=0.01, layer="b", provenance=Provenance(
@@ -238,7 +238,7 @@ def test_results(env):
     table = run("results").stdout
     assert "test:other" in table and "0.25" in table
     # a run with a forced layer is listed only when asked for, with its request
-    results = ResultsRegistry()
+    results = ResultsDatabase()
     results.put(Score(value=0.75, layer="a", attrs={"request": "layers=a"}, provenance=Provenance(
         model_id="test:tiny", benchmark_id="Tiny2024.IT-pls", benchmark_version=1)))
     results.close()
@@ -288,7 +288,7 @@ def test_score_calls_the_scoring_engine(env, monkeypatch):
                      layers={"a": 0.3, "b": 0.61},
                      provenance=Provenance(model_id=model, benchmark_id=benchmark))
 
-    monkeypatch.setitem(sys.modules, "neuroalign.scoring",
+    monkeypatch.setitem(sys.modules, "neuroalign.scoring.engine",
                         types.SimpleNamespace(score=fake_score))
     result = run("score", "test:tiny", "Tiny2024.IT-pls")
     assert result.exit_code == 0, result.output
@@ -307,7 +307,7 @@ def test_score_error_is_one_red_line(env, monkeypatch):
     def fake_score(model, benchmark, **kwargs):
         neuroalign.get_benchmark(benchmark)
 
-    monkeypatch.setitem(sys.modules, "neuroalign.scoring", types.SimpleNamespace(score=fake_score))
+    monkeypatch.setitem(sys.modules, "neuroalign.scoring.engine", types.SimpleNamespace(score=fake_score))
     result = run("score", "test:tiny", "Tiny2024.IT-pl")
     assert result.exit_code == 2
     assert result.stderr.splitlines() == [(
@@ -321,7 +321,7 @@ def test_demo_passes_options(env, monkeypatch):
     def fake_run(output=None, models=None):
         calls.append((output, models))
 
-    monkeypatch.setitem(sys.modules, "neuroalign.demo", types.SimpleNamespace(run=fake_run))
+    monkeypatch.setitem(sys.modules, "neuroalign.app.demo", types.SimpleNamespace(run=fake_run))
     assert run("demo", "--output", "out", "-m", "timm:a", "-m", "timm:b").exit_code == 0
     assert run("demo").exit_code == 0
     assert calls == [("out", ["timm:a", "timm:b"]), (None, None)]
@@ -331,7 +331,7 @@ def test_demo_passes_options(env, monkeypatch):
 
 CHECK_IMPORTS = textwrap.dedent("""
     import sys
-    from neuroalign.cli import main
+    from neuroalign.app.cli import main
     try:
         main({argv!r})
     except SystemExit as exit:

@@ -9,7 +9,7 @@ import pytest
 
 import neuroalign
 from neuroalign import Benchmark, BenchmarkSpec, Score, SpecError
-from neuroalign.composite import CompositeBenchmark
+from neuroalign.scoring.composite import CompositeBenchmark
 
 BUILT: list[str] = []
 CALLS: list[str] = []
@@ -22,7 +22,7 @@ class Constant(Benchmark):
         self.spec = spec
         BUILT.append(spec.id)
 
-    def __call__(self, model):
+    def __call__(self, model, *, layers=None, progress=None):
         CALLS.append(self.spec.id)
         value = self.spec.parameters["value"]
         if value is None:
@@ -42,7 +42,7 @@ class Plugin:
             register(BenchmarkSpec(id=identifier, factory="test_compose:Constant", region=region,
                                    kind="behavioral" if region == "behavior" else "neural",
                                    parameters={"value": value}))
-        register(BenchmarkSpec(id="Suite.brain-mean", factory="neuroalign.composite:CompositeBenchmark.from_spec",
+        register(BenchmarkSpec(id="Suite.brain-mean", factory="neuroalign.scoring.composite:CompositeBenchmark.from_spec",
                                kind="composite", parameters={"children": {"V4": ["A.V4-x"], "IT": ["A.IT-x"]}}))
 
 
@@ -137,28 +137,28 @@ def test_compose_errors_name_the_problem():
 
 
 def test_public_api_names_are_the_functions_not_their_modules():
-    import neuroalign.composite
+    import neuroalign.scoring.composite
     import neuroalign.scores
-    import neuroalign.scoring
+    import neuroalign.scoring.engine
 
     # importing the submodules must not shadow the functions of the same public name
-    assert neuroalign.compose is neuroalign.composite.compose
-    assert neuroalign.score is neuroalign.scoring.score
+    assert neuroalign.compose is neuroalign.scoring.composite.compose
+    assert neuroalign.score is neuroalign.scoring.engine.score
     assert neuroalign.Score is neuroalign.scores.Score
     assert neuroalign.compose(["A.V4-x"]).spec.id.endswith("-mean")
 
 
 def test_stored_composite_result_goes_stale_when_a_member_changes_version(tmp_path):
     torch = pytest.importorskip("torch")
-    from neuroalign.results import ResultsRegistry
+    from neuroalign.scoring.results import ResultsDatabase
 
     model = neuroalign.Model.from_module(torch.nn.Sequential(torch.nn.Linear(2, 2)),
                                          identifier="toy:linear", layers=["0"])
-    registry = ResultsRegistry(tmp_path / "results.sqlite")
+    registry = ResultsDatabase(tmp_path / "results.sqlite")
     member = neuroalign.get_benchmark("A.V4-x")
     suite = neuroalign.compose({"V4": [member], "IT": ["A.IT-x"]}, identifier="Lab.pair-mean")
     first = neuroalign.score(model, suite, results=registry)
-    assert first.attrs["member_versions"] == {"Lab.V4-mean": 1, "A.V4-x": 1, "Lab.IT-mean": 1,
+    assert first.provenance.member_versions == {"Lab.V4-mean": 1, "A.V4-x": 1, "Lab.IT-mean": 1,
                                               "A.IT-x": 1}
     assert CALLS == ["A.V4-x", "A.IT-x"]
     again = neuroalign.score(model, suite, results=registry)

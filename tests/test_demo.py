@@ -10,9 +10,9 @@ from unittest import mock
 import pytest
 
 import neuroalign
-from neuroalign.demo import build_store, run, store_is_intact
+from neuroalign.app.demo import build_store, run, store_is_intact
 from neuroalign.errors import ChecksumMismatchError
-from neuroalign.index import load_index
+from neuroalign.store.index import load_index
 
 PRIVATE = ["MajajHong2015.private"]
 MAJAJ = ["MajajHong2015.public", "MajajHong2015.private"]

@@ -9,9 +9,9 @@ torch = pytest.importorskip("torch")
 nn = torch.nn
 
 import neuroalign
-from neuroalign.extract import GRAY, ExtractionError, place, split_layers
-from neuroalign.interfaces import Preprocessing
-from neuroalign.reduction import (
+from neuroalign.extraction.extract import GRAY, ExtractionError, place, split_layers
+from neuroalign.specs import Preprocessing
+from neuroalign.extraction.reduction import (
     REFERENCE_PREFIX,
     PCAFitter,
     Reduction,

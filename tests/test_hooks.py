@@ -15,8 +15,8 @@ import pytest
 
 import neuroalign
 import neuroalign_example.plugin
-from neuroalign import hookspecs
-from neuroalign.plugins import HOOKS
+from neuroalign.plugins import hookspecs
+from neuroalign.plugins.manager import HOOKS
 
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "hooks.md"
 SPECS = sorted(name for name in hookspecs.__all__ if name.startswith("register_"))

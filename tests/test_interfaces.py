@@ -9,7 +9,7 @@ from pydantic import ValidationError
 
 from neuroalign import (AggregatorSpec, AssetSpec, BenchmarkSpec, DatasetSpec, ModelSpec, Score,
                         SpecError)
-from neuroalign.interfaces import resolve_factory
+from neuroalign.specs import resolve_factory
 
 
 def test_specs_are_frozen_and_reject_unknown_fields():

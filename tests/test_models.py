@@ -13,9 +13,9 @@ nn = torch.nn
 
 import neuroalign
 from neuroalign.errors import SpecError
-from neuroalign.extract import ExtractionError
-from neuroalign.interfaces import ModelSpec, Preprocessing
-from neuroalign.models import TorchModel, state_dict_sha256
+from neuroalign.extraction.extract import ExtractionError
+from neuroalign.specs import ModelSpec, Preprocessing
+from neuroalign.extraction.torch_model import TorchModel, state_dict_sha256
 from neuroalign.stimuli import StimulusSet
 
 

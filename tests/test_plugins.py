@@ -15,7 +15,7 @@ from neuroalign import DuplicateIdError, PluginLoadWarning, PluginManager
 
 _counter = itertools.count()
 
-SPEC_IMPORTS = "from neuroalign.hookspecs import hookimpl\nfrom neuroalign.interfaces import *\n"
+SPEC_IMPORTS = "from neuroalign import *\n"
 
 
 @pytest.fixture
@@ -154,7 +154,7 @@ def test_register_by_hand_and_unregister():
 
 
 def test_fresh_manager_fixture_is_installed_and_restored(neuroalign_plugin_manager):
-    from neuroalign.registry import get_plugin_manager
+    from neuroalign.plugins.lookup import get_plugin_manager
 
     assert get_plugin_manager() is neuroalign_plugin_manager
     assert list(neuroalign_plugin_manager.plugins) == ["builtin"]

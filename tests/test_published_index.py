@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from neuroalign.plugins import PluginManager
-from neuroalign.registry_index import build_index
+from neuroalign.plugins.manager import PluginManager
+from neuroalign.app.index_tools import build_index
 
 ROOT = Path(__file__).resolve().parents[1]
 PUBLISHED = ROOT / "registry" / "index.json"

@@ -7,7 +7,7 @@ import pytest
 import neuroalign
 from neuroalign import (BenchmarkSpec, DatasetSpec, DuplicateIdError, MetricSpec, ModelSpec,
                         SpecError, UnknownIdError)
-from neuroalign.registry import Registry
+from neuroalign.plugins.registry import Registry
 
 
 class Plugin:

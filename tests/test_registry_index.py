@@ -9,11 +9,11 @@ import uuid
 import pytest
 from neuroalign import hookimpl
 from neuroalign.errors import AssetError
-from neuroalign.index import INDEX_FORMAT, load_index
-from neuroalign.interfaces import AssetSpec, BenchmarkSpec, DatasetSpec, ModelSpec
-from neuroalign.plugins import PluginManager
-from neuroalign.registry import Registry
-from neuroalign.registry_index import (
+from neuroalign.store.index import INDEX_FORMAT, load_index
+from neuroalign.specs import AssetSpec, BenchmarkSpec, DatasetSpec, ModelSpec
+from neuroalign.plugins.manager import PluginManager
+from neuroalign.plugins.registry import Registry
+from neuroalign.app.index_tools import (
     build_index,
     default_index_url,
     normalize_distribution,
@@ -111,7 +111,7 @@ def test_round_trip_through_memory_url(manager):
 
 
 def test_directory_url_and_relative_assets(tmp_path):
-    from neuroalign.index import DatasetEntry, Index
+    from neuroalign.store.index import DatasetEntry, Index
 
     index = Index(datasets=[DatasetEntry(id="D.x", version=1, distribution="d", assets=[
         AssetSpec(name="a", url="data/a.nc")])])
@@ -129,7 +129,7 @@ def test_local_write_is_atomic_and_leaves_no_temp(tmp_path, manager, monkeypatch
     def boom(*args, **kwargs):
         raise OSError("disk full")
 
-    monkeypatch.setattr("neuroalign.registry_index.os.replace", boom)
+    monkeypatch.setattr("neuroalign.app.index_tools.os.replace", boom)
     with pytest.raises(OSError, match="disk full"):
         write_index(index, path)
     assert path.read_text() == "previous"

@@ -8,10 +8,10 @@ import re
 
 import pandas as pd
 import pytest
-from neuroalign.plugins import PluginManager
-from neuroalign.registry import use_plugin_manager
-from neuroalign.report import leaderboard, print_leaderboard, render_html, write_html
-from neuroalign.results import ResultsRegistry
+from neuroalign.plugins.manager import PluginManager
+from neuroalign.plugins.lookup import use_plugin_manager
+from neuroalign.app.report import leaderboard, print_leaderboard, render_html, write_html
+from neuroalign.scoring.results import ResultsDatabase
 from neuroalign.scores import Provenance, Score
 
 
@@ -88,7 +88,7 @@ def test_missing_columns_is_a_clear_error():
 
 
 def test_from_results_registry(tmp_path):
-    results = ResultsRegistry(tmp_path / "r.sqlite")
+    results = ResultsDatabase(tmp_path / "r.sqlite")
     for model, value in (("timm:a", 0.3), ("timm:b", 0.6)):
         results.put(Score(value=value, error=0.01, layer="l", provenance=Provenance(
             model_id=model, benchmark_id="X.IT-pls", benchmark_version=1)))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import multiprocessing
 import os
@@ -13,7 +14,7 @@ import textwrap
 
 import pytest
 from neuroalign.errors import NeuroalignError
-from neuroalign.results import ResultsRegistry, default_results_path
+from neuroalign.scoring.results import ResultsDatabase, default_results_path
 from neuroalign.scores import Provenance, Score
 
 
@@ -32,7 +33,7 @@ def make_score(model="timm:resnet18", bench="MajajHong2015.IT-pls", value=0.5, *
 
 @pytest.fixture
 def results(tmp_path):
-    registry = ResultsRegistry(tmp_path / "results.sqlite")
+    registry = ResultsDatabase(tmp_path / "results.sqlite")
     yield registry
     registry.close()
 
@@ -41,9 +42,9 @@ def test_default_path_follows_neuroalign_home(tmp_path, monkeypatch):
     monkeypatch.delenv("NEUROALIGN_RESULTS", raising=False)
     monkeypatch.setenv("NEUROALIGN_HOME", str(tmp_path / "home"))
     assert default_results_path() == tmp_path / "home" / "results.sqlite"
-    assert ResultsRegistry().path == tmp_path / "home" / "results.sqlite"
+    assert ResultsDatabase().path == tmp_path / "home" / "results.sqlite"
     monkeypatch.setenv("NEUROALIGN_RESULTS", str(tmp_path / "other.sqlite"))
-    assert ResultsRegistry().path == tmp_path / "other.sqlite"
+    assert ResultsDatabase().path == tmp_path / "other.sqlite"
 
 
 def test_wal_mode(results):
@@ -89,7 +90,16 @@ def test_key_separates_weights_and_versions(results):
 
 
 def _forced(score: Score, request: str) -> Score:
-    return score.model_copy(update={"attrs": {**score.attrs, "request": request}})
+    return score.model_copy(update={"provenance": score.provenance.model_copy(
+        update={"request": request})})
+
+
+def _legacy_json(score: Score) -> str:
+    """The Score JSON of schema-1 databases: the request lived in ``attrs``."""
+    data = json.loads(score.to_json())
+    data["attrs"]["request"] = data["provenance"].pop("request")
+    data["provenance"].pop("member_versions")
+    return json.dumps(data)
 
 
 def test_key_separates_layer_requests(results):
@@ -110,9 +120,15 @@ def test_key_separates_layer_requests(results):
     assert results.delete(request="layers=*") == 1 and len(results) == 1
 
 
-def test_bad_request_attr_is_a_clear_error(results):
-    with pytest.raises(NeuroalignError, match=r"attrs\['request'\].*found 3"):
-        results.put(_forced(make_score(), 3))
+def test_request_is_a_typed_provenance_field():
+    with pytest.raises(ValueError, match=r"request"):
+        Provenance(request="")
+    with pytest.raises(ValueError, match=r"request"):
+        Provenance(request=3)
+    # a Score written while the request lived in attrs reads back with the typed field
+    legacy = _legacy_json(_forced(make_score(), "layers=layer1"))
+    score = Score.from_json(legacy)
+    assert score.provenance.request == "layers=layer1" and "request" not in score.attrs
 
 
 def test_schema_1_database_is_migrated_in_place(tmp_path):
@@ -139,11 +155,11 @@ def test_schema_1_database_is_migrated_in_place(tmp_path):
             (prov.model_id, prov.model_weights_sha256, prov.benchmark_id,
              prov.benchmark_version, score.value, score.raw, score.ceiling, score.error,
              score.layer, prov.created, updated, prov.neuroalign_version, prov.seed,
-             prov.wall_time_s, prov.host, score.to_json()))
+             prov.wall_time_s, prov.host, _legacy_json(score)))
     old.commit()
     old.close()
 
-    registry = ResultsRegistry(path)
+    registry = ResultsDatabase(path)
     table = registry.query(request="*").sort_values("model")
     assert list(table["model"]) == ["timm:a", "timm:b"]
     assert list(table["request"]) == ["default", "layers=layer3"]
@@ -208,7 +224,7 @@ def test_corrupt_file_is_a_clear_error(tmp_path):
     path = tmp_path / "results.sqlite"
     path.write_bytes(b"this is not a database" * 100)
     with pytest.raises(NeuroalignError, match="cannot open the results database.*NEUROALIGN_RESULTS"):
-        ResultsRegistry(path).query()
+        ResultsDatabase(path).query()
 
 
 def test_pickles_without_connection(results):
@@ -225,8 +241,8 @@ def test_crash_loses_nothing_written(tmp_path):
         import os, sys
         sys.path.insert(0, {os.path.dirname(__file__)!r})
         from test_results import make_score
-        from neuroalign.results import ResultsRegistry
-        results = ResultsRegistry({str(path)!r})
+        from neuroalign.scoring.results import ResultsDatabase
+        results = ResultsDatabase({str(path)!r})
         for i in range(20):
             results.put(make_score(f"timm:m{{i}}", "X.IT-pls", i / 100))
         sys.stdout.write("written\\n"); sys.stdout.flush()
@@ -236,13 +252,13 @@ def test_crash_loses_nothing_written(tmp_path):
                          timeout=60, check=False)
     assert run.returncode == 9, run.stderr
     assert run.stdout == "written\n"
-    frame = ResultsRegistry(path).query()
+    frame = ResultsDatabase(path).query()
     assert len(frame) == 20
     assert sorted(frame["value"]) == [i / 100 for i in range(20)]
 
 
 def _writer(path: str, worker: int, count: int) -> None:
-    results = ResultsRegistry(path)
+    results = ResultsDatabase(path)
     for i in range(count):
         results.put(make_score(f"timm:w{worker}", f"X.B{i}-pls", worker + i / 1000))
         # every worker also rewrites one shared key: upserts must not duplicate it
@@ -259,7 +275,7 @@ def test_concurrent_writers(tmp_path):
     for process in workers:
         process.join(120)
         assert process.exitcode == 0
-    results = ResultsRegistry(path)
+    results = ResultsDatabase(path)
     frame = results.query()
     assert len(frame) == 3 * 25 + 1
     for worker in range(3):

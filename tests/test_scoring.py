@@ -14,9 +14,10 @@ import numpy as np
 import pytest
 
 import neuroalign
-from neuroalign.results import ResultsRegistry
+from neuroalign.scoring.results import ResultsDatabase
 from neuroalign.scores import Score
-from neuroalign.scoring import LayerView, score
+from neuroalign import LayerView
+from neuroalign.scoring.engine import score
 from neuroalign_neural.benchmark import (NeuralBenchmark, NeuralSplit, average_repetitions,
                                          resolve_layers)
 
@@ -110,7 +111,7 @@ def test_layer_policy():
 
 def test_commitment_selection_and_results_registry(toy, tmp_path):
     model, benchmark = toy
-    registry = ResultsRegistry(tmp_path / "results.sqlite")
+    registry = ResultsDatabase(tmp_path / "results.sqlite")
     committed = score(model, benchmark, results=registry)
     assert committed.layer == "3" and committed.layers is None
     assert committed.attrs["layer_policy"] == "committed"
@@ -163,7 +164,7 @@ def test_bad_arguments_are_named():
 @pytest.fixture(scope="module")
 def majaj_store(tmp_path_factory):
     """The Majaj-Hong synthetic store at scale 1/8, built once per session."""
-    from neuroalign.demo import build_store
+    from neuroalign.app.demo import build_store
 
     base = tmp_path_factory.getbasetemp()
     with mock.patch.dict(os.environ, {"NEUROALIGN_HOME": str(base / "store-home")}):

@@ -131,8 +131,8 @@ def test_metadata_column_of_wrong_length():
 
 
 def test_stimuli_module_does_not_import_torch():
-    code = ("import sys, neuroalign, neuroalign.stimuli, neuroalign.extract, "
-            "neuroalign.models, neuroalign.reduction; "
+    code = ("import sys, neuroalign, neuroalign.stimuli, neuroalign.extraction.extract, "
+            "neuroalign.extraction.torch_model, neuroalign.extraction.reduction; "
             "print('torch' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"

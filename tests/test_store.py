@@ -15,10 +15,10 @@ from pathlib import Path
 import fsspec
 import pytest
 
-from neuroalign import store
+from neuroalign.store import assets as store
 from neuroalign.errors import AssetError, ChecksumMismatchError, OfflineError
-from neuroalign.index import INDEX_FORMAT
-from neuroalign.interfaces import AssetSpec, DatasetSpec
+from neuroalign.store.index import INDEX_FORMAT
+from neuroalign.specs import AssetSpec, DatasetSpec
 from neuroalign.testing.servers import fetch_worker, loopback_http_server, moto_s3_server
 
 pytestmark = pytest.mark.network

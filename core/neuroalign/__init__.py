@@ -14,26 +14,30 @@ __version__ = "0.1.0"
 
 #: public name -> module that defines it
 _EXPORTS: dict[str, str] = {
-    # specs and interfaces
-    "Spec": "interfaces", "Preprocessing": "interfaces", "ModelSpec": "interfaces",
-    "AssetSpec": "interfaces", "DatasetSpec": "interfaces", "MetricSpec": "interfaces",
-    "AttackSpec": "interfaces", "BenchmarkSpec": "interfaces", "AggregatorSpec": "interfaces",
+    # specs (frozen metadata) and the runtime interfaces built from them
+    "Spec": "specs", "Preprocessing": "specs", "ModelSpec": "specs",
+    "AssetSpec": "specs", "DatasetSpec": "specs", "MetricSpec": "specs",
+    "AttackSpec": "specs", "BenchmarkSpec": "specs", "AggregatorSpec": "specs",
+    "REGIONS": "specs",
     "Model": "interfaces", "Dataset": "interfaces", "Metric": "interfaces",
     "Ceiling": "interfaces", "Attack": "interfaces", "AttackResult": "interfaces",
-    "Benchmark": "interfaces", "Aggregator": "interfaces", "REGIONS": "interfaces",
+    "Benchmark": "interfaces", "Aggregator": "interfaces", "LayerView": "interfaces",
     "Score": "scores", "Provenance": "scores",
-    # plugins and registry
-    "hookimpl": "hookspecs", "PluginManager": "plugins",
-    "get_plugin_manager": "registry", "use_plugin_manager": "registry", "get_spec": "registry",
-    "get_model": "registry", "get_dataset": "registry", "get_metric": "registry",
-    "get_ceiling": "registry", "get_attack": "registry", "get_benchmark": "registry",
-    "get_aggregator": "registry", "list_models": "registry", "list_datasets": "registry",
-    "list_metrics": "registry", "list_ceilings": "registry", "list_attacks": "registry",
-    "list_benchmarks": "registry", "list_aggregators": "registry",
-    # composing and ranking
-    "compose": "composite", "rank": "aggregate",
-    "score": "scoring", "score_many": "scoring", "StimulusSet": "stimuli",
-    "load_model": "registry",
+    # plugins and the registry
+    "hookimpl": "plugins.hookspecs", "PluginManager": "plugins.manager",
+    "get_plugin_manager": "plugins.lookup", "use_plugin_manager": "plugins.lookup",
+    "get_spec": "plugins.lookup", "get_model": "plugins.lookup", "get_dataset": "plugins.lookup",
+    "get_metric": "plugins.lookup", "get_ceiling": "plugins.lookup",
+    "get_attack": "plugins.lookup", "get_benchmark": "plugins.lookup",
+    "get_aggregator": "plugins.lookup", "list_models": "plugins.lookup",
+    "list_datasets": "plugins.lookup", "list_metrics": "plugins.lookup",
+    "list_ceilings": "plugins.lookup", "list_attacks": "plugins.lookup",
+    "list_benchmarks": "plugins.lookup", "list_aggregators": "plugins.lookup",
+    "load_model": "plugins.lookup",
+    # models, stimuli, scoring, composing and ranking
+    "TorchModel": "extraction.torch_model", "StimulusSet": "stimuli",
+    "score": "scoring.engine", "score_many": "scoring.engine",
+    "compose": "scoring.composite", "rank": "scoring.aggregate",
     # errors
     "NeuroalignError": "errors", "UnknownIdError": "errors", "DuplicateIdError": "errors",
     "SpecError": "errors", "PluginLoadWarning": "errors", "AssetError": "errors",
@@ -47,13 +51,15 @@ __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, __all__)
 
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .aggregate import rank  # noqa: F401
-    from .composite import compose  # noqa: F401
     from .errors import *  # noqa: F403
-    from .hookspecs import hookimpl  # noqa: F401
+    from .extraction.torch_model import TorchModel  # noqa: F401
     from .interfaces import *  # noqa: F403
-    from .plugins import PluginManager  # noqa: F401
-    from .registry import *  # noqa: F403
+    from .plugins.hookspecs import hookimpl  # noqa: F401
+    from .plugins.lookup import *  # noqa: F403
+    from .plugins.manager import PluginManager  # noqa: F401
     from .scores import Provenance, Score  # noqa: F401
-    from .scoring import score, score_many  # noqa: F401
+    from .scoring.aggregate import rank  # noqa: F401
+    from .scoring.composite import compose  # noqa: F401
+    from .scoring.engine import score, score_many  # noqa: F401
+    from .specs import *  # noqa: F403
     from .stimuli import StimulusSet  # noqa: F401

@@ -9,7 +9,7 @@ import socket
 from datetime import datetime, timezone
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 __all__ = ["Score", "Provenance"]
 
@@ -28,6 +28,17 @@ class Provenance(BaseModel):
     )
     plugins: dict[str, str] = Field(
         default_factory=dict, description="Distribution name -> version of every plugin involved."
+    )
+    request: str = Field(
+        "default", min_length=1,
+        description="What was asked of the model: 'default' (its own layer commitments or "
+        "selection) or e.g. 'layers=layer3'. Part of the results key.",
+    )
+    member_versions: dict[str, int | None] = Field(
+        default_factory=dict,
+        description="Composite results: benchmark id -> version of every member below it "
+        "(None: the member could not be built). A stored composite is current only while these "
+        "match.",
     )
     neuroalign_version: str | None = None
     seed: int | None = None
@@ -74,6 +85,24 @@ class Score(BaseModel):
         default_factory=dict, description="Method details: ceiling mode, clipping, parameters..."
     )
     provenance: Provenance = Field(default_factory=Provenance)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _typed_keys(cls, data: Any) -> Any:
+        """Scores stored before the results key was typed kept ``request`` and
+        ``member_versions`` in ``attrs``: move them to :class:`Provenance`."""
+        if not isinstance(data, dict):
+            return data
+        attrs = data.get("attrs")
+        if not isinstance(attrs, dict) or not ({"request", "member_versions"} & set(attrs)):
+            return data
+        attrs = dict(attrs)
+        provenance = data.get("provenance") or {}
+        provenance = provenance.model_dump() if isinstance(provenance, Provenance) else dict(provenance)
+        for key in ("request", "member_versions"):
+            if key in attrs:
+                provenance[key] = attrs.pop(key)
+        return {**data, "attrs": attrs, "provenance": provenance}
 
     def to_json(self, indent: int | None = None) -> str:
         """Lossless JSON."""

@@ -31,7 +31,7 @@ from .errors import SpecError
 if TYPE_CHECKING:  # pragma: no cover
     import torch
 
-    from .interfaces import Preprocessing
+    from .specs import Preprocessing
 
 __all__ = ["ENGINE", "StimulusError", "StimulusSet"]
 
@@ -232,7 +232,7 @@ class StimulusSet:
 
     def to_netcdf(self, path: str | os.PathLike[str]) -> Path:
         """Write the set as netCDF4 (one compressed chunk per image), atomically."""
-        from .store import atomic_path
+        from .store.assets import atomic_path
 
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -32,10 +32,10 @@ from pathlib import Path
 from typing import Any
 from unittest import mock
 
-from ..hookspecs import PROJECT
-from ..interfaces import DatasetSpec, Spec, resolve_factory
-from ..plugins import HOOKS
-from ..registry import KINDS
+from ..plugins.hookspecs import PROJECT
+from ..specs import DatasetSpec, Spec, resolve_factory
+from ..plugins.manager import HOOKS
+from ..plugins.registry import KINDS
 from .fixtures import store_env, synthetic_assembly, write_synthetic_store
 
 __all__ = ["ConformanceError", "Check", "parametrize_with_checks", "checks_for", "check_plugin",
@@ -233,7 +233,7 @@ def check_hookimpls_match_specs(info: _Plugin) -> None:
     """Hooks exist in neuroalign.hookspecs, take known arguments, return None, register specs."""
     import difflib
 
-    from .. import hookspecs
+    from ..plugins import hookspecs
 
     if not info.impls:
         raise _fail(info.name, "implement at least one neuroalign hook (@hookimpl)", "none")
@@ -540,7 +540,7 @@ def _manager_with(info: _Plugin) -> Any:
     import warnings
     from importlib import metadata
 
-    from ..plugins import ENTRY_POINT_GROUP, PluginManager
+    from ..plugins.manager import ENTRY_POINT_GROUP, PluginManager
 
     manager = PluginManager(autoload=False)
     manager.register(info.module, name="plugin-under-test")
@@ -589,7 +589,7 @@ def check_benchmark_deterministic(info: _Plugin, spec: Spec) -> None:
     """Scoring the plugin's first model twice on synthetic data gives the same value."""
     import tempfile
 
-    from ..registry import use_plugin_manager
+    from ..plugins.lookup import use_plugin_manager
 
     models = info.specs("model")
     if not info.build_models or not models:

@@ -35,8 +35,8 @@ import pytest
 if TYPE_CHECKING:  # pragma: no cover
     import xarray as xr
 
-    from ..interfaces import DatasetSpec
-    from ..plugins import PluginManager
+    from ..specs import DatasetSpec
+    from ..plugins.manager import PluginManager
 
 __all__ = ["neuroalign_plugin_manager", "neuroalign_memory_fs", "neuroalign_home",
            "neuroalign_synthetic_store", "synthetic_assembly", "write_synthetic_store",
@@ -82,9 +82,9 @@ def write_synthetic_store(specs: list[DatasetSpec], directory: Path, *, seed: in
     Datasets without a generator are left out.
     """
     from .. import __version__
-    from ..index import DatasetEntry, Index
-    from ..interfaces import AssetSpec, resolve_factory
-    from ..store import sha256_file
+    from ..store.index import DatasetEntry, Index
+    from ..specs import AssetSpec, resolve_factory
+    from ..store.assets import sha256_file
 
     directory = Path(directory).resolve()
     entries = []
@@ -121,8 +121,8 @@ def store_env(directory: Path, home: Path | None = None) -> Iterator[None]:
 @pytest.fixture
 def neuroalign_plugin_manager() -> Iterator[PluginManager]:
     """A fresh plugin manager (autoload off) installed process-wide for the test."""
-    from ..plugins import PluginManager
-    from ..registry import use_plugin_manager
+    from ..plugins.manager import PluginManager
+    from ..plugins.lookup import use_plugin_manager
 
     manager = PluginManager(autoload=False)
     old = use_plugin_manager(manager)

@@ -190,7 +190,7 @@ def fetch_worker(asset_json: str, barrier: Any, results: Any) -> None:
     Puts ``("ok", path, sha256)`` or ``("error", type name, message)`` on the ``results`` queue.
     Lives in an importable module so ``multiprocessing``'s ``spawn`` start method can find it.
     """
-    from neuroalign.interfaces import AssetSpec
+    from neuroalign.specs import AssetSpec
     from neuroalign.store import fetch, sha256_file
 
     asset = AssetSpec.model_validate_json(asset_json)

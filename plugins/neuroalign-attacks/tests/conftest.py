@@ -83,7 +83,7 @@ def linear_problem():
 def manager():
     """A fresh plugin manager holding only this plugin, installed process-wide for the test."""
     import neuroalign
-    from neuroalign.plugins import PluginManager
+    from neuroalign.plugins.manager import PluginManager
     from neuroalign_attacks import plugin
 
     pm = PluginManager(autoload=False, builtin=False)

@@ -55,7 +55,8 @@ def test_every_registered_attack_runs_through_the_interface(manager, tiny_cnn, i
 
 
 def test_attack_accepts_a_neuroalign_model(manager, tiny_cnn, images, labels):
-    from neuroalign.interfaces import Model, Preprocessing
+    from neuroalign.specs import Preprocessing
+    from neuroalign.interfaces import Model
 
     mean, std = (0.4, 0.5, 0.6), (0.2, 0.25, 0.3)
     model = Model.from_module(tiny_cnn, preprocessing=Preprocessing(input_size=12, mean=mean, std=std))

@@ -8,7 +8,8 @@ import torch
 from torch import nn
 
 import neuroalign
-from neuroalign.interfaces import Model, Preprocessing
+from neuroalign.specs import Preprocessing
+from neuroalign.interfaces import Model
 from neuroalign_attacks.robust_accuracy import auc, eps_grid
 from neuroalign_attacks.synthetic import render_shapes
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from neuroalign.plugins import PluginManager
-from neuroalign.registry import use_plugin_manager
+from neuroalign.plugins.manager import PluginManager
+from neuroalign.plugins.lookup import use_plugin_manager
 
 
 @pytest.fixture(autouse=True)

@@ -9,7 +9,7 @@ import pickle
 import pytest
 import torch
 from neuroalign.errors import ChecksumMismatchError, OfflineError, SpecError
-from neuroalign.models import state_dict_sha256
+from neuroalign.extraction.torch_model import state_dict_sha256
 from neuroalign.testing.servers import loopback_http_server
 from neuroalign_cornet import CORNET_Z, WEIGHTS_SHA256, WEIGHTS_SHA256_PREFIX, WEIGHTS_URL
 from neuroalign_cornet.model import CORnetZ

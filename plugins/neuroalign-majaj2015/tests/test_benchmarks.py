@@ -71,6 +71,6 @@ def test_a_missing_region_is_named(monkeypatch):
             return xr.DataArray(np.zeros((2, 1)), dims=("presentation", "neuroid"),
                                 coords={"region": ("neuroid", ["IT"])})
 
-    monkeypatch.setattr("neuroalign.registry.get_dataset", lambda identifier: Fake())
+    monkeypatch.setattr("neuroalign.get_dataset", lambda identifier: Fake())
     with pytest.raises(ValueError, match="no 'V1' sites; its regions are \\['IT'\\]"):
         benchmark.load_split("reported")

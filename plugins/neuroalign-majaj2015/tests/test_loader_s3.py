@@ -121,7 +121,7 @@ def test_registered_sources_are_brainscores():
 def test_neuroalign_fetch_offline_is_the_normal_store_error(neuroalign_home, monkeypatch):
     from click.testing import CliRunner
 
-    from neuroalign.cli import cli
+    from neuroalign.app.cli import cli
 
     monkeypatch.setenv("NEUROALIGN_OFFLINE", "1")
     monkeypatch.delenv("NEUROALIGN_STORE", raising=False)

@@ -4,7 +4,7 @@ import json
 
 import numpy as np
 import pytest
-from neuroalign.interfaces import MetricSpec
+from neuroalign.specs import MetricSpec
 from neuroalign.scores import Score
 from neuroalign_neural import PLSCorrelation, RegressionCorrelation
 from neuroalign_neural.factories import (

@@ -4,8 +4,8 @@ import neuroalign
 import neuroalign_neural.plugin
 import pytest
 from neuroalign.errors import SpecError
-from neuroalign.plugins import PluginManager
-from neuroalign.registry import use_plugin_manager
+from neuroalign.plugins.manager import PluginManager
+from neuroalign.plugins.lookup import use_plugin_manager
 
 METRICS = ["cka", "lasso", "mlp", "ols", "pls", "regression", "ridge", "rsa"]
 

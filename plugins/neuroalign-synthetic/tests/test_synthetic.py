@@ -58,7 +58,7 @@ def test_groundtruth_network_is_fixed_and_registered():
     import neuroalign
     from neuroalign_synthetic import plugin
     from neuroalign_synthetic.network import MODEL_ID, REGION_LAYERS, build_module
-    from neuroalign.models import state_dict_sha256
+    from neuroalign.extraction.torch_model import state_dict_sha256
 
     manager = neuroalign.PluginManager(autoload=False)
     manager.register(plugin, name="synthetic", distribution="neuroalign-synthetic")

@@ -11,7 +11,7 @@ import inspect
 from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
 
-from neuroalign.interfaces import Attack, AttackResult, AttackSpec
+from neuroalign import Attack, AttackResult, AttackSpec
 
 from .carlini_wagner import cw_l2
 from .minimal_epsilon import min_eps

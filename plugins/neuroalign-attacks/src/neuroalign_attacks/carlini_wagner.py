@@ -20,7 +20,7 @@ from typing import Any
 
 import torch
 
-from neuroalign.interfaces import AttackResult
+from neuroalign import AttackResult
 
 from .objectives import AttackProblem, margin
 from .pixel_space import AttackInputError, MemoryFormat, check_budget

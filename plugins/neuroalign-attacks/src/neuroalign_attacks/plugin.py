@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from neuroalign.hookspecs import hookimpl
-from neuroalign.interfaces import AttackSpec, BenchmarkSpec
+from neuroalign import hookimpl
+from neuroalign import AttackSpec, BenchmarkSpec
 
 from .specs import ATTACK_SPECS, BENCHMARK_SPECS
 

@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 import torch
 
-from neuroalign.interfaces import AttackResult
+from neuroalign import AttackResult
 
 from .objectives import AttackProblem
 from .pixel_space import AttackInputError, MemoryFormat, check_budget, l2_norm, linf_norm

@@ -27,8 +27,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from neuroalign.interfaces import Benchmark, BenchmarkSpec, Model
-from neuroalign.scores import Provenance, Score
+from neuroalign import Benchmark, BenchmarkSpec, LayerView, Model
+from neuroalign import Provenance, Score
 
 from .pixel_space import AttackInputError, NormalizedModel, frozen
 from .projected_gradient import pgd
@@ -166,7 +166,10 @@ class RobustAccuracy(Benchmark):
         metadata = getattr(getattr(model, "spec", None), "metadata", {}) or {}
         return "native" if metadata.get("label_space") == LABEL_SPACE else "linear"
 
-    def __call__(self, model: Model) -> Score:
+    def __call__(self, model: Model, *, layers: Sequence[str] | None = None,
+                 progress: bool | None = None) -> Score:
+        if layers is not None:  # this benchmark reads the model's own candidates
+            model = LayerView(model, layers)
         started = time.perf_counter()
         pre = model.preprocessing
         size = int(pre.input_size)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from neuroalign.interfaces import AttackSpec, BenchmarkSpec
+from neuroalign import AttackSpec, BenchmarkSpec
 
 __all__ = ["ATTACK_SPECS", "BENCHMARK_SPECS", "attack_spec"]
 

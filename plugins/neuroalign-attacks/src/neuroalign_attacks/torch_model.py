@@ -5,7 +5,7 @@ Any other torch module becomes a Model with the core's :meth:`neuroalign.Model.f
 
 from __future__ import annotations
 
-from neuroalign.interfaces import Model, Preprocessing
+from neuroalign import Model, Preprocessing
 
 from .synthetic import LABEL_SPACE, ShapesCNN, load_classifier
 

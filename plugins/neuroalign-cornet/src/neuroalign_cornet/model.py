@@ -16,7 +16,7 @@ from typing import Any
 
 import torch
 from neuroalign.errors import AssetError, ChecksumMismatchError, OfflineError, SpecError
-from neuroalign.interfaces import AssetSpec, ModelSpec
+from neuroalign import AssetSpec, ModelSpec
 from torch import nn
 
 __all__ = ["CORblockZ", "CORnetZ", "build", "load_weights", "map_keys", "weights_path"]
@@ -209,7 +209,7 @@ def weights_path(spec: ModelSpec) -> Path:
 
 
 def build(spec: ModelSpec) -> Any:
-    """Build ``cornet:z`` into a :class:`neuroalign.models.TorchModel` in eval mode.
+    """Build ``cornet:z`` into a :class:`neuroalign.extraction.torch_model.TorchModel` in eval mode.
 
     Parameters
     ----------
@@ -222,7 +222,7 @@ def build(spec: ModelSpec) -> Any:
     neuroalign.OfflineError, neuroalign.AssetError
         The weights cannot be had; the message says how to get them or score random weights.
     """
-    from neuroalign.models import TorchModel
+    from neuroalign.extraction.torch_model import TorchModel
 
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(int(spec.parameters.get("seed", 0)))

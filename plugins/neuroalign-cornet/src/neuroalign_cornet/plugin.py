@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from neuroalign.hookspecs import hookimpl
-from neuroalign.interfaces import ModelSpec
+from neuroalign import hookimpl
+from neuroalign import ModelSpec
 
 from .specs import CORNET_Z
 

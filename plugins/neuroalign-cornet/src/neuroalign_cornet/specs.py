@@ -16,7 +16,7 @@ it belongs in :data:`WEIGHTS_SHA256`; until then a user can pin it themselves wi
 
 from __future__ import annotations
 
-from neuroalign.interfaces import ModelSpec, Preprocessing
+from neuroalign import ModelSpec, Preprocessing
 
 __all__ = ["CITATION", "CORNET_Z", "WEIGHTS_SHA256", "WEIGHTS_SHA256_PREFIX", "WEIGHTS_URL"]
 

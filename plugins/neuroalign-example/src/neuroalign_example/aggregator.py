@@ -1,4 +1,4 @@
-"""``example_median``: a plugin aggregator (the built-in ones live in neuroalign.aggregate)."""
+"""``example_median``: a plugin aggregator (the built-in ones live in neuroalign.scoring.aggregate)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from neuroalign.interfaces import Aggregator, AggregatorSpec
-from neuroalign.scores import Score
+from neuroalign import Aggregator, AggregatorSpec
+from neuroalign import Score
 
 
 class MedianAggregator(Aggregator):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from neuroalign.interfaces import Attack, AttackResult, AttackSpec
+from neuroalign import Attack, AttackResult, AttackSpec
 
 
 class RandomSignAttack(Attack):

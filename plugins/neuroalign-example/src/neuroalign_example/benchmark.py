@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import time
 from importlib import metadata
 
 import numpy as np
 import xarray as xr
 
-from neuroalign.interfaces import Benchmark, BenchmarkSpec, Model
-from neuroalign.scores import Provenance, Score
+from neuroalign import Benchmark, BenchmarkSpec, LayerView, Model
+from neuroalign import Provenance, Score
 
 
 def _trial_average(assembly: xr.DataArray) -> xr.DataArray:
@@ -34,8 +36,11 @@ class ExampleBenchmark(Benchmark):
     def __init__(self, spec: BenchmarkSpec):
         self.spec = spec
 
-    def __call__(self, model: Model) -> Score:
+    def __call__(self, model: Model, *, layers: Sequence[str] | None = None,
+                 progress: bool | None = None) -> Score:
         """Ceiled score of ``model``'s layer committed to the region (its last layer if none)."""
+        if layers is not None:  # this benchmark reads the model's own candidates
+            model = LayerView(model, layers)
         import neuroalign
 
         start = time.perf_counter()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import xarray as xr
 
-from neuroalign.interfaces import Dataset, DatasetSpec
+from neuroalign import Dataset, DatasetSpec
 from neuroalign.stimuli import StimulusSet
 
 

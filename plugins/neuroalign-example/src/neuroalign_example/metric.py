@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
-from neuroalign.interfaces import Ceiling, Metric, MetricSpec
-from neuroalign.scores import Score
+from neuroalign import Ceiling, Metric, MetricSpec
+from neuroalign import Score
 
 
 def _aligned(source: xr.DataArray, target: xr.DataArray) -> tuple[np.ndarray, np.ndarray]:

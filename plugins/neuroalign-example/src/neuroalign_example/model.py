@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from neuroalign.interfaces import Model, ModelSpec, Preprocessing
+from neuroalign import Model, ModelSpec, Preprocessing
 
 SIDE = 8
 UNITS = 32

@@ -8,8 +8,8 @@ callback. Hooks must stay cheap: they build frozen specs (no torch, no data, no 
 
 from __future__ import annotations
 
-from neuroalign.hookspecs import hookimpl
-from neuroalign.interfaces import (
+from neuroalign import hookimpl
+from neuroalign import (
     AggregatorSpec,
     AssetSpec,
     AttackSpec,
@@ -111,7 +111,7 @@ def register_benchmarks(register):
     # A composite is a benchmark too: the core's factory builds it from the ids listed here.
     register(BenchmarkSpec(
         id="Example.neural-mean",
-        factory="neuroalign.composite:CompositeBenchmark.from_spec",
+        factory="neuroalign.scoring.composite:CompositeBenchmark.from_spec",
         kind="composite",
         parameters={"children": {"V4": ["Example.V4-corr"], "IT": ["Example.IT-corr"]},
                     "aggregator": "mean"},

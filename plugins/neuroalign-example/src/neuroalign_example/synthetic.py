@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from neuroalign.interfaces import DatasetSpec, ModelSpec
+from neuroalign import DatasetSpec, ModelSpec
 from neuroalign.stimuli import StimulusSet
 
 from .model import CLASSES, LinearModel

@@ -34,7 +34,7 @@ class MajajHong2015Benchmark(NeuralBenchmark):
 
     def load_split(self, role: str) -> NeuralSplit:
         """The public (``"selection"``) or private (``"reported"``) split, this region's sites."""
-        from neuroalign.registry import get_dataset
+        from neuroalign import get_dataset
 
         if role not in ("selection", "reported"):
             raise ValueError(f"role must be 'selection' or 'reported'; found {role!r}")

@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from neuroalign.errors import AssetError, ChecksumMismatchError, OfflineError, SpecError
-from neuroalign.interfaces import AssetSpec, Dataset, DatasetSpec
+from neuroalign import AssetSpec, Dataset, DatasetSpec
 
 if TYPE_CHECKING:  # pragma: no cover
     import xarray as xr

@@ -6,7 +6,7 @@ not import the scoring engine (``neuroalign list`` stays fast).
 
 from __future__ import annotations
 
-from neuroalign.interfaces import BenchmarkSpec
+from neuroalign import BenchmarkSpec
 
 from .data import CITATION
 

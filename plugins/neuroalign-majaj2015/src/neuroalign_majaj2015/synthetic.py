@@ -35,7 +35,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from neuroalign.interfaces import DatasetSpec
+from neuroalign import DatasetSpec
 
 from .data import BRAINSCORE_FILES
 

@@ -23,9 +23,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from neuroalign.errors import SpecError
-from neuroalign.interfaces import Benchmark, Model
-from neuroalign.scores import Score
-from neuroalign.scoring import progress_enabled, track
+from neuroalign import Benchmark, Model
+from neuroalign import Score
+from neuroalign.scoring.engine import progress_enabled, track
 
 if TYPE_CHECKING:  # pragma: no cover
     import xarray as xr
@@ -158,7 +158,7 @@ class NeuralBenchmark(Benchmark):
     def metric(self) -> Callable[[Any, Any], Score]:
         """The mapping metric (``spec.metric`` with ``spec.metric_parameters``), built once."""
         if self._metric is None:
-            from neuroalign.registry import get_metric
+            from neuroalign import get_metric
 
             self._metric = get_metric(self.spec.metric, parameters=self.spec.metric_parameters)
         return self._metric
@@ -166,7 +166,7 @@ class NeuralBenchmark(Benchmark):
     def ceiling(self, role: str = "reported") -> Score:
         """The ceiling of a split (cached)."""
         if role not in self._ceilings:
-            from neuroalign.registry import get_ceiling
+            from neuroalign import get_ceiling
 
             self._ceilings[role] = get_ceiling(self.spec.ceiling)(self.split(role).repetitions)
         return self._ceilings[role]

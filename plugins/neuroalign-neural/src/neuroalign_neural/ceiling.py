@@ -15,8 +15,8 @@ from typing import Any
 
 import numpy as np
 import xarray as xr
-from neuroalign.interfaces import Ceiling, MetricSpec
-from neuroalign.scores import Score
+from neuroalign import Ceiling, MetricSpec
+from neuroalign import Score
 from scipy import sparse
 from sklearn.model_selection import ShuffleSplit
 

@@ -16,7 +16,7 @@ import warnings
 from dataclasses import dataclass
 
 import numpy as np
-from neuroalign.scores import Score
+from neuroalign import Score
 from sklearn.model_selection import ShuffleSplit, StratifiedShuffleSplit
 
 from .inputs import MetricInputError

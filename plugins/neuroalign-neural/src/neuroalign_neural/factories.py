@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from neuroalign.interfaces import MetricSpec, resolve_factory
+from neuroalign.specs import MetricSpec, resolve_factory
 
 from .inputs import MetricInputError
 from .regression import (

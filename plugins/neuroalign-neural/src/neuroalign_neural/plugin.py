@@ -5,7 +5,7 @@ Registration builds specs only; scikit-learn and the metric code load on first u
 
 from __future__ import annotations
 
-from neuroalign.hookspecs import hookimpl
+from neuroalign import hookimpl
 
 from .specs import metric_specs
 

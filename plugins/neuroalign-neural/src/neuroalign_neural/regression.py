@@ -12,8 +12,8 @@ from typing import Any
 
 import numpy as np
 import xarray as xr
-from neuroalign.interfaces import Metric, MetricSpec
-from neuroalign.scores import Score
+from neuroalign import Metric, MetricSpec
+from neuroalign import Score
 
 from .crossval import columnwise_pearson, split_score, stimulus_splits, summarize
 from .inputs import AlignedPair, MetricInputError, align_source_target, input_notes

@@ -11,8 +11,8 @@ from typing import Any
 
 import numpy as np
 import xarray as xr
-from neuroalign.interfaces import Metric, MetricSpec
-from neuroalign.scores import Score
+from neuroalign import Metric, MetricSpec
+from neuroalign import Score
 from scipy import stats
 
 from .inputs import MetricInputError, align_source_target, constant_columns, examples, input_notes

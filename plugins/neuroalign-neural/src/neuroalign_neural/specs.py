@@ -5,7 +5,7 @@ Kept free of scikit-learn and xarray imports so registration stays cheap.
 
 from __future__ import annotations
 
-from neuroalign.interfaces import MetricSpec
+from neuroalign import MetricSpec
 
 __all__ = ["ADVERSARIAL_MAPPINGS_CITATION", "BRAIN_SCORE_CITATION", "metric_specs"]
 

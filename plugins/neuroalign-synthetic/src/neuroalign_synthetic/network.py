@@ -26,12 +26,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from neuroalign.interfaces import ModelSpec, Preprocessing
+from neuroalign import ModelSpec, Preprocessing
 
 if TYPE_CHECKING:  # pragma: no cover
     import torch
 
-    from neuroalign.interfaces import Model
+    from neuroalign import Model
 
 __all__ = [
     "MODEL_ID",
@@ -115,12 +115,12 @@ def build_module(seed: int = DEFAULT_SEED) -> torch.nn.Module:
 
 
 def build_model(spec: ModelSpec) -> Model:
-    """Factory of ``synthetic:groundtruth``: a core :class:`~neuroalign.models.TorchModel`.
+    """Factory of ``synthetic:groundtruth``: a core :class:`~neuroalign.extraction.torch_model.TorchModel`.
 
     ``spec.parameters["pretrained"]`` is accepted and ignored: the fixed weights *are* this
     model's weights.
     """
-    from neuroalign.models import TorchModel
+    from neuroalign.extraction.torch_model import TorchModel
 
     seed = int(spec.parameters.get("seed", DEFAULT_SEED))
     return TorchModel(spec, build_module(seed), preprocessing=spec.preprocessing or PREPROCESSING)

@@ -9,7 +9,7 @@ Dataset plugins build their synthetic generators from these pieces::
     sites = make_sites(ref["it"], 168, layer="it", seed=..., reliability=0.82)
     trials = trial_responses(sites, acts["it"], n_trials=50, seed=...)
 
-Activations always come from the core extractor (:meth:`neuroalign.models.TorchModel.activations`),
+Activations always come from the core extractor (:meth:`neuroalign.extraction.torch_model.TorchModel.activations`),
 with the same visual degrees and default reduction as scoring, so the ground truth the data are
 generated from is exactly what a benchmark sees when it scores ``synthetic:groundtruth``.
 """
@@ -25,7 +25,7 @@ import numpy as np
 from .images import StimulusRecord, draw_set
 
 if TYPE_CHECKING:  # pragma: no cover
-    from neuroalign.interfaces import Model
+    from neuroalign import Model
     from neuroalign.stimuli import StimulusSet
 
 __all__ = [

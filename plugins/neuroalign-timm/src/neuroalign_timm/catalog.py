@@ -15,7 +15,7 @@ from functools import lru_cache
 from importlib import resources
 
 from neuroalign.errors import UnknownIdError, closest
-from neuroalign.interfaces import ModelSpec
+from neuroalign import ModelSpec
 
 __all__ = [
     "COMMITMENTS",

@@ -1,4 +1,4 @@
-"""Build a registered ``timm:<name>[.<tag>]`` spec into a :class:`neuroalign.models.TorchModel`.
+"""Build a registered ``timm:<name>[.<tag>]`` spec into a :class:`neuroalign.extraction.torch_model.TorchModel`.
 
 Spec parameters read here (all JSON-able; pass overrides with
 ``neuroalign.get_model(id, pretrained=..., parameters={...})``):
@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from neuroalign.errors import AssetError, OfflineError, SpecError
-from neuroalign.interfaces import ModelSpec, Preprocessing
+from neuroalign import ModelSpec, Preprocessing
 
 from .catalog import catalog
 from .layers import candidate_layers, check_layers
@@ -204,7 +204,7 @@ def build(spec: ModelSpec) -> Any:
 
     Returns
     -------
-    neuroalign.models.TorchModel
+    neuroalign.extraction.torch_model.TorchModel
         With preprocessing from the tag's ``pretrained_cfg``, the family's default candidate
         layers (or the spec's own), and the spec's region commitments checked against the module.
 
@@ -243,6 +243,6 @@ def build(spec: ModelSpec) -> Any:
     data["metadata"] = {**spec.metadata, **notes, "resolved_tag": resolved_tag,
                         "timm_installed": timm.__version__}
     resolved = ModelSpec.model_validate(data)
-    from neuroalign.models import TorchModel
+    from neuroalign.extraction.torch_model import TorchModel
 
     return TorchModel(resolved, module, preprocessing=preprocessing)

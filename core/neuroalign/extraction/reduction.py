@@ -37,12 +37,12 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from .errors import SpecError
+from ..errors import SpecError
 
 if TYPE_CHECKING:  # pragma: no cover
     import torch
 
-    from .stimuli import StimulusSet
+    from ..stimuli import StimulusSet
 
 __all__ = [
     "REFERENCE_PREFIX",
@@ -384,7 +384,7 @@ def reference_stimuli(n: int = 1024, size: int = 224, seed: int = 0, degrees: fl
     Ids are ``f"{REFERENCE_PREFIX}{seed}/{i:05d}"``. The extractor refuses to score a set that
     contains such ids with ``reduction="pca"``, so the PCA basis is never fitted on the scored data.
     """
-    from .stimuli import StimulusSet
+    from ..stimuli import StimulusSet
 
     ids = [f"{REFERENCE_PREFIX}{seed}/{i:05d}" for i in range(n)]
     return StimulusSet.from_arrays(

@@ -9,11 +9,11 @@ record, and reads (``get``, ``query``, leaderboards) see only default records un
 record holds the full, lossless Score JSON next to the columns people filter and sort on (value,
 raw, ceiling, error, layer, created, ...). Writes are idempotent upserts: scoring the same model on the same benchmark again
 overwrites its record, never duplicates it, so a rerun of a model x benchmark grid can skip what
-is done (:meth:`ResultsRegistry.has`).
+is done (:meth:`ResultsDatabase.has`).
 
 Durability and concurrency
 --------------------------
-The database runs in WAL mode with ``synchronous=FULL``; each :meth:`~ResultsRegistry.put` is one
+The database runs in WAL mode with ``synchronous=FULL``; each :meth:`~ResultsDatabase.put` is one
 ``BEGIN IMMEDIATE`` transaction, so a process killed mid-grid loses nothing it already wrote, and
 several processes (or threads) may write at once: SQLite serialises the writers and each waits up
 to ``timeout`` seconds for the lock. WAL needs a local filesystem (not NFS).
@@ -34,14 +34,14 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .errors import NeuroalignError
-from .scores import Score
+from ..errors import NeuroalignError
+from ..scores import Score
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
     import xarray as xr
 
-__all__ = ["COLUMNS", "DEFAULT_REQUEST", "ResultsRegistry", "default_results_path"]
+__all__ = ["COLUMNS", "DEFAULT_REQUEST", "ResultsDatabase", "default_results_path"]
 
 #: schema version stored in ``PRAGMA user_version``
 SCHEMA_VERSION = 2
@@ -49,7 +49,7 @@ SCHEMA_VERSION = 2
 #: the request of a score computed with the model's own layers (commitment or selection)
 DEFAULT_REQUEST = "default"
 
-#: columns of :meth:`ResultsRegistry.query`, in order
+#: columns of :meth:`ResultsDatabase.query`, in order
 COLUMNS: tuple[str, ...] = (
     "model", "weights_hash", "benchmark", "version", "request", "value", "raw", "ceiling",
     "error", "layer", "created", "updated", "neuroalign_version", "seed", "wall_time_s", "host",
@@ -104,7 +104,7 @@ _SELECT = (
 def _home() -> Path:
     """``$NEUROALIGN_HOME`` as :mod:`neuroalign.store` resolves it (same rule if it is absent)."""
     try:
-        from .store import home
+        from ..store.assets import home
     except ImportError:
         return Path(os.environ.get("NEUROALIGN_HOME") or "~/.cache/neuroalign").expanduser()
     return Path(home())
@@ -118,7 +118,7 @@ def default_results_path() -> Path:
     return _home() / "results.sqlite"
 
 
-class ResultsRegistry:
+class ResultsDatabase:
     """Scores keyed by (model, weights hash, benchmark, benchmark version, request), in SQLite.
 
     Parameters
@@ -136,7 +136,7 @@ class ResultsRegistry:
 
     Examples
     --------
-    >>> results = ResultsRegistry(tmp_path / "results.sqlite")       # doctest: +SKIP
+    >>> results = ResultsDatabase(tmp_path / "results.sqlite")       # doctest: +SKIP
     >>> results.put(score)                                           # doctest: +SKIP
     >>> results.get("timm:resnet18", "MajajHong2015.IT-pls").value   # doctest: +SKIP
     0.53
@@ -227,7 +227,7 @@ class ResultsRegistry:
                 self._connection.close()
             self._connection = None
 
-    def __enter__(self) -> ResultsRegistry:  # noqa: PYI034
+    def __enter__(self) -> ResultsDatabase:  # noqa: PYI034
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -235,14 +235,14 @@ class ResultsRegistry:
 
     def __getstate__(self) -> dict[str, Any]:
         if self.path == ":memory:":
-            raise TypeError("an in-memory ResultsRegistry cannot be pickled; give it a file path")
+            raise TypeError("an in-memory ResultsDatabase cannot be pickled; give it a file path")
         return {"path": self.path, "timeout": self.timeout}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__init__(state["path"], timeout=state["timeout"])
 
     def __repr__(self) -> str:
-        return f"ResultsRegistry({str(self.path)!r})"
+        return f"ResultsDatabase({str(self.path)!r})"
 
     # ------------------------------------------------------------------ writing
     def put(self, score: Score) -> None:
@@ -407,7 +407,7 @@ class ResultsRegistry:
 def _row(score: Score) -> dict[str, Any]:
     if not isinstance(score, Score):
         raise NeuroalignError(
-            f"ResultsRegistry.put needs a neuroalign.Score; found {type(score).__name__}"
+            f"ResultsDatabase.put needs a neuroalign.Score; found {type(score).__name__}"
         )
     prov = score.provenance
     missing = [name for name in ("model_id", "benchmark_id") if not getattr(prov, name)]
@@ -440,13 +440,7 @@ def _row(score: Score) -> dict[str, Any]:
 
 
 def _request_of(score: Score) -> str:
-    request = score.attrs.get("request", DEFAULT_REQUEST)
-    if not isinstance(request, str) or not request:
-        raise NeuroalignError(
-            f"Score.attrs['request'] must be a non-empty string such as 'default' or "
-            f"'layers=layer3'; found {request!r}"
-        )
-    return request
+    return score.provenance.request
 
 
 def _copy_v1_records(connection: sqlite3.Connection) -> None:
@@ -459,7 +453,7 @@ def _copy_v1_records(connection: sqlite3.Connection) -> None:
     rows = connection.execute(f"SELECT {columns} FROM scores_v1").fetchall()
     for row in rows:
         attrs = json.loads(row[-1]).get("attrs") or {}
-        request = attrs.get("request") or DEFAULT_REQUEST
+        request = attrs.get("request") or DEFAULT_REQUEST  # schema-1 Scores kept it in attrs
         connection.execute(
             f"INSERT INTO scores ({columns}, request) VALUES ({', '.join('?' * 17)})",
             (*row, request),

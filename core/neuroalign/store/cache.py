@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import AssetError
+from ..errors import AssetError
 
 __all__ = ["CacheEntry", "home", "cache_dir", "write_meta", "cache_entries", "clear_cache",
            "atomic_path", "file_lock", "sha256_file"]

@@ -26,12 +26,12 @@ from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .errors import AssetError
-from .index import BenchmarkEntry, DatasetEntry, Index, PluginEntry, load_index
+from ..errors import AssetError
+from ..store.index import BenchmarkEntry, DatasetEntry, Index, PluginEntry, load_index
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .plugins import PluginManager
-    from .registry import Registry
+    from ..plugins.manager import PluginManager
+    from ..plugins.registry import Registry
 
 __all__ = [
     "SearchHit",
@@ -81,8 +81,9 @@ def build_index(
     neuroalign.index.Index
         Plugins, benchmarks and datasets sorted by name / id.
     """
-    from .plugins import PluginManager
-    from .registry import Registry, get_plugin_manager
+    from ..plugins.manager import PluginManager
+    from ..plugins.registry import Registry
+    from ..plugins.lookup import get_plugin_manager
 
     if source is None:
         source = get_plugin_manager()

@@ -20,8 +20,8 @@ from typing import Any
 
 import click
 
-from . import __version__
-from .errors import NeuroalignError, PluginLoadWarning, UnknownIdError, closest
+from .. import __version__
+from ..errors import NeuroalignError, PluginLoadWarning, UnknownIdError, closest
 
 __all__ = ["cli", "main"]
 
@@ -198,7 +198,7 @@ def cli(ctx: click.Context, debug: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON (spec + providing distribution).")
 def list_command(kind: str, pattern: str, as_json: bool) -> None:
     """List registered components of KIND whose ids match the fnmatch PATTERN."""
-    from .registry import get_registry
+    from ..plugins.lookup import get_registry
 
     registry_kind, fields = LIST_KINDS[kind]
     registry = get_registry()
@@ -246,7 +246,7 @@ def _entry_json(kind: str, entry: Any) -> dict[str, Any]:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def info(identifier: str, kind: str | None, as_json: bool) -> None:
     """Show the spec of ID (any kind) and the distribution that provides it."""
-    from .registry import get_registry
+    from ..plugins.lookup import get_registry
 
     registry = get_registry()
     found: list[tuple[str, Any]] = []
@@ -301,7 +301,7 @@ def _long(value: Any) -> str:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def plugins(as_json: bool) -> None:
     """List plugins: loaded, failed (with the reason) and disabled."""
-    from .registry import get_plugin_manager
+    from ..plugins.lookup import get_plugin_manager
 
     manager = get_plugin_manager()
     _ = manager.registry  # run the hooks, so plugins whose hooks fail are reported as failed
@@ -321,7 +321,7 @@ def plugins(as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON: asset name -> local path.")
 def fetch(dataset: str, as_json: bool) -> None:
     """Download (and verify) every asset of DATASET into the local cache."""
-    from .registry import get_spec
+    from ..plugins.lookup import get_spec
 
     spec = get_spec("dataset", dataset)
     paths = _lazy("neuroalign.store", "fetch_dataset")(spec)
@@ -397,9 +397,9 @@ def _results_options(function):
 def results(model: str, benchmark: str, db: str | None, as_json: bool, as_csv: bool,
             request: str) -> None:
     """Show stored scores (one row per model x benchmark x weights x version x request)."""
-    from .results import ResultsRegistry
+    from ..scoring.results import ResultsDatabase
 
-    frame = ResultsRegistry(db).query(model, benchmark, request=request)
+    frame = ResultsDatabase(db).query(model, benchmark, request=request)
     if as_json:
         _emit_json(json.loads(frame.to_json(orient="records")))
     elif as_csv:
@@ -425,9 +425,9 @@ def report(model: str, benchmark: str, db: str | None, aggregator: str, html_pat
            as_json: bool) -> None:
     """Leaderboard of stored results: models x benchmarks, plus an aggregate column."""
     from .report import leaderboard, print_leaderboard, write_html
-    from .results import ResultsRegistry
+    from ..scoring.results import ResultsDatabase
 
-    board = leaderboard(ResultsRegistry(db).query(model, benchmark), aggregator=aggregator)
+    board = leaderboard(ResultsDatabase(db).query(model, benchmark), aggregator=aggregator)
     if as_json:
         _emit_json(board.to_dict())
     else:
@@ -450,7 +450,7 @@ def registry() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the index JSON to stdout too.")
 def registry_build(output: str | None, description: str, as_json: bool) -> None:
     """Write an index of the installed plugins, their benchmarks and datasets."""
-    from .registry_index import build_index, write_index
+    from .index_tools import build_index, write_index
 
     index = build_index(description=description)
     written = write_index(index, output or _default_index_output())
@@ -476,7 +476,7 @@ def _default_index_output() -> str:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON hits.")
 def registry_search(query: tuple[str, ...], index_url: str | None, as_json: bool) -> None:
     """Find benchmarks in the registry index and the pip command that installs them."""
-    from .registry_index import read_index, search_index
+    from .index_tools import read_index, search_index
 
     hits = search_index(read_index(index_url), " ".join(query))
     if as_json:
@@ -501,7 +501,7 @@ def registry_search(query: tuple[str, ...], index_url: str | None, as_json: bool
 def score(model: str, benchmarks: tuple[str, ...], layer: str | None, random_weights: bool,
           no_cache: bool, as_json: bool) -> None:
     """Score MODEL on each BENCHMARK; results go to the results registry."""
-    run = _lazy("neuroalign.scoring", "score")
+    run = _lazy("neuroalign.scoring.engine", "score")
     scores = []
     for benchmark_id in benchmarks:
         result = run(model, benchmark_id, layers=[layer] if layer else None,
@@ -543,7 +543,7 @@ def demo(output: str | None, models: tuple[str, ...], quick: bool) -> None:
     """Run the offline demo: build the synthetic store, score models, print a leaderboard."""
     import inspect
 
-    run = _lazy("neuroalign.demo", "run")
+    run = _lazy("neuroalign.app.demo", "run")
     kwargs: dict[str, Any] = {}
     accepted = inspect.signature(run).parameters
     if output is not None:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from ..hookspecs import hookimpl
-from ..interfaces import AggregatorSpec
+from .hookspecs import hookimpl
+from ..specs import AggregatorSpec
 
 _AHLERT = "Ahlert et al., 'How aligned are different alignment metrics?' (2024), section 4"
 
@@ -12,7 +12,7 @@ _AHLERT = "Ahlert et al., 'How aligned are different alignment metrics?' (2024),
 def register_aggregators(register):
     register(AggregatorSpec(
         id="mean",
-        factory="neuroalign.aggregate:MeanAggregator",
+        factory="neuroalign.scoring.aggregate:MeanAggregator",
         parameters={"missing": "zero"},
         description="Brain-Score's hierarchical arithmetic mean: benchmark -> region -> "
         "neural/behavioral -> overall. parameters.missing: 'zero' (Brain-Score: a missing "
@@ -21,13 +21,13 @@ def register_aggregators(register):
     ))
     register(AggregatorSpec(
         id="zmean",
-        factory="neuroalign.aggregate:ZMeanAggregator",
+        factory="neuroalign.scoring.aggregate:ZMeanAggregator",
         description="z-transform each benchmark across models, then average per model.",
         citation=_AHLERT,
     ))
     register(AggregatorSpec(
         id="meanrank",
-        factory="neuroalign.aggregate:MeanRankAggregator",
+        factory="neuroalign.scoring.aggregate:MeanRankAggregator",
         description="Rank models on each benchmark (higher is better), then average the ranks.",
         citation=_AHLERT,
     ))

@@ -12,9 +12,9 @@ import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from .aggregate import HIERARCHY, _numeric, _wide
-from .errors import SpecError
-from .scores import Score
+from ..errors import SpecError
+from ..scores import Score
+from .tables import HIERARCHY, numeric_table, wide_table
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -94,7 +94,7 @@ def agreement(table: pd.DataFrame, *, alpha: float = 0.05, complete: bool = True
     import pandas as pd
     from scipy.stats import spearmanr
 
-    table = _numeric(_wide(table))
+    table = numeric_table(wide_table(table))
     if complete:
         table = table.dropna(axis=0, how="any")
     names = list(table.columns)
@@ -164,5 +164,5 @@ def explained_variance(components: pd.DataFrame, overall: pd.Series) -> pd.Serie
     Paper 001: Brain-Score's overall score is dominated by behavior (95% explained variance)
     while neural predictivity explains 33%.
     """
-    components = _numeric(components)
+    components = numeric_table(components)
     return components.apply(lambda column: column.corr(overall) ** 2).rename("explained_variance")

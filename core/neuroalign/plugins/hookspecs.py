@@ -20,14 +20,7 @@ from collections.abc import Callable
 
 import pluggy
 
-from .interfaces import (
-    AggregatorSpec,
-    AttackSpec,
-    BenchmarkSpec,
-    DatasetSpec,
-    MetricSpec,
-    ModelSpec,
-)
+from ..specs import AggregatorSpec, AttackSpec, BenchmarkSpec, DatasetSpec, MetricSpec, ModelSpec
 
 PROJECT = "neuroalign"
 hookspec = pluggy.HookspecMarker(PROJECT)

@@ -16,7 +16,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from .interfaces import AssetSpec
+from ..specs import AssetSpec
 
 __all__ = ["INDEX_FORMAT", "PluginEntry", "BenchmarkEntry", "DatasetEntry", "Index",
            "load_index", "resolve_relative"]
@@ -91,7 +91,7 @@ def load_index(url: str, storage_options: dict[str, Any] | None = None) -> Index
     """
     import fsspec
 
-    from .errors import AssetError
+    from ..errors import AssetError
 
     target = url if url.endswith(".json") else url.rstrip("/") + "/index.json"
     try:

@@ -12,8 +12,9 @@ import inspect
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from .errors import SpecError
-from .interfaces import Model, ModelSpec, Preprocessing
+from ..errors import SpecError
+from ..specs import ModelSpec, Preprocessing
+from ..interfaces import Model
 
 if TYPE_CHECKING:  # pragma: no cover
     import numpy as np
@@ -21,7 +22,7 @@ if TYPE_CHECKING:  # pragma: no cover
     import xarray as xr
 
     from .reduction import Reduction
-    from .stimuli import StimulusSet
+    from ..stimuli import StimulusSet
 
 __all__ = ["TorchModel", "in_memory_factory", "model_from_module", "state_dict_sha256"]
 
@@ -221,7 +222,7 @@ def model_from_module(
         preprocessing = Preprocessing.model_validate(dict(preprocessing))
     spec = ModelSpec(
         id=identifier,
-        factory="neuroalign.models:in_memory_factory",
+        factory="neuroalign.extraction.torch_model:in_memory_factory",
         preprocessing=preprocessing,
         visual_degrees=visual_degrees,
         layers=tuple(layers),

@@ -38,7 +38,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from .errors import NeuroalignError
+from ..errors import NeuroalignError
 
 __all__ = ["build_store", "store_is_intact", "run", "DEFAULT_MODELS", "DEMO_SCALE", "QUICK_SCALE",
            "DEMO_SEED"]
@@ -58,7 +58,7 @@ _MANIFEST = "build.json"
 
 
 def _dataset_entries(datasets: Sequence[str] | None) -> list[Any]:
-    from .registry import get_registry
+    from ..plugins.lookup import get_registry
 
     entries = [e for e in get_registry().entries("dataset") if e.spec.synthetic]
     if datasets is not None:
@@ -82,8 +82,8 @@ def _manifest(entries: list[Any], scale: float, seed: int) -> dict[str, Any]:
 
 def store_is_intact(directory: str | os.PathLike[str], *, check_hashes: bool = True) -> bool:
     """Whether ``directory`` holds an index.json whose every asset exists with its size/sha256."""
-    from .index import load_index
-    from .store import sha256_file
+    from ..store.index import load_index
+    from ..store.assets import sha256_file
 
     directory = Path(directory)
     if not (directory / "index.json").is_file():
@@ -135,9 +135,9 @@ def build_store(
     """
     from datetime import datetime, timezone
 
-    from .index import DatasetEntry, Index
-    from .interfaces import AssetSpec, resolve_factory
-    from .store import atomic_path, sha256_file
+    from ..store.index import DatasetEntry, Index
+    from ..specs import AssetSpec, resolve_factory
+    from ..store.assets import atomic_path, sha256_file
 
     say = log or (lambda message: None)
     directory = Path(directory).resolve()
@@ -276,9 +276,9 @@ def run(
 
     from rich.console import Console
 
-    from .registry import get_spec, list_benchmarks
-    from .results import ResultsRegistry
-    from .scoring import _resolve_model, _score_one
+    from ..plugins.lookup import get_spec, list_benchmarks
+    from ..scoring.results import ResultsDatabase
+    from ..scoring.engine import _resolve_model, _score_one
 
     import sys
 
@@ -315,7 +315,7 @@ def run(
         console.print(f"[yellow]offline: pretrained weights cannot be downloaded, so "
                       f"{', '.join(timm)} {'is' if len(timm) == 1 else 'are'} scored with random "
                       "weights (pretrained=False)[/]")
-    registry = ResultsRegistry(output / "results.sqlite")
+    registry = ResultsDatabase(output / "results.sqlite")
     errors: dict[tuple[str, str], str] = {}
     timings: dict[str, float] = {}
     with _environment(NEUROALIGN_STORE=str(store), NEUROALIGN_OFFLINE="1"), _blas_threads():
@@ -333,7 +333,7 @@ def run(
                 t0 = time.perf_counter()
                 console.print(f"scoring {model_id} on {benchmark_id} ...", end=" ")
                 try:
-                    from .registry import get_benchmark
+                    from ..plugins.lookup import get_benchmark
 
                     # warnings would break the one-line-per-score output: shown after it
                     with warnings.catch_warnings(record=True) as caught:

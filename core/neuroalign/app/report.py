@@ -1,6 +1,6 @@
 """Leaderboards: models x benchmarks of ceiled scores, with errors, chosen layers and an aggregate.
 
-Build one from a tidy results table (:meth:`neuroalign.results.ResultsRegistry.query`) with
+Build one from a tidy results table (:meth:`neuroalign.results.ResultsDatabase.query`) with
 :func:`leaderboard`, then show it in the terminal (:func:`print_leaderboard`, a rich table) or
 write a static, self-contained HTML page (:func:`write_html`; inline CSS and a few lines of
 inline JavaScript for sorting, no network assets).
@@ -24,7 +24,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from rich.console import Console
     from rich.table import Table
 
-    from .results import ResultsRegistry
+    from ..scoring.results import ResultsDatabase
 
 __all__ = [
     "Leaderboard",
@@ -102,16 +102,16 @@ def _num(value: Any) -> float | None:
     return None if math.isnan(value) else value
 
 
-def leaderboard(results: pd.DataFrame | ResultsRegistry | None = None, *,
+def leaderboard(results: pd.DataFrame | ResultsDatabase | None = None, *,
                 aggregator: str | None = "mean") -> Leaderboard:
     """Pivot a tidy results table into a :class:`Leaderboard`.
 
     Parameters
     ----------
-    results : DataFrame or ResultsRegistry, optional
+    results : DataFrame or ResultsDatabase, optional
         A table with at least the columns ``model``, ``benchmark``, ``value`` (and optionally
         ``error``, ``layer``, ``weights_hash``, ``version``, ``updated``), as returned by
-        :meth:`ResultsRegistry.query`; or a registry (all its records); default: the default
+        :meth:`ResultsDatabase.query`; or a registry (all its records); default: the default
         results registry. When a (model, benchmark) pair has several records the highest
         version, then the latest, is used; a model stored with several weights hashes gets one
         row per weights (``model [hash8]``).
@@ -124,18 +124,18 @@ def leaderboard(results: pd.DataFrame | ResultsRegistry | None = None, *,
     """
     import pandas as pd
 
-    from .results import ResultsRegistry
+    from ..scoring.results import ResultsDatabase
 
     if results is None:
-        results = ResultsRegistry()
-    table = results.query() if isinstance(results, ResultsRegistry) else results.copy()
+        results = ResultsDatabase()
+    table = results.query() if isinstance(results, ResultsDatabase) else results.copy()
     missing = {"model", "benchmark", "value"} - set(table.columns)
     if missing:
-        from .errors import NeuroalignError
+        from ..errors import NeuroalignError
 
         raise NeuroalignError(
             f"a leaderboard needs the columns model, benchmark and value; missing {sorted(missing)}"
-            " (pass ResultsRegistry().query())"
+            " (pass ResultsDatabase().query())"
         )
     for column, default in (("error", float("nan")), ("layer", None), ("weights_hash", None),
                             ("version", 0), ("updated", "")):
@@ -157,7 +157,7 @@ def leaderboard(results: pd.DataFrame | ResultsRegistry | None = None, *,
 
     aggregate, higher = None, True
     if aggregator is not None and not values.empty:
-        from .registry import get_aggregator
+        from ..plugins.lookup import get_aggregator
 
         runtime = get_aggregator(aggregator)
         higher = bool(getattr(runtime, "higher_is_better", True))
@@ -267,7 +267,7 @@ def _shade(value: float) -> str:
 
 def render_html(board: Leaderboard, *, title: str = "neuroalign leaderboard") -> str:
     """The leaderboard as one self-contained HTML document (no external assets)."""
-    from . import __version__
+    from .. import __version__
 
     esc = html.escape
     generated = datetime.now(timezone.utc).isoformat(timespec="seconds")

@@ -36,7 +36,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .cache import (  # re-exported: the store is where most callers look for them
+from .cache import (
     CacheEntry,
     atomic_path,
     cache_dir,
@@ -47,8 +47,8 @@ from .cache import (  # re-exported: the store is where most callers look for th
     sha256_file,
     write_meta,
 )
-from .errors import AssetError, ChecksumMismatchError, OfflineError
-from .interfaces import LOCAL_SCHEMES, REMOTE_SCHEMES, AssetSpec, DatasetSpec
+from ..errors import AssetError, ChecksumMismatchError, OfflineError
+from ..specs import LOCAL_SCHEMES, REMOTE_SCHEMES, AssetSpec, DatasetSpec
 
 if TYPE_CHECKING:  # pragma: no cover
     import xarray as xr

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .errors import NeuroalignError, SpecError, closest
+from ..errors import NeuroalignError, SpecError, closest
 from .reduction import (
     REFERENCE_PREFIX,
     REFERENCE_VERSION,
@@ -35,14 +35,14 @@ from .reduction import (
     Reduction,
     reference_images,
 )
-from .stimuli import GRAY, place
+from ..stimuli import GRAY, place
 
 if TYPE_CHECKING:  # pragma: no cover
     import torch
     import xarray as xr
 
-    from .interfaces import Model
-    from .stimuli import StimulusSet
+    from ..interfaces import Model
+    from ..stimuli import StimulusSet
 
 __all__ = [
     "CODE_VERSION",
@@ -255,7 +255,7 @@ def _digest(payload: dict[str, Any]) -> str:
 
 
 def _model_dir(model: Model) -> Path:
-    from .store import cache_dir
+    from ..store.assets import cache_dir
 
     return cache_dir(KIND) / re.sub(r"[^\w.\-]+", "_", model.identifier)
 
@@ -276,7 +276,7 @@ def _reducer_key(base: dict[str, Any], layer: str, reduction: Reduction) -> str:
 
 def _layer_key(base: dict[str, Any], stimuli: StimulusSet, image_degrees: float,
                model_degrees: float, layer: str, reduction: Reduction | None) -> str:
-    from . import __version__
+    from .. import __version__
 
     return _digest({**base, "neuroalign": __version__, "stimuli": stimuli.sha256,
                     "image_degrees": repr(float(image_degrees)),
@@ -287,7 +287,7 @@ def _layer_key(base: dict[str, Any], stimuli: StimulusSet, image_degrees: float,
 
 def _write_entry(path: Path, description: str, key: str, write: Callable[[Path], None]) -> None:
     """Write a cache item atomically with ``write(tmp_path)``, then its meta sidecar."""
-    from .store import atomic_path, write_meta
+    from ..store.assets import atomic_path, write_meta
 
     with atomic_path(path) as tmp:
         write(tmp)

@@ -23,9 +23,11 @@ import math
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from .errors import NeuroalignError, SpecError
-from .interfaces import REGIONS, Aggregator, AggregatorSpec
-from .scores import Provenance, Score
+from ..errors import NeuroalignError, SpecError
+from ..specs import REGIONS, AggregatorSpec
+from ..interfaces import Aggregator
+from ..scores import Provenance, Score
+from .tables import HIERARCHY, numeric_table, wide_table
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -46,7 +48,6 @@ __all__ = [
 #: valid values of the ``missing`` parameter
 MISSING: tuple[str, ...] = ("zero", "skip")
 #: the ventral-stream regions ordered by depth (paper 000's rho-hierarchy)
-HIERARCHY: tuple[str, ...] = ("V1", "V2", "V4", "IT")
 #: kinds that never enter an overall score (Brain-Score's engineering benchmarks)
 EXCLUDED_KINDS: tuple[str, ...] = ("engineering",)
 
@@ -234,7 +235,7 @@ class _TableAggregator(_Base):
         raise self._needs_several_models()
 
     def _prepared(self, table: pd.DataFrame) -> pd.DataFrame:
-        table = _numeric(table)
+        table = numeric_table(table)
         return table.fillna(0.0) if self.missing == "zero" else table
 
 
@@ -288,15 +289,117 @@ class MeanRankAggregator(_TableAggregator):
 # ------------------------------------------------------------------------------ tables
 
 
-def _numeric(table: pd.DataFrame) -> pd.DataFrame:
-    import pandas as pd
+def benchmark_groups(table: pd.DataFrame) -> dict[str, tuple[str, str]]:
+    """``column -> (region, kind)`` for the benchmark columns of ``table``.
 
-    if not isinstance(table, pd.DataFrame):
-        raise SpecError(
-            f"rank needs a pandas DataFrame (models as rows, benchmarks as columns); "
-            f"found {type(table).__name__}"
-        )
-    return table.astype(float)
+    In order of precedence: ``table.attrs["benchmarks"][column]`` (a mapping with ``region``
+    and ``kind``); the spec of a registered benchmark of that id; the ``Region`` of a
+    ``Family.Region-metric`` id; else the column is a group of its own of kind ``neural``.
+    """
+    declared = table.attrs.get("benchmarks", {}) if hasattr(table, "attrs") else {}
+    groups: dict[str, tuple[str, str]] = {}
+    for column in table.columns:
+        info = dict(declared.get(column, {}))
+        if "region" not in info or "kind" not in info:
+            spec = _registered_benchmark(str(column))
+            if spec is not None:
+                info.setdefault("region", spec.region)
+                info.setdefault("kind", spec.kind)
+        region = info.get("region") or _region_of_id(str(column)) or str(column)
+        kind = info.get("kind")
+        if kind in (None, "composite"):
+            kind = _kind_of_region(region) or "neural"
+        groups[column] = (region, kind)
+    return groups
+
+
+def _registered_benchmark(identifier: str) -> Any:
+    from ..plugins.lookup import get_registry
+
+    try:
+        return get_registry().spec("benchmark", identifier)
+    except (NeuroalignError, ValueError):
+        return None
+
+
+def rank(self, table: pd.DataFrame) -> pd.Series:
+        """The hierarchical mean of each row (model) of a model x benchmark table.
+
+        Columns are grouped by :func:`benchmark_groups`; NaN cells are missing scores.
+        """
+        import pandas as pd
+
+        groups = benchmark_groups(table)
+        out = {}
+        for model, row in table.iterrows():
+            leaves = [(c, *groups[c], float(row[c]), None) for c in table.columns]
+            out[model] = _hierarchical(leaves, self.missing)[0]
+        return pd.Series(out, name=self.spec.id, dtype=float).reindex(table.index)
+
+
+class _TableAggregator(_Base):
+    """An aggregator that needs several models: it ranks tables and refuses to combine."""
+
+    default_missing = "skip"
+    combines = False
+
+    def combine(self, children: Mapping[str, Score]) -> Score:
+        """Not defined for one model; raises :class:`~neuroalign.SpecError` pointing to rank."""
+        raise self._needs_several_models()
+
+    def _prepared(self, table: pd.DataFrame) -> pd.DataFrame:
+        table = numeric_table(table)
+        return table.fillna(0.0) if self.missing == "zero" else table
+
+
+class ZMeanAggregator(_TableAggregator):
+    """z-transform each benchmark across models, then average each model's z-scores.
+
+    Parameters
+    ----------
+    spec : AggregatorSpec, optional
+        ``parameters["missing"]``: ``"skip"`` (default: average the z-scores a model has) or
+        ``"zero"`` (a missing raw score counts as 0 before the transform).
+        ``parameters["ddof"]``: delta degrees of freedom of the standard deviation (default 0,
+        as ``scipy.stats.zscore``).
+
+    Notes
+    -----
+    A benchmark on which every model scores the same carries no information: its z-scores are
+    0, not NaN. Paper 001 notes the drawback: a model's z-mean changes when other models are
+    added.
+    """
+
+    default_id = "zmean"
+
+    def rank(self, table: pd.DataFrame) -> pd.Series:
+        """Mean z-score of each row (model); higher is better."""
+        table = self._prepared(table)
+        ddof = int(self.spec.parameters.get("ddof", 0))
+        std = table.std(axis=0, ddof=ddof).replace(0.0, math.inf)
+        z = (table - table.mean(axis=0)) / std
+        return z.mean(axis=1, skipna=True).rename(self.spec.id)
+
+
+class MeanRankAggregator(_TableAggregator):
+    """Rank models on each benchmark, then average each model's ranks (paper 001, section 4).
+
+    Ranks run from 1 (worst) to n (best) so that, as for every aggregator, higher is better; ties
+    share their average rank. ``parameters["missing"]``: ``"skip"`` (default: a model is ranked
+    among the models that have the benchmark, and its ranks are averaged over what it has) or
+    ``"zero"`` (a missing score counts as 0 and is ranked).
+    """
+
+    default_id = "meanrank"
+
+    def rank(self, table: pd.DataFrame) -> pd.Series:
+        """Mean rank of each row (model); higher is better."""
+        table = self._prepared(table)
+        ranks = table.rank(axis=0, method="average", ascending=True, na_option="keep")
+        return ranks.mean(axis=1, skipna=True).rename(self.spec.id)
+
+
+# ------------------------------------------------------------------------------ tables
 
 
 def benchmark_groups(table: pd.DataFrame) -> dict[str, tuple[str, str]]:
@@ -324,7 +427,7 @@ def benchmark_groups(table: pd.DataFrame) -> dict[str, tuple[str, str]]:
 
 
 def _registered_benchmark(identifier: str) -> Any:
-    from .registry import get_registry
+    from ..plugins.lookup import get_registry
 
     try:
         return get_registry().spec("benchmark", identifier)
@@ -332,7 +435,7 @@ def _registered_benchmark(identifier: str) -> Any:
         return None
 
 
-def _wide(table: pd.DataFrame) -> pd.DataFrame:
+def wide_table(table: pd.DataFrame) -> pd.DataFrame:
     """Pivot a tidy results table (model, benchmark, value columns) to model x benchmark."""
     for model, bench in (("model_id", "benchmark_id"), ("model", "benchmark")):
         if {model, bench, "value"} <= set(table.columns):
@@ -358,10 +461,10 @@ def rank(table: pd.DataFrame, aggregator: str | Aggregator = "mean") -> pd.Serie
         Indexed like the table's rows; sort it with ``.sort_values(ascending=False)``.
     """
     if isinstance(aggregator, str):
-        from .registry import get_aggregator
+        from ..plugins.lookup import get_aggregator
 
         aggregator = get_aggregator(aggregator)
-    return aggregator.rank(_wide(table))
+    return aggregator.rank(wide_table(table))
 
 
 # Statistics live in neuroalign.stats; re-exported here for convenience.

@@ -14,21 +14,20 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .errors import NeuroalignError, SpecError
-from .interfaces import Benchmark, Model
+from ..errors import NeuroalignError, SpecError
+from ..interfaces import Benchmark, Model
 from .results import DEFAULT_REQUEST
-from .scores import Provenance, Score
+from ..scores import Provenance, Score
 
 if TYPE_CHECKING:  # pragma: no cover
     import xarray as xr
 
-    from .results import ResultsRegistry
-    from .stimuli import StimulusSet
+    from .results import ResultsDatabase
+    from ..stimuli import StimulusSet
 
 __all__ = [
     "score",
     "score_many",
-    "LayerView",
     "progress_enabled",
     "track",
 ]
@@ -60,47 +59,13 @@ def track(items: Sequence[Any], description: str, enabled: bool) -> Iterable[Any
     return track(items, description=description, console=Console(stderr=True), transient=True)
 
 
-class LayerView(Model):
-    """A model seen with other candidate layers and no region commitments (``layers=`` override).
-
-    Everything else (module, weights, preprocessing, activations) is the wrapped model's.
-    """
-
-    def __init__(self, model: Model, layers: Sequence[str]):
-        self._model = model
-        self._layers = tuple(layers)
-        self.spec = model.spec.model_copy(update={"layers": self._layers, "region_layers": {}})
-
-    def __getattr__(self, name: str) -> Any:  # batch_size, device, ... of the wrapped model
-        if name.startswith("_"):  # never recurse while unpickling (no _model yet)
-            raise AttributeError(name)
-        return getattr(self._model, name)
-
-    @property
-    def preprocessing(self):
-        return self._model.preprocessing
-
-    def module(self) -> Any:
-        return self._model.module()
-
-    def weights_hash(self) -> str:
-        return self._model.weights_hash()
-
-    def activations(self, stimuli, layers, *, visual_degrees=None, reduction="pca", **kwargs):
-        return self._model.activations(stimuli, layers, visual_degrees=visual_degrees,
-                                       reduction=reduction, **kwargs)
-
-    def logits(self, stimuli, *, visual_degrees=None, **kwargs):
-        return self._model.logits(stimuli, visual_degrees=visual_degrees, **kwargs)
-
-
 # -------------------------------------------------------------------------------------- score
 
 
 def _plugins_involved(model: Model, benchmark: Benchmark) -> dict[str, str]:
     """Distribution -> version of every registry entry behind the model and the benchmark."""
-    from . import __version__
-    from .registry import get_registry
+    from .. import __version__
+    from ..plugins.lookup import get_registry
 
     registry = get_registry()
     wanted: list[tuple[str, str | None]] = [("model", model.identifier)]
@@ -126,11 +91,11 @@ def _resolve_model(model: Any, pretrained: bool, layers: Sequence[str] | None) -
     if isinstance(model, Model):
         return model
     if isinstance(model, str):
-        from .registry import get_model
+        from ..plugins.lookup import get_model
 
         return get_model(model, pretrained=pretrained)
     if hasattr(model, "named_modules") and hasattr(model, "forward"):  # a torch module
-        from .models import model_from_module
+        from ..extraction.torch_model import model_from_module
 
         name = type(model).__name__.lower()
         return model_from_module(model, identifier=f"custom:{name}", layers=tuple(layers or ()))
@@ -144,7 +109,7 @@ def _resolve_benchmark(benchmark: Any) -> Benchmark:
     if isinstance(benchmark, Benchmark):
         return benchmark
     if isinstance(benchmark, str):
-        from .registry import get_benchmark
+        from ..plugins.lookup import get_benchmark
 
         return get_benchmark(benchmark)
     raise SpecError(
@@ -153,16 +118,16 @@ def _resolve_benchmark(benchmark: Any) -> Benchmark:
     )
 
 
-def _results_registry(results: Any) -> ResultsRegistry | None:
+def _results_database(results: Any) -> ResultsDatabase | None:
     if results is True:
-        from .results import ResultsRegistry
+        from .results import ResultsDatabase
 
-        return ResultsRegistry()
+        return ResultsDatabase()
     if results in (False, None):
         return None
     if hasattr(results, "put") and hasattr(results, "get"):
         return results
-    raise SpecError(f"results must be True, False or a ResultsRegistry; found {results!r}")
+    raise SpecError(f"results must be True, False or a ResultsDatabase; found {results!r}")
 
 
 def _request_key(layers: Sequence[str] | None) -> str:
@@ -174,45 +139,23 @@ def _members_unchanged(stored: Score, benchmark: Benchmark) -> bool:
     versions = getattr(benchmark, "member_versions", None)
     if not callable(versions):
         return True
-    return stored.attrs.get("member_versions") == versions()
-
-
-def _accepts(function: Callable[..., Any], name: str) -> bool:
-    """Whether ``function`` names a parameter ``name`` (``**kwargs`` alone does not count: it
-    may forward to something that rejects it)."""
-    import inspect
-
-    try:
-        parameters = inspect.signature(function).parameters
-    except (TypeError, ValueError):  # pragma: no cover - builtins
-        return False
-    return name in parameters
+    return stored.provenance.member_versions == versions()
 
 
 def _call(benchmark: Benchmark, model: Model, layers: Sequence[str] | None,
           progress: bool | None) -> Score:
-    kwargs: dict[str, Any] = {}
-    if _accepts(benchmark.__call__, "progress"):
-        kwargs["progress"] = progress
-    if layers is not None:
-        if _accepts(benchmark.__call__, "layers"):
-            kwargs["layers"] = list(layers)
-        else:  # a benchmark that only reads the model's candidates and commitments
-            model = LayerView(model, layers)
-    return benchmark(model, **kwargs)
+    return benchmark(model, layers=None if layers is None else list(layers), progress=progress)
 
 
 def _score_one(model: Model, benchmark: Benchmark, layers: Sequence[str] | None,
-               use_cache: bool, registry: ResultsRegistry | None, seed: int | None,
+               use_cache: bool, registry: ResultsDatabase | None, seed: int | None,
                progress: bool | None) -> Score:
     weights = model.weights_hash()
     request = _request_key(layers)
     if use_cache and registry is not None:
-        # the request is part of the results key; a duck-typed registry may not know it
-        by_request = {"request": request} if _accepts(registry.get, "request") else {}
         stored = registry.get(model.identifier, benchmark.identifier, weights_hash=weights,
-                              version=benchmark.version, **by_request)
-        if (stored is not None and stored.attrs.get("request", DEFAULT_REQUEST) == request
+                              version=benchmark.version, request=request)
+        if (stored is not None and stored.provenance.request == request
                 and _members_unchanged(stored, benchmark)):
             return stored
     start = time.perf_counter()
@@ -227,9 +170,9 @@ def _score_one(model: Model, benchmark: Benchmark, layers: Sequence[str] | None,
         dataset_sha256={**result.provenance.dataset_sha256, **sha},
         plugins={**result.provenance.plugins, **_plugins_involved(model, benchmark)},
         seed=seed if seed is not None else result.provenance.seed, wall_time_s=round(elapsed, 3),
+        request=request, member_versions=result.provenance.member_versions,
     )
-    result = result.model_copy(update={"provenance": provenance,
-                                       "attrs": {**result.attrs, "request": request}})
+    result = result.model_copy(update={"provenance": provenance})
     if registry is not None:
         registry.put(result)
     return result
@@ -262,7 +205,7 @@ def score(
         Return a stored result with the same key (model, weights sha256, benchmark, version,
         ``layers`` request) instead of recomputing; activations come from the
         activation cache either way. ``False`` recomputes (and overwrites the stored result).
-    results : bool or ResultsRegistry
+    results : bool or ResultsDatabase
         Where results are read from and written to: True = the default registry
         (``$NEUROALIGN_HOME/results.sqlite``), False = nowhere.
     progress : bool, optional
@@ -281,7 +224,7 @@ def score(
     Score(value=0.41, error=0.01, raw=0.58, ceiling=0.82, layer='layer3')
     """
     model = _resolve_model(model, pretrained, layers)
-    registry = _results_registry(results)
+    registry = _results_database(results)
     if isinstance(benchmark, (list, tuple)):
         benchmarks = [_resolve_benchmark(b) for b in benchmark]
         show = progress_enabled(progress)
@@ -302,7 +245,7 @@ def score_many(models: Iterable[Any], benchmarks: Iterable[Any], *, pretrained: 
     Returns ``{model id: {benchmark id: Score or Exception}}``.
     """
     benchmarks = [_resolve_benchmark(b) for b in benchmarks]
-    registry = _results_registry(results)
+    registry = _results_database(results)
     table: dict[str, dict[str, Score | Exception]] = {}
     for item in models:
         model = _resolve_model(item, pretrained, None)

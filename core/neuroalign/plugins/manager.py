@@ -27,7 +27,7 @@ from typing import Any, Literal
 import pluggy
 
 from . import hookspecs
-from .errors import DuplicateIdError, PluginLoadWarning
+from ..errors import DuplicateIdError, PluginLoadWarning
 from .registry import KINDS, Registry
 
 __all__ = ["ENTRY_POINT_GROUP", "PluginInfo", "PluginManager", "HOOKS"]
@@ -82,9 +82,9 @@ class PluginManager:
         #: (kind, id, distribution) of ids a failed plugin also claimed (see _collect)
         self._claims: list[tuple[str, str, str]] = []
         if builtin:
-            from .builtin import aggregators
+            from . import builtin
 
-            self.register(aggregators, name="builtin", distribution="neuroalign")
+            self.register(builtin, name="builtin", distribution="neuroalign")
         if autoload:
             self.load_entry_points()
 

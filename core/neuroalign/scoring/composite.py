@@ -24,9 +24,10 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
-from .errors import SpecError
-from .interfaces import REGIONS, Aggregator, Benchmark, BenchmarkSpec, Model
-from .scores import Score
+from ..errors import SpecError
+from ..specs import REGIONS, BenchmarkSpec
+from ..interfaces import Aggregator, Benchmark, Model
+from ..scores import Score
 
 __all__ = ["compose", "CompositeBenchmark"]
 
@@ -74,7 +75,7 @@ class CompositeBenchmark(Benchmark):
     def aggregator(self) -> Aggregator:
         """The aggregator, built from the spec's parameters on first use when not given."""
         if self._aggregator is None:
-            from .registry import get_aggregator
+            from ..plugins.lookup import get_aggregator
 
             params = self.spec.parameters
             self._aggregator = _aggregator(get_aggregator(
@@ -100,15 +101,19 @@ class CompositeBenchmark(Benchmark):
         """The child called ``name``, built (and kept) on first use."""
         child = self.children[name]
         if isinstance(child, str):
-            from .registry import get_benchmark
+            from ..plugins.lookup import get_benchmark
 
             child = self.children[name] = get_benchmark(child)
         return child
 
-    def __call__(self, model: Model | str) -> Score:
-        """Score ``model`` (a Model or a model id, built once) on every child, then combine."""
+    def __call__(self, model: Model | str, *, layers: Sequence[str] | None = None,
+                 progress: bool | None = None) -> Score:
+        """Score ``model`` (a Model or a model id, built once) on every child, then combine.
+
+        ``layers`` and ``progress`` are passed on to every child.
+        """
         if isinstance(model, str):
-            from .registry import get_model
+            from ..plugins.lookup import get_model
 
             model = get_model(model)
         start = time.perf_counter()
@@ -116,7 +121,7 @@ class CompositeBenchmark(Benchmark):
         for name in self.children:
             try:
                 bench = self.benchmark(name)
-                score = bench(model)
+                score = bench(model, layers=layers, progress=progress)
             except Exception as error:  # noqa: BLE001 - policy chosen by on_error
                 if self.on_error == "raise":
                     raise
@@ -129,8 +134,9 @@ class CompositeBenchmark(Benchmark):
             "benchmark_id": self.spec.id,
             "benchmark_version": self.spec.version,
             "wall_time_s": time.perf_counter() - start,
+            "member_versions": self.member_versions(),
         })
-        attrs = {**result.attrs, "kind": "composite", "member_versions": self.member_versions()}
+        attrs = {**result.attrs, "kind": "composite"}
         if self.spec.region:
             attrs["region"] = self.spec.region
         return result.model_copy(update={"provenance": provenance, "attrs": attrs})
@@ -219,7 +225,7 @@ def compose(spec: Any, aggregator: str | Aggregator = "mean", *, identifier: str
 
 def _aggregator(aggregator: str | Aggregator) -> Aggregator:
     if isinstance(aggregator, str):
-        from .registry import get_aggregator
+        from ..plugins.lookup import get_aggregator
 
         aggregator = get_aggregator(aggregator)
     if not isinstance(aggregator, Aggregator):
