@@ -166,6 +166,6 @@ def test_stored_composite_result_goes_stale_when_a_member_changes_version(tmp_pa
     member.spec = member.spec.model_copy(update={"version": 2})  # the member is revised
     fresh = neuroalign.score(model, suite, results=registry)
     assert len(CALLS) == 4  # recomputed, not the stale record
-    assert fresh.attrs["member_versions"]["A.V4-x"] == 2
-    assert registry.get("toy:linear", "Lab.pair-mean").attrs["member_versions"]["A.V4-x"] == 2
+    assert fresh.provenance.member_versions["A.V4-x"] == 2
+    assert registry.get("toy:linear", "Lab.pair-mean").provenance.member_versions["A.V4-x"] == 2
     assert len(registry) == 1
