@@ -33,7 +33,7 @@ SNIPPET = textwrap.dedent("""
     import neuroalign.plugins
     t1 = time.perf_counter()
     import neuroalign_timm.plugin
-    from neuroalign_timm.catalog import catalog, model_specs
+    from neuroalign_timm.specs import catalog, model_specs
     t2 = time.perf_counter()
     cat = catalog()
     t3 = time.perf_counter()

@@ -115,6 +115,33 @@ def store_env(directory: Path, home: Path | None = None) -> Iterator[None]:
         yield
 
 
+@contextlib.contextmanager
+def plugin_registry(plugin: Any, name: str, distribution: str) -> Iterator[Any]:
+    """A registry filled by a fresh manager holding only ``plugin`` (no built-ins, no autoload),
+    installed process-wide while the block runs; yields the registry."""
+    from ..plugins.lookup import use_plugin_manager
+    from ..plugins.manager import PluginManager
+
+    manager = PluginManager(autoload=False, builtin=False)
+    manager.register(plugin, name=name, distribution=distribution)
+    old = use_plugin_manager(manager)
+    try:
+        yield manager.registry
+    finally:
+        manager.unregister(name)
+        use_plugin_manager(old)
+
+
+def isolate_model_caches(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Empty neuroalign, Hugging Face Hub and torch hub caches under ``tmp_path`` (model plugins'
+    tests: nothing downloaded before is found, nothing is left behind)."""
+    monkeypatch.setenv("NEUROALIGN_HOME", str(tmp_path / "neuroalign"))
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
+    monkeypatch.delenv("NEUROALIGN_OFFLINE", raising=False)
+    monkeypatch.delenv("NEUROALIGN_MIRROR", raising=False)
+
+
 # ------------------------------------------------------------------------------ fixtures
 
 

@@ -1,16 +1,9 @@
-"""neuroalign-example's own tests: the conformance kit, and a recovery test on synthetic data."""
+"""neuroalign-example's own tests: a recovery test on synthetic data."""
 
 from __future__ import annotations
 
 import neuroalign
 import neuroalign_example.plugin
-from neuroalign.testing import parametrize_with_checks
-
-
-@parametrize_with_checks(neuroalign_example.plugin, build_models=True)
-def test_conformance(check):
-    check()
-
 
 def test_ground_truth_model_scores_near_ceiling(neuroalign_plugin_manager, neuroalign_synthetic_store):
     neuroalign_plugin_manager.register(neuroalign_example.plugin, name="example",

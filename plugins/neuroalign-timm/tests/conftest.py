@@ -1,19 +1,15 @@
-"""Fixtures: a fresh plugin manager with only this plugin, and no traffic beyond 127.0.0.1."""
+"""Fixtures: a fresh plugin manager with only neuroalign-timm, and no traffic beyond 127.0.0.1."""
 
 from __future__ import annotations
 
 import pytest
-from neuroalign.plugins.manager import PluginManager
-from neuroalign.plugins.lookup import use_plugin_manager
+from neuroalign.testing.fixtures import isolate_model_caches, plugin_registry
 
 
 @pytest.fixture(autouse=True)
 def _isolated(tmp_path, monkeypatch, neuroalign_loopback_only):
     """Empty caches, Hugging Face Hub offline, and any non-loopback connection is an error."""
-    monkeypatch.setenv("NEUROALIGN_HOME", str(tmp_path / "neuroalign"))
-    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
-    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
-    yield
+    isolate_model_caches(tmp_path, monkeypatch)
 
 
 @pytest.fixture
@@ -21,9 +17,5 @@ def registry():
     """A registry filled by a fresh manager holding only neuroalign-timm (autoload off)."""
     import neuroalign_timm.plugin
 
-    manager = PluginManager(autoload=False, builtin=False)
-    manager.register(neuroalign_timm.plugin, name="timm", distribution="neuroalign-timm")
-    old = use_plugin_manager(manager)
-    yield manager.registry
-    manager.unregister("timm")
-    use_plugin_manager(old)
+    with plugin_registry(neuroalign_timm.plugin, "timm", "neuroalign-timm") as filled:
+        yield filled

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from neuroalign import hookimpl
-from neuroalign import AttackSpec, BenchmarkSpec
+from neuroalign import AttackSpec, BenchmarkSpec, hookimpl
 
 from .specs import ATTACK_SPECS, BENCHMARK_SPECS
 

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from neuroalign import hookimpl
-from neuroalign import ModelSpec
+from neuroalign import ModelSpec, hookimpl
 
 from .specs import CORNET_Z
 

@@ -2,128 +2,65 @@
 
 This module is what the entry point ``example = "neuroalign_example.plugin"`` names. neuroalign
 imports it when the registry is first used and calls each ``@hookimpl`` once with a ``register``
-callback. Hooks must stay cheap: they build frozen specs (no torch, no data, no network); the
-``factory`` strings are imported only when a component is first asked for.
+callback. Hooks stay cheap: the specs come from :mod:`neuroalign_example.specs` (frozen specs, no
+torch, no data, no network); the ``factory`` strings are imported only when a component is first
+asked for.
 """
 
 from __future__ import annotations
 
-from neuroalign import hookimpl
+from collections.abc import Callable
+
 from neuroalign import (
     AggregatorSpec,
-    AssetSpec,
     AttackSpec,
     BenchmarkSpec,
     DatasetSpec,
     MetricSpec,
     ModelSpec,
-    Preprocessing,
+    hookimpl,
 )
 
-#: where the "real" files live; a real plugin points at https:// or s3:// with a sha256 each
-STORE = "memory://neuroalign-example/v1"
-CITATION = "@misc{neuroalign_example, title={neuroalign-example}, note={synthetic toy data}}"
+from . import specs
 
 
 @hookimpl
-def register_models(register):
+def register_models(register: Callable[[ModelSpec], None]) -> None:
     """``example:linear``: a seeded 2-layer numpy network committed to V4 and IT."""
-    register(ModelSpec(
-        id="example:linear",
-        factory="neuroalign_example.model:LinearModel",
-        parameters={"seed": 0},
-        preprocessing=Preprocessing(input_size=8, mean=(0.5, 0.5, 0.5), std=(0.25, 0.25, 0.25)),
-        visual_degrees=8.0,
-        layers=("linear", "relu"),
-        region_layers={"V4": "linear", "IT": "relu"},
-        accepts_tags=True,  # "example:linear.seed3" builds the same network with another seed
-        description="A fixed random linear layer + ReLU on 8x8 grey images; numpy only.",
-        metadata={"family": "toy", "params": 8 * 8 * 32 + 32 * 4},
-    ))
+    for spec in specs.models_specs():
+        register(spec)
 
 
 @hookimpl
-def register_datasets(register):
+def register_datasets(register: Callable[[DatasetSpec], None]) -> None:
     """``Example.toy``: stimuli and V4/IT responses, with an offline generator."""
-    register(DatasetSpec(
-        id="Example.toy",
-        factory="neuroalign_example.data:ExampleDataset",
-        version=1,
-        assets=(
-            AssetSpec(name="stimuli", url=f"{STORE}/stimuli.nc", format="netcdf"),
-            AssetSpec(name="responses", url=f"{STORE}/responses.nc", format="netcdf"),
-        ),
-        kind="neural",
-        license="CC0-1.0",
-        citation=CITATION,
-        synthetic="neuroalign_example.synthetic:generate",
-        description="64 toy images x 4 repetitions; 8 V4 and 8 IT sites read out from example:linear.",
-    ))
+    for spec in specs.datasets_specs():
+        register(spec)
 
 
 @hookimpl
-def register_metrics(register):
+def register_metrics(register: Callable[[MetricSpec], None]) -> None:
     """A mapping metric and the ceiling the benchmarks divide by."""
-    register(MetricSpec(
-        id="example_corr",
-        factory="neuroalign_example.metric:CorrelationMetric",
-        parameters={"alpha": 1.0, "splits": 2, "seed": 0},
-        kind="mapping",
-        description="Cross-validated ridge regression, Pearson r per neuroid, median.",
-    ))
-    register(MetricSpec(
-        id="example_split_half",
-        factory="neuroalign_example.metric:SplitHalfCeiling",
-        kind="ceiling",
-        description="Split-half (odd/even repetitions) Pearson r, Spearman-Brown corrected, median.",
-    ))
+    for spec in specs.metrics_specs():
+        register(spec)
 
 
 @hookimpl
-def register_attacks(register):
+def register_attacks(register: Callable[[AttackSpec], None]) -> None:
     """A random-sign L-inf perturbation: the 'is it the gradient?' control of real attacks."""
-    register(AttackSpec(
-        id="example_random_sign",
-        factory="neuroalign_example.attack:RandomSignAttack",
-        parameters={"epsilon": 8 / 255, "seed": 0},
-        norm="linf",
-        description="Adds epsilon * random signs, clipped to [0, 1]; needs no gradient.",
-    ))
+    for spec in specs.attacks_specs():
+        register(spec)
 
 
 @hookimpl
-def register_benchmarks(register):
+def register_benchmarks(register: Callable[[BenchmarkSpec], None]) -> None:
     """One benchmark per region, and a composite of both."""
-    for region in ("V4", "IT"):
-        register(BenchmarkSpec(
-            id=f"Example.{region}-corr",
-            factory="neuroalign_example.benchmark:ExampleBenchmark",
-            version=1,
-            dataset="Example.toy",
-            metric="example_corr",
-            ceiling="example_split_half",
-            region=region,
-            kind="neural",
-            visual_degrees=8.0,
-            citation=CITATION,
-            description=f"Ridge correlation to the toy {region} sites, ceiled by split-half.",
-        ))
-    # A composite is a benchmark too: the core's factory builds it from the ids listed here.
-    register(BenchmarkSpec(
-        id="Example.neural-mean",
-        factory="neuroalign.scoring.composite:CompositeBenchmark.from_spec",
-        kind="composite",
-        parameters={"children": {"V4": ["Example.V4-corr"], "IT": ["Example.IT-corr"]},
-                    "aggregator": "mean"},
-        description="Mean of the V4 and IT benchmarks (Brain-Score's hierarchy).",
-    ))
+    for spec in specs.benchmarks_specs():
+        register(spec)
 
 
 @hookimpl
-def register_aggregators(register):
+def register_aggregators(register: Callable[[AggregatorSpec], None]) -> None:
     """A median aggregator: robust to one outlying benchmark."""
-    register(AggregatorSpec(
-        id="example_median",
-        factory="neuroalign_example.aggregator:MedianAggregator",
-        description="Median of the children's values; ranks models by their median score.",
-    ))
+    for spec in specs.aggregators_specs():
+        register(spec)

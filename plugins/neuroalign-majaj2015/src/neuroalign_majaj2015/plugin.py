@@ -2,22 +2,22 @@
 
 from __future__ import annotations
 
-from neuroalign import hookimpl
+from collections.abc import Callable
+
+from neuroalign import BenchmarkSpec, DatasetSpec, hookimpl
+
+from .specs import benchmark_specs, dataset_specs
 
 
 @hookimpl
-def register_datasets(register):
+def register_datasets(register: Callable[[DatasetSpec], None]) -> None:
     """Register ``MajajHong2015.public`` and ``MajajHong2015.private``."""
-    from .data import dataset_specs
-
     for spec in dataset_specs():
         register(spec)
 
 
 @hookimpl
-def register_benchmarks(register):
+def register_benchmarks(register: Callable[[BenchmarkSpec], None]) -> None:
     """Register ``MajajHong2015.V4-pls``, ``.IT-pls``, ``.V4-ridge`` and ``.IT-ridge``."""
-    from .specs import benchmark_specs
-
     for spec in benchmark_specs():
         register(spec)

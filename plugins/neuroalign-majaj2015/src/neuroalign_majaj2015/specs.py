@@ -1,4 +1,4 @@
-"""The registered benchmark specs of ``neuroalign-majaj2015`` (cheap: specs only, no I/O).
+"""The registered specs of ``neuroalign-majaj2015``: datasets and benchmarks (cheap: no I/O).
 
 Kept apart from :mod:`neuroalign_majaj2015.benchmarks` so that registering the benchmarks does
 not import the scoring engine (``neuroalign list`` stays fast).
@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from neuroalign import BenchmarkSpec
 
-from .data import CITATION
+from .data import CITATION, dataset_specs
 
-__all__ = ["benchmark_specs", "VISUAL_DEGREES", "NUMBER_OF_TRIALS"]
+__all__ = ["benchmark_specs", "dataset_specs", "VISUAL_DEGREES", "NUMBER_OF_TRIALS"]
 
 VISUAL_DEGREES = 8.0
 NUMBER_OF_TRIALS = 50

@@ -5,13 +5,15 @@ Registration builds specs only; scikit-learn and the metric code load on first u
 
 from __future__ import annotations
 
-from neuroalign import hookimpl
+from collections.abc import Callable
+
+from neuroalign import MetricSpec, hookimpl
 
 from .specs import metric_specs
 
 
 @hookimpl
-def register_metrics(register):
+def register_metrics(register: Callable[[MetricSpec], None]) -> None:
     """Register ``pls``, ``ridge``, ``ols``, ``lasso``, ``mlp``, ``regression``, ``rsa``, ``cka``
     and the ceiling ``internal_consistency``."""
     for spec in metric_specs():

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from neuroalign import hookimpl
+from collections.abc import Callable
+
+from neuroalign import ModelSpec, hookimpl
+
+from .specs import model_spec
 
 
 @hookimpl
-def register_models(register):
+def register_models(register: Callable[[ModelSpec], None]) -> None:
     """Register the ground-truth network ``synthetic:groundtruth``."""
-    from .network import model_spec
-
     register(model_spec())

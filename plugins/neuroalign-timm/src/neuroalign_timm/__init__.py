@@ -8,7 +8,7 @@ Importing this package imports neither torch nor timm.
 
 from __future__ import annotations
 
-from .catalog import COMMITMENTS, Catalog, CatalogEntry, catalog, model_specs
+from .specs import COMMITMENTS, Catalog, CatalogEntry, catalog, model_specs
 
 __version__ = "0.1.0"
 

@@ -27,7 +27,7 @@ from typing import Any
 from neuroalign.errors import AssetError, OfflineError, SpecError
 from neuroalign import ModelSpec, Preprocessing
 
-from .catalog import catalog
+from .specs import catalog
 from .layers import candidate_layers, check_layers
 
 __all__ = ["WEIGHTS_HELP", "build", "is_offline", "preprocessing_from_cfg"]

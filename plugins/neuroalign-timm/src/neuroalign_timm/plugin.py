@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from neuroalign import hookimpl
-from neuroalign import ModelSpec
+from neuroalign import ModelSpec, hookimpl
 
-from .catalog import model_specs
+from .specs import model_specs
 
 
 @hookimpl
