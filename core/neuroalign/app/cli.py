@@ -146,33 +146,6 @@ def _text(value: Any) -> str:
     return str(value)
 
 
-def _as_dict(value: Any) -> dict[str, Any]:
-    if isinstance(value, Mapping):
-        return dict(value)
-    if hasattr(value, "model_dump"):
-        return value.model_dump(mode="json")
-    if hasattr(value, "as_dict"):
-        return value.as_dict()
-    if hasattr(value, "__dataclass_fields__"):
-        from dataclasses import asdict
-
-        return asdict(value)
-    return dict(vars(value))
-
-
-def _lazy(module: str, name: str) -> Any:
-    """``module.name``, imported now, with an error that says which part is missing."""
-    import importlib
-
-    try:
-        return getattr(importlib.import_module(module), name)
-    except (ImportError, AttributeError) as error:
-        raise NeuroalignError(
-            f"this command needs {module}.{name}, which cannot be imported "
-            f"({type(error).__name__}: {error}); reinstall neuroalign"
-        ) from error
-
-
 # ------------------------------------------------------------------------------ group
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "--version", "-V", prog_name="neuroalign")
@@ -323,12 +296,10 @@ def fetch(dataset: str, as_json: bool) -> None:
     """Download (and verify) every asset of DATASET into the local cache."""
     from ..plugins.lookup import get_spec
 
+    from ..store.assets import fetch_dataset
+
     spec = get_spec("dataset", dataset)
-    paths = _lazy("neuroalign.store", "fetch_dataset")(spec)
-    if isinstance(paths, Mapping):
-        pairs = [(str(k), str(v)) for k, v in paths.items()]
-    else:
-        pairs = [(a.name, str(p)) for a, p in zip(spec.assets, paths)]
+    pairs = [(name, str(path)) for name, path in fetch_dataset(spec).items()]
     if as_json:
         _emit_json({"dataset": dataset, "assets": dict(pairs)})
         return
@@ -347,7 +318,11 @@ def cache() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def cache_ls(kind: str | None, as_json: bool) -> None:
     """List cached entries."""
-    entries = [_as_dict(e) for e in _lazy("neuroalign.store", "cache_entries")(kind=kind)]
+    from dataclasses import asdict
+
+    from ..store.cache import cache_entries
+
+    entries = [asdict(entry) for entry in cache_entries(kind=kind)]
     if as_json:
         _emit_json(entries)
         return
@@ -371,8 +346,9 @@ def cache_clear(pattern: str, kind: str | None, yes: bool, as_json: bool) -> Non
     what = f"{kind or 'all'} cache entries matching {pattern!r}"
     if not yes and not click.confirm(f"delete {what}?", err=True):
         raise click.Abort()
-    removed = _lazy("neuroalign.store", "clear_cache")(kind=kind, pattern=pattern)
-    count = removed if isinstance(removed, int) else len(list(removed or []))
+    from ..store.cache import clear_cache
+
+    count = len(clear_cache(kind=kind, pattern=pattern))
     if as_json:
         _emit_json({"removed": count, "kind": kind, "pattern": pattern})
     else:
@@ -501,7 +477,7 @@ def registry_search(query: tuple[str, ...], index_url: str | None, as_json: bool
 def score(model: str, benchmarks: tuple[str, ...], layer: str | None, random_weights: bool,
           no_cache: bool, as_json: bool) -> None:
     """Score MODEL on each BENCHMARK; results go to the results registry."""
-    run = _lazy("neuroalign.scoring.engine", "score")
+    from ..scoring.engine import score as run
     scores = []
     for benchmark_id in benchmarks:
         result = run(model, benchmark_id, layers=[layer] if layer else None,
@@ -541,25 +517,37 @@ def _print_score(model: str, benchmark: str, result: Any) -> None:
 @click.option("--quick", is_flag=True, help="Smallest configuration (for smoke tests).")
 def demo(output: str | None, models: tuple[str, ...], quick: bool) -> None:
     """Run the offline demo: build the synthetic store, score models, print a leaderboard."""
-    import inspect
+    from .demo import run
 
-    run = _lazy("neuroalign.app.demo", "run")
-    kwargs: dict[str, Any] = {}
-    accepted = inspect.signature(run).parameters
-    if output is not None:
-        kwargs["output"] = output
-    if models:
-        kwargs["models"] = list(models)
-    if quick:
-        if "quick" not in accepted:
-            raise NeuroalignError("this demo has no --quick mode; run it without --quick")
-        kwargs["quick"] = True
-    run(**kwargs)
+    run(output=output, models=list(models) or None, quick=quick)
+
+
+@cli.command("new-plugin")
+@click.argument("name")
+@click.option("--kind", type=click.Choice(["model", "benchmark", "metric", "dataset"]),
+              default="model", show_default=True, help="What the package starts with (a "
+              "benchmark comes with its dataset).")
+@click.option("--directory", "-d", type=click.Path(file_okay=False), default=".",
+              show_default=True, help="Where the folder neuroalign-NAME is created.")
+@click.option("--overwrite", is_flag=True, help="Replace an existing folder of that name.")
+def new_plugin(name: str, kind: str, directory: str, overwrite: bool) -> None:
+    """Create a plugin package neuroalign-NAME that installs and passes its tests as is.
+
+    \b
+    Example (a lab publishing its model):
+      neuroalign new-plugin mylab --kind model
+      pip install -e neuroalign-mylab && pytest neuroalign-mylab/tests
+    """
+    from .scaffold import new_plugin as scaffold
+
+    target = scaffold(name, kind, directory, overwrite=overwrite)
+    click.echo(str(target))
+    click.echo(f"next: pip install -e {target} && pytest {target / 'tests'}", err=True)
 
 
 # ------------------------------------------------------------------------------ entry point
 def main(argv: list[str] | None = None) -> None:
-    """Console-script entry point (``neuroalign = neuroalign.cli:main``)."""
+    """Console-script entry point (``neuroalign = neuroalign.app.cli:main``)."""
     cli.main(args=argv, prog_name="neuroalign")
 
 
