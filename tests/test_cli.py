@@ -318,15 +318,14 @@ def test_score_error_is_one_red_line(env, monkeypatch):
 def test_demo_passes_options(env, monkeypatch):
     calls = []
 
-    def fake_run(output=None, models=None):
-        calls.append((output, models))
+    def fake_run(output=None, models=None, quick=False):
+        calls.append((output, models, quick))
 
     monkeypatch.setitem(sys.modules, "neuroalign.app.demo", types.SimpleNamespace(run=fake_run))
     assert run("demo", "--output", "out", "-m", "timm:a", "-m", "timm:b").exit_code == 0
     assert run("demo").exit_code == 0
-    assert calls == [("out", ["timm:a", "timm:b"]), (None, None)]
-    quick = run("demo", "--quick")
-    assert quick.exit_code == 2 and "no --quick mode" in quick.stderr
+    assert run("demo", "--quick").exit_code == 0
+    assert calls == [("out", ["timm:a", "timm:b"], False), (None, None, False), (None, None, True)]
 
 
 CHECK_IMPORTS = textwrap.dedent("""

@@ -9,8 +9,9 @@
    the same parameters and plugin versions is reused.
 2. ``NEUROALIGN_STORE`` points at that store and ``NEUROALIGN_OFFLINE=1`` is set, for this process
    only, so datasets load the synthetic files through the normal, verified data path.
-3. The models (default: the ground-truth network ``synthetic:groundtruth``, which generated the
-   data, and two timm architectures ``timm:resnet18`` and ``timm:mobilenetv3_small_100``, with
+3. The models (default: those plugins offer to the demo through spec metadata ``demo``: the
+   ground-truth network ``synthetic:groundtruth``, which generated the data, and two timm
+   architectures ``timm:resnet18`` and ``timm:mobilenetv3_small_100``, with
    *random* weights: pretrained weights cannot be downloaded offline) are scored on every
    installed benchmark; results go to ``<output>/results.sqlite``, so a rerun is instant.
    Adversarial (gradient-attack) benchmarks are skipped unless asked for: on a CPU they take
@@ -40,18 +41,28 @@ from typing import Any
 
 from ..errors import NeuroalignError
 
-__all__ = ["build_store", "store_is_intact", "run", "DEFAULT_MODELS", "DEMO_SCALE", "QUICK_SCALE",
+__all__ = ["build_store", "store_is_intact", "run", "demo_models", "DEMO_SCALE", "QUICK_SCALE",
            "DEMO_SEED"]
 
-DEFAULT_MODELS: tuple[str, ...] = ("synthetic:groundtruth", "timm:resnet18",
-                                   "timm:mobilenetv3_small_100")
-QUICK_MODELS: tuple[str, ...] = ("synthetic:groundtruth", "timm:mobilenetv3_small_100")
 DEMO_SCALE = 0.125
 QUICK_SCALE = 0.06
 DEMO_SEED = 0
 #: benchmark kinds the demo leaves out unless asked (too slow on a CPU for a few-minute demo)
 SLOW_KINDS: tuple[str, ...] = ("adversarial",)
 _MANIFEST = "build.json"
+
+
+def demo_models(quick: bool = False) -> list[str]:
+    """The models plugins offer to the demo: spec metadata ``demo`` is ``"quick"`` (always) or
+    ``"full"`` (not with ``--quick``); ground-truth networks first."""
+    from ..plugins.lookup import get_registry
+
+    registry = get_registry()
+    wanted = ("quick",) if quick else ("quick", "full")
+    specs = [entry.spec for entry in registry.entries("model")
+             if entry.spec.metadata.get("demo") in wanted]
+    return [spec.id for spec in sorted(specs, key=lambda s: (not s.metadata.get("ground_truth"),
+                                                             s.id))]
 
 
 # --------------------------------------------------------------------------------- the store
@@ -253,10 +264,10 @@ def run(
         Directory for the store, the results database and the HTML leaderboard (default
         ``./demo-store``).
     models : sequence of str or Model, optional
-        Model ids (default :data:`DEFAULT_MODELS`; timm models are scored with random weights)
+        Model ids (default :func:`demo_models`; models are scored with random weights)
         or :class:`~neuroalign.Model` objects.
     quick : bool
-        Smallest configuration: :data:`QUICK_SCALE` and :data:`QUICK_MODELS`.
+        Smallest configuration: :data:`QUICK_SCALE` and ``demo_models(quick=True)``.
     benchmarks : sequence of str, optional
         Benchmark ids or fnmatch patterns (default: every installed benchmark except those of
         the :data:`SLOW_KINDS` kinds, i.e. gradient-attack benchmarks, which take tens of
@@ -287,7 +298,10 @@ def run(
     started = time.perf_counter()
     output = Path(output or "demo-store").resolve()
     scale = scale if scale is not None else (QUICK_SCALE if quick else DEMO_SCALE)
-    models = list(models or (QUICK_MODELS if quick else DEFAULT_MODELS))
+    models = list(models or demo_models(quick))
+    if not models:
+        raise NeuroalignError("no model to score: install a model plugin that offers demo models "
+                              "(neuroalign-synthetic, neuroalign-timm) or pass models=[...]")
     console.print(f"[bold]neuroalign demo[/]: output in {output}")
 
     if store is None:
@@ -310,11 +324,12 @@ def run(
     if not wanted:
         raise NeuroalignError("no benchmark to run: install a benchmark plugin (e.g. pip install "
                               "neuroalign-majaj2015) or fix the benchmarks= patterns")
-    timm = [m for m in models if isinstance(m, str) and m.startswith("timm:")]
-    if timm:
+    pretrained = [m for m in models if isinstance(m, str)
+                  and get_spec("model", m).parameters.get("pretrained")]
+    if pretrained:
         console.print(f"[yellow]offline: pretrained weights cannot be downloaded, so "
-                      f"{', '.join(timm)} {'is' if len(timm) == 1 else 'are'} scored with random "
-                      "weights (pretrained=False)[/]")
+                      f"{', '.join(pretrained)} {'is' if len(pretrained) == 1 else 'are'} scored "
+                      "with random weights (pretrained=False)[/]")
     registry = ResultsDatabase(output / "results.sqlite")
     errors: dict[tuple[str, str], str] = {}
     timings: dict[str, float] = {}
@@ -356,6 +371,15 @@ def run(
     return _report(console, registry, output, names, wanted, errors, failures, timings, started)
 
 
+def _is_ground_truth(model_id: str) -> bool:
+    from ..plugins.lookup import get_registry
+
+    try:
+        return bool(get_registry().spec("model", model_id).metadata.get("ground_truth"))
+    except (NeuroalignError, KeyError):
+        return False
+
+
 def _report(console, registry, output, models, benchmarks, errors, failures, timings, started):
     from .report import leaderboard, print_leaderboard, write_html
 
@@ -376,7 +400,7 @@ def _report(console, registry, output, models, benchmarks, errors, failures, tim
         top = str(board.values.index[0])
         console.print(f"top model: [bold]{top}[/]" + (
             " (the ground-truth network that generated the data, as it should be)"
-            if top == "synthetic:groundtruth" else ""))
+            if _is_ground_truth(top) else ""))
     times = ", ".join(f"{m} {t:.0f} s" for m, t in timings.items())
     console.print(f"[dim]wall time {time.perf_counter() - started:.0f} s ({times}); HTML "
                   f"leaderboard: {path}[/]")

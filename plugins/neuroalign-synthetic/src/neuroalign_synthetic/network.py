@@ -72,7 +72,7 @@ def model_spec() -> ModelSpec:
         description="Fixed-seed 4-stage CNN (V1, V2, V4, IT + read-out) that generates every "
         "synthetic dataset; scoring it recovers the ground truth. Input 96 px, 8 degrees.",
         metadata={"family": "synthetic", "input_size": INPUT_SIZE, "trained": False,
-                  "params": 65_528},
+                  "params": 65_528, "demo": "quick", "ground_truth": True},
     )
 
 

@@ -143,6 +143,10 @@ def catalog() -> Catalog:
     return Catalog(data["timm_version"], entries)
 
 
+#: architectures the offline demo scores (spec metadata ``demo``: "quick" = also in ``--quick``)
+DEMO: dict[str, str] = {"resnet18": "full", "mobilenetv3_small_100": "quick"}
+
+
 def model_specs() -> list[ModelSpec]:
     """One :class:`~neuroalign.ModelSpec` per architecture of the catalog (no torch, no timm).
 
@@ -160,6 +164,8 @@ def model_specs() -> list[ModelSpec]:
             "tags": list(entry.tags),
             "timm_version": cat.timm_version,
         }
+        if name in DEMO:
+            metadata["demo"] = DEMO[name]
         if committed:
             metadata["commitments_source"] = committed["source"]
             metadata["citation"] = committed["citation"]
