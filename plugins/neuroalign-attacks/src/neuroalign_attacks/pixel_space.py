@@ -129,7 +129,8 @@ def _same(a: Normalisation | None, b: Normalisation | None) -> bool:
 def _describe(normalisation: Normalisation | None) -> str:
     if _is_identity(normalisation):
         return "no normalisation (pixels in [0, 1])"
-    return f"mean={normalisation[0]}, std={normalisation[1]}"
+    mean, std = (", ".join(f"{v:.6g}" for v in values) for values in normalisation)
+    return f"mean=({mean}), std=({std})"
 
 
 def _is_neuroalign_model(model: Any) -> bool:
