@@ -22,7 +22,8 @@ def test_images_with_wrong_shape(tiny_cnn, shape):
 
 def test_integer_images(tiny_cnn):
     with pytest.raises(AttackInputError, match="found dtype torch.uint8.*/ 255"):
-        fgsm(tiny_cnn, torch.zeros(1, 3, 12, 12, dtype=torch.uint8), torch.zeros(1).long(), normalized=False)
+        fgsm(tiny_cnn, torch.zeros(1, 3, 12, 12, dtype=torch.uint8), torch.zeros(1).long(),
+             normalized=False)
 
 
 def test_non_tensor_images(tiny_cnn):

@@ -9,12 +9,16 @@ from neuroalign_attacks import cw_l2, fgsm, min_eps, pgd_l2, pgd_linf
 
 BUDGET_CASES = [
     ("fgsm", lambda m, x, y: fgsm(m, x, y, eps=8 / 255, normalized=False), "linf", 8 / 255),
-    ("pgd_linf", lambda m, x, y: pgd_linf(m, x, y, eps=4 / 255, steps=5, normalized=False), "linf", 4 / 255),
-    ("pgd_linf_rs", lambda m, x, y: pgd_linf(m, x, y, eps=4 / 255, steps=5, random_start=True, normalized=False),
+    ("pgd_linf", lambda m, x, y: pgd_linf(m, x, y, eps=4 / 255, steps=5, normalized=False),
+     "linf", 4 / 255),
+    ("pgd_linf_rs", lambda m, x, y: pgd_linf(m, x, y, eps=4 / 255, steps=5, random_start=True,
+                                             normalized=False),
      "linf", 4 / 255),
     ("pgd_l2", lambda m, x, y: pgd_l2(m, x, y, eps=0.3, steps=5, normalized=False), "l2", 0.3),
-    ("pgd_l2_rs", lambda m, x, y: pgd_l2(m, x, y, eps=0.3, steps=5, random_start=True, normalized=False), "l2", 0.3),
-    ("pgd_l2_big", lambda m, x, y: pgd_l2(m, x, y, eps=10.0, steps=3, normalized=False), "l2", 10.0),
+    ("pgd_l2_rs", lambda m, x, y: pgd_l2(m, x, y, eps=0.3, steps=5, random_start=True,
+                                         normalized=False), "l2", 0.3),
+    ("pgd_l2_big", lambda m, x, y: pgd_l2(m, x, y, eps=10.0, steps=3, normalized=False), "l2",
+     10.0),
 ]
 
 
@@ -73,8 +77,10 @@ def test_deterministic_for_a_seed(tiny_cnn, images, labels, attack):
 
 
 def test_seed_changes_the_random_start(tiny_cnn, images, labels):
-    a = pgd_l2(tiny_cnn, images, labels, eps=0.3, steps=1, random_start=True, seed=1, normalized=False)
-    b = pgd_l2(tiny_cnn, images, labels, eps=0.3, steps=1, random_start=True, seed=2, normalized=False)
+    a = pgd_l2(tiny_cnn, images, labels, eps=0.3, steps=1, random_start=True, seed=1,
+               normalized=False)
+    b = pgd_l2(tiny_cnn, images, labels, eps=0.3, steps=1, random_start=True, seed=2,
+               normalized=False)
     assert not torch.equal(a.adversarial, b.adversarial)
 
 
@@ -120,7 +126,8 @@ def test_targeted_attack_reaches_the_target(tiny_cnn, images, labels):
         predicted = tiny_cnn(result.adversarial).argmax(1)
     assert torch.equal(result.success, predicted == targets)
     assert bool(result.success.all())
-    margin = pgd_linf(tiny_cnn, images, targets, eps=0.5, steps=20, targeted=True, loss="margin", normalized=False)
+    margin = pgd_linf(tiny_cnn, images, targets, eps=0.5, steps=20, targeted=True, loss="margin",
+                      normalized=False)
     assert bool(margin.success.all())
 
 

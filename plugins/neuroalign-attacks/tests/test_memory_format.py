@@ -13,12 +13,14 @@ from neuroalign_attacks.pixel_space import AttackInputError, MemoryFormatWarning
 
 ATTACKS = {
     "fgsm": lambda m, x, y, f: fgsm(m, x, y, eps=4 / 255, memory_format=f, normalized=False),
-    "pgd_linf": lambda m, x, y, f: pgd_linf(m, x, y, eps=4 / 255, steps=5, memory_format=f, normalized=False),
+    "pgd_linf": lambda m, x, y, f: pgd_linf(m, x, y, eps=4 / 255, steps=5, memory_format=f,
+                                            normalized=False),
     "pgd_l2": lambda m, x, y, f: pgd_l2(m, x, y, eps=0.3, steps=5, random_start=True,
                                         memory_format=f, normalized=False),
     "cw_l2": lambda m, x, y, f: cw_l2(m, x, y, steps=10, binary_search_steps=3,
                                       initial_const=1.0, memory_format=f, normalized=False),
-    "min_eps": lambda m, x, y, f: min_eps(m, x, y, tolerance=0.01, memory_format=f, normalized=False),
+    "min_eps": lambda m, x, y, f: min_eps(m, x, y, tolerance=0.01, memory_format=f,
+                                          normalized=False),
 }
 
 
@@ -76,7 +78,8 @@ def test_auto_falls_back_to_the_standard_layout_with_a_warning(images):
     labels = torch.zeros(6, dtype=torch.long)
     with pytest.warns(MemoryFormatWarning, match="cannot take channels-last input.*view size"):
         result = pgd_linf(model, images, labels, eps=4 / 255, steps=2, normalized=False)
-    plain = pgd_linf(model, images, labels, eps=4 / 255, steps=2, memory_format="contiguous", normalized=False)
+    plain = pgd_linf(model, images, labels, eps=4 / 255, steps=2, memory_format="contiguous",
+                     normalized=False)
     assert torch.equal(result.adversarial, plain.adversarial)
     assert result.gradient_evaluations == plain.gradient_evaluations == 12
 

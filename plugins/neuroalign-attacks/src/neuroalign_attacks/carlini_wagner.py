@@ -36,7 +36,8 @@ def _to_pixels(w: torch.Tensor) -> torch.Tensor:
     return (torch.tanh(w) + 1) / 2
 
 
-#: named settings of :func:`cw_l2`; each lists every value it sets (``cw_l2(..., **CW_PRESETS[name])``)
+#: named settings of :func:`cw_l2`, each listing every value it sets:
+#: ``cw_l2(model, images, labels, **CW_PRESETS["fast"])``
 CW_PRESETS: dict[str, dict[str, Any]] = {"fast": dict(CW_FAST)}
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal, Union
+from typing import Any, Literal
 
 import torch
 
@@ -26,8 +26,8 @@ from .pixel_space import (
     per_image_budget,
 )
 
-__all__ = ["fgsm", "pgd", "pgd_linf", "pgd_l2", "Budget", "NORMS", "PGDState", "SuccessProbe", "run_pgd",
-           "make_result", "project", "ascent_direction", "random_point_in_ball"]
+__all__ = ["fgsm", "pgd", "pgd_linf", "pgd_l2", "Budget", "NORMS", "PGDState", "SuccessProbe",
+           "run_pgd", "make_result", "project", "ascent_direction", "random_point_in_ball"]
 
 NORMS = ("linf", "l2")
 #: shrink factor applied when projecting onto the L2 sphere, so float32 rounding never pushes a
@@ -209,7 +209,7 @@ def make_result(problem: AttackProblem, adversarial: torch.Tensor, success: torc
 
 
 #: how a budget may be given: one number for every image, or a tensor of shape (N,)
-Budget = Union[float, torch.Tensor, Sequence[float]]
+Budget = float | torch.Tensor | Sequence[float]
 
 
 def pgd(model: Any, images: torch.Tensor, labels: Any = None, *,
