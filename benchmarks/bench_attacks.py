@@ -3,8 +3,11 @@
 Model: timm ``resnet18`` with random weights (``pretrained=False``, seed 0), labels = its own
 predictions on the clean images, so every attack has something to flip. Images: uniform noise
 (seed 1), ``--images`` x 3 x ``--size`` x ``--size``. Each timed call is repeated ``--repeats``
-times, alternating ours and theirs, and the median wall time is reported with every individual
-time and the load average before and after (the machine is shared).
+times, alternating ours and theirs; each row reports the median wall time, the spread of the
+repeats (min / median / max, and max / min) and every individual time, with the load average
+before and after (the machine is shared). ``OMP_WAIT_POLICY`` is set to ``PASSIVE`` unless the
+environment sets it (``benchmarks/omp_wait_policy.py``: spinning OpenMP threads made the same
+call vary 2 s - 64 s on a shared machine); the report records the policy used.
 
 Comparisons (issue 5 performance targets):
 
@@ -35,12 +38,19 @@ import statistics
 import sys
 import time
 
+import omp_wait_policy  # sets OMP_WAIT_POLICY before torch loads OpenMP
 import torch
 
-from neuroalign_attacks import cw_l2, min_eps, pgd_l2, pgd_linf
+from neuroalign_attacks import CW_PRESETS, cw_l2, min_eps, pgd_l2, pgd_linf
 from neuroalign_attacks.pixel_space import NormalizedModel
 
 MEAN, STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
+
+
+def spread(walls):
+    """``{"min", "median", "max", "max_over_min"}`` of repeated wall times (seconds)."""
+    return {"min": min(walls), "median": statistics.median(walls), "max": max(walls),
+            "max_over_min": max(walls) / min(walls)}
 
 
 def timed(calls, repeats):
@@ -67,6 +77,18 @@ def timed_pair(theirs, ours, repeats, times=None):
     if times is not None:
         times["theirs"], times["ours"] = runs["theirs"][1], runs["ours"][1]
     return runs["theirs"][0], runs["theirs"][2], runs["ours"][0], runs["ours"][2]
+
+
+def spreads(all_walls):
+    """:func:`spread` of each contender's wall times, ``{name: {...}}``."""
+    return {name: spread(walls) for name, walls in all_walls.items()}
+
+
+def print_spread(label, all_walls):
+    """One line per contender: min / median / max of its repeats."""
+    for name, s in spreads(all_walls).items():
+        print(f"  {label} {name}: min {s['min']:.2f} s, median {s['median']:.2f} s, "
+              f"max {s['max']:.2f} s (max/min {s['max_over_min']:.2f})", flush=True)
 
 
 def success_of(model, adv, labels):
@@ -110,11 +132,9 @@ def main(argv=None) -> dict:
     parser.add_argument("--linf-eps", type=float, default=1 / 255)
     parser.add_argument("--l2-eps", type=float, default=0.1)
     parser.add_argument("--tolerance", type=float, default=0.001)
-    parser.add_argument("--cw", default='{"steps": 2, "binary_search_steps": 3, '
-                        '"initial_const": 1.0, "lr": 0.01, "stop_at_first_success": true, '
-                        '"refine_steps": 1}',
-                        help="JSON parameters of our cw_l2 (default: the 'fast' setting of "
-                             "docs/attacks.md)")
+    parser.add_argument("--cw", default=None,
+                        help="JSON parameters of our cw_l2 (default: the fast setting of "
+                             "docs/attacks.md, CW_PRESETS['fast'], registered as cw_l2_fast)")
     parser.add_argument("--json", help="write the numbers here")
     args = parser.parse_args(argv)
     try:
@@ -135,6 +155,7 @@ def main(argv=None) -> dict:
     report = {"device": str(device), "threads": args.threads, "images": args.images,
               "size": args.size, "torch": torch.__version__,
               "torchattacks": torchattacks.__version__, "repeats": args.repeats,
+              "omp_wait_policy": omp_wait_policy.wait_policy(),
               "loadavg_before": os.getloadavg()}
     print(json.dumps(report))
 
@@ -155,6 +176,7 @@ def main(argv=None) -> dict:
             t_ours, _, res = runs[f"ours_{args.layouts[0]}"]
             row = {"ours_s": t_ours, "theirs_s": t_theirs, "speedup": t_theirs / t_ours,
                    "all_s": {name: run[1] for name, run in runs.items()},
+                   "spread_s": spreads({name: run[1] for name, run in runs.items()}),
                    "loadavg_after": os.getloadavg()[0],
                    "ours_success": float(res.success.float().mean()),
                    "theirs_success": float(adv[1].float().mean()),
@@ -166,9 +188,10 @@ def main(argv=None) -> dict:
                 row[f"ours_{layout}_success"] = float(other.success.float().mean())
             report[f"pgd_{norm}"] = row
             print(f"pgd_{norm}", json.dumps(row), flush=True)
+            print_spread(f"pgd_{norm}", row["all_s"])
 
     if "cw" in args.only:
-        options = json.loads(args.cw)
+        options = dict(CW_PRESETS["fast"]) if args.cw is None else json.loads(args.cw)
         attack = torchattacks.CW(model, c=1, kappa=0, steps=50, lr=0.01)
         calls = [0]  # forward passes of the reference (= its iterations; ours wraps net itself)
         hook = model.register_forward_hook(lambda *_: calls.__setitem__(0, calls[0] + 1))
@@ -182,7 +205,7 @@ def main(argv=None) -> dict:
         theirs_l2 = (adv - images).flatten(1).norm(dim=1)
         ours_l2 = res.l2[res.success].float()
         row = {"ours_s": t_ours, "theirs_s": t_theirs, "time_ratio": t_ours / t_theirs,
-               "all_s": times, "loadavg_after": os.getloadavg()[0],
+               "all_s": times, "spread_s": spreads(times), "loadavg_after": os.getloadavg()[0],
                "ours_success": float(res.success.float().mean()),
                "theirs_success": float(theirs_ok.float().mean()),
                "ours_median_l2": float(ours_l2.median()) if len(ours_l2) else None,
@@ -200,6 +223,7 @@ def main(argv=None) -> dict:
             row["theirs_median_l2_on_both"] = float(theirs_l2[both].median())
         report["cw_l2"] = row
         print("cw_l2", json.dumps(row), flush=True)
+        print_spread("cw_l2", times)
 
     if "min_eps" in args.only:
         lower, upper, tol = 0.001, 10.0, args.tolerance
@@ -210,7 +234,7 @@ def main(argv=None) -> dict:
                             steps=3, mean=MEAN, std=STD), args.repeats, times)
         eps_o = res.extras["eps"].float()
         row = {"ours_s": t_ours, "theirs_s": t_theirs, "speedup": t_theirs / t_ours,
-               "all_s": times, "loadavg_after": os.getloadavg()[0],
+               "all_s": times, "spread_s": spreads(times), "loadavg_after": os.getloadavg()[0],
                "ours_median_eps": float(eps_o.median()), "theirs_median_eps": float(eps_t.median()),
                "median_eps_rel_diff": float((eps_o.median() - eps_t.median()).abs()
                                             / eps_t.median()),
@@ -221,6 +245,7 @@ def main(argv=None) -> dict:
                "ours_gradient_evaluations": res.gradient_evaluations, "tolerance": tol}
         report["min_eps"] = row
         print("min_eps", json.dumps(row), flush=True)
+        print_spread("min_eps", times)
 
     if args.json:
         with open(args.json, "w") as handle:

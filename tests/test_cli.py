@@ -348,3 +348,20 @@ def test_cold_commands_do_not_import_torch(argv):
                           capture_output=True, text=True, timeout=120, check=False)
     last = proc.stderr.strip().splitlines()[-1]
     assert last == "HEAVY= CODE=0", proc.stderr
+
+
+@pytest.mark.parametrize("given, expected", [(None, "PASSIVE"), ("ACTIVE", "ACTIVE")])
+def test_the_command_lets_idle_openmp_threads_sleep(given, expected):
+    """OMP_WAIT_POLICY=PASSIVE unless set, before torch (and OpenMP) loads; see docs/attacks.md."""
+    import os
+
+    code = ("import os, sys\n"
+            "from neuroalign.cli import main\n"
+            "try:\n    main(['--version'])\nexcept SystemExit:\n    pass\n"
+            "print(os.environ.get('OMP_WAIT_POLICY'), 'torch' in sys.modules)")
+    env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
+    if given is not None:
+        env["OMP_WAIT_POLICY"] = given
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.split()[-2:] == [expected, "False"]

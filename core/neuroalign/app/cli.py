@@ -546,8 +546,19 @@ def new_plugin(name: str, kind: str, directory: str, overwrite: bool) -> None:
 
 
 # ------------------------------------------------------------------------------ entry point
+#: OpenMP wait policy the command runs torch with unless the environment sets one: idle OpenMP
+#: threads sleep instead of spinning, which on a machine shared with other jobs kept repeated
+#: calls within ~10 % where spinning varied 7x (docs/attacks.md, "Timing hygiene")
+OMP_WAIT_POLICY = "PASSIVE"
+
+
 def main(argv: list[str] | None = None) -> None:
-    """Console-script entry point (``neuroalign = neuroalign.app.cli:main``)."""
+    """Console-script entry point (``neuroalign = neuroalign.app.cli:main``).
+
+    Sets ``OMP_WAIT_POLICY=PASSIVE`` unless the environment sets it; this must happen before
+    torch loads its OpenMP runtime, which the commands import lazily.
+    """
+    os.environ.setdefault("OMP_WAIT_POLICY", OMP_WAIT_POLICY)
     cli.main(args=argv, prog_name="neuroalign")
 
 

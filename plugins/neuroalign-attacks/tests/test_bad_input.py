@@ -11,23 +11,24 @@ from neuroalign_attacks import AttackInputError, cw_l2, fgsm, min_eps, pgd, pgd_
 
 def test_images_outside_pixel_range(tiny_cnn, images, labels):
     with pytest.raises(AttackInputError, match=r"pixel space \[0, 1\]; found values in \[-0\.49"):
-        pgd_linf(tiny_cnn, images - 0.5, labels)
+        pgd_linf(tiny_cnn, images - 0.5, labels, normalized=False)
 
 
 @pytest.mark.parametrize("shape", [(3, 12, 12), (2, 6, 3, 12, 12)])
 def test_images_with_wrong_shape(tiny_cnn, shape):
     with pytest.raises(AttackInputError, match=r"shape \(N, C, H, W\); found shape"):
-        fgsm(tiny_cnn, torch.rand(shape), torch.zeros(2, dtype=torch.long))
+        fgsm(tiny_cnn, torch.rand(shape), torch.zeros(2, dtype=torch.long), normalized=False)
 
 
 def test_integer_images(tiny_cnn):
     with pytest.raises(AttackInputError, match="found dtype torch.uint8.*/ 255"):
-        fgsm(tiny_cnn, torch.zeros(1, 3, 12, 12, dtype=torch.uint8), torch.zeros(1).long())
+        fgsm(tiny_cnn, torch.zeros(1, 3, 12, 12, dtype=torch.uint8), torch.zeros(1).long(),
+             normalized=False)
 
 
 def test_non_tensor_images(tiny_cnn):
     with pytest.raises(AttackInputError, match="must be a torch.Tensor.*found list"):
-        fgsm(tiny_cnn, [[0.5]], torch.zeros(1).long())
+        fgsm(tiny_cnn, [[0.5]], torch.zeros(1).long(), normalized=False)
 
 
 @pytest.mark.parametrize("bad, message", [
@@ -38,24 +39,24 @@ def test_non_tensor_images(tiny_cnn):
 ])
 def test_bad_labels(tiny_cnn, images, bad, message):
     with pytest.raises(AttackInputError, match=message):
-        pgd_l2(tiny_cnn, images, bad)
+        pgd_l2(tiny_cnn, images, bad, normalized=False)
 
 
 @pytest.mark.parametrize("eps", [0.0, -0.1, float("nan"), float("inf")])
 def test_non_positive_eps(tiny_cnn, images, labels, eps):
     with pytest.raises(AttackInputError, match=r"eps must be a finite number > 0; found eps="):
-        pgd(tiny_cnn, images, labels, eps=eps)
+        pgd(tiny_cnn, images, labels, eps=eps, normalized=False)
 
 
 def test_bad_steps_norm_and_bracket(tiny_cnn, images, labels):
     with pytest.raises(AttackInputError, match="steps must be an integer >= 1; found steps=0"):
-        pgd_linf(tiny_cnn, images, labels, steps=0)
+        pgd_linf(tiny_cnn, images, labels, steps=0, normalized=False)
     with pytest.raises(AttackInputError, match=r"unknown norm 'l1'; valid norms are \['linf'"):
-        pgd(tiny_cnn, images, labels, eps=0.1, norm="l1")
+        pgd(tiny_cnn, images, labels, eps=0.1, norm="l1", normalized=False)
     with pytest.raises(AttackInputError, match="need lower < upper; found lower=2.0, upper=1.0"):
-        min_eps(tiny_cnn, images, labels, lower=2.0, upper=1.0)
+        min_eps(tiny_cnn, images, labels, lower=2.0, upper=1.0, normalized=False)
     with pytest.raises(AttackInputError, match=r"unknown loss 'hinge'; valid losses are"):
-        fgsm(tiny_cnn, images, labels, loss="hinge")
+        fgsm(tiny_cnn, images, labels, loss="hinge", normalized=False)
 
 
 def test_model_returning_nan(images, labels):
@@ -70,7 +71,7 @@ def test_model_returning_nan(images, labels):
 
     with pytest.raises(AttackInputError, match=r"returned NaN or infinite values on the clean "
                                                r"images \(indices \[3\]\)"):
-        pgd_linf(NaNModel(), images, labels)
+        pgd_linf(NaNModel(), images, labels, normalized=False)
 
 
 def test_model_turning_nan_during_the_attack_is_a_flagged_failure(images):
@@ -88,7 +89,7 @@ def test_model_turning_nan_during_the_attack_is_a_flagged_failure(images):
     model = Fragile()
     with torch.no_grad():
         labels = model(clean).argmax(1)
-    result = pgd_linf(model, clean, labels, eps=0.5, steps=3)
+    result = pgd_linf(model, clean, labels, eps=0.5, steps=3, normalized=False)
     assert bool(result.extras["nonfinite"].all())
     assert not bool(result.success.any())
 
@@ -106,21 +107,21 @@ def test_objective_with_wrong_shape(images):
 
 def test_labels_and_objective_are_exclusive(tiny_cnn, images, labels):
     with pytest.raises(AttackInputError, match="exactly one of labels .* or objective"):
-        fgsm(tiny_cnn, images, labels, objective=lambda x: x.flatten(1).sum(1))
+        fgsm(tiny_cnn, images, labels, objective=lambda x: x.flatten(1).sum(1), normalized=False)
     with pytest.raises(AttackInputError, match="exactly one of labels"):
-        fgsm(tiny_cnn, images)
+        fgsm(tiny_cnn, images, normalized=False)
 
 
 def test_cw_needs_labels_and_non_negative_confidence(tiny_cnn, images, labels):
     with pytest.raises(AttackInputError, match="cw_l2 needs labels"):
-        cw_l2(tiny_cnn, images, None)
+        cw_l2(tiny_cnn, images, None, normalized=False)
     with pytest.raises(AttackInputError, match="confidence=-1"):
-        cw_l2(tiny_cnn, images, labels, confidence=-1)
+        cw_l2(tiny_cnn, images, labels, confidence=-1, normalized=False)
 
 
 def test_model_that_is_not_a_module(images, labels):
     with pytest.raises(AttackInputError, match="nn.Module or a neuroalign.Model; found function"):
-        fgsm(lambda x: x, images, labels)
+        fgsm(lambda x: x, images, labels, normalized=False)
 
 
 def test_bad_normalisation(tiny_cnn, images, labels):
@@ -133,5 +134,5 @@ def test_bad_normalisation(tiny_cnn, images, labels):
 def test_errors_leave_the_model_untouched(tiny_cnn, images):
     tiny_cnn.train()
     with pytest.raises(AttackInputError):
-        pgd_linf(tiny_cnn, images, torch.full((6,), 9))
+        pgd_linf(tiny_cnn, images, torch.full((6,), 9), normalized=False)
     assert tiny_cnn.training and all(p.requires_grad for p in tiny_cnn.parameters())

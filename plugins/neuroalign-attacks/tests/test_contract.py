@@ -8,13 +8,17 @@ import torch
 from neuroalign_attacks import cw_l2, fgsm, min_eps, pgd_l2, pgd_linf
 
 BUDGET_CASES = [
-    ("fgsm", lambda m, x, y: fgsm(m, x, y, eps=8 / 255), "linf", 8 / 255),
-    ("pgd_linf", lambda m, x, y: pgd_linf(m, x, y, eps=4 / 255, steps=5), "linf", 4 / 255),
-    ("pgd_linf_rs", lambda m, x, y: pgd_linf(m, x, y, eps=4 / 255, steps=5, random_start=True),
+    ("fgsm", lambda m, x, y: fgsm(m, x, y, eps=8 / 255, normalized=False), "linf", 8 / 255),
+    ("pgd_linf", lambda m, x, y: pgd_linf(m, x, y, eps=4 / 255, steps=5, normalized=False),
      "linf", 4 / 255),
-    ("pgd_l2", lambda m, x, y: pgd_l2(m, x, y, eps=0.3, steps=5), "l2", 0.3),
-    ("pgd_l2_rs", lambda m, x, y: pgd_l2(m, x, y, eps=0.3, steps=5, random_start=True), "l2", 0.3),
-    ("pgd_l2_big", lambda m, x, y: pgd_l2(m, x, y, eps=10.0, steps=3), "l2", 10.0),
+    ("pgd_linf_rs", lambda m, x, y: pgd_linf(m, x, y, eps=4 / 255, steps=5, random_start=True,
+                                             normalized=False),
+     "linf", 4 / 255),
+    ("pgd_l2", lambda m, x, y: pgd_l2(m, x, y, eps=0.3, steps=5, normalized=False), "l2", 0.3),
+    ("pgd_l2_rs", lambda m, x, y: pgd_l2(m, x, y, eps=0.3, steps=5, random_start=True,
+                                         normalized=False), "l2", 0.3),
+    ("pgd_l2_big", lambda m, x, y: pgd_l2(m, x, y, eps=10.0, steps=3, normalized=False), "l2",
+     10.0),
 ]
 
 
@@ -32,27 +36,27 @@ def test_budget_and_pixel_box_hold(tiny_cnn, images, labels, name, attack, norm,
 
 def test_budget_is_reached_and_attack_works(tiny_cnn, images, labels):
     inner = 0.25 + 0.5 * images  # away from the pixel box, so projection alone sets the norm
-    result = pgd_l2(tiny_cnn, inner, labels, eps=0.5, steps=10)
+    result = pgd_l2(tiny_cnn, inner, labels, eps=0.5, steps=10, normalized=False)
     assert torch.allclose(result.l2, torch.full((6,), 0.5, dtype=torch.float64), atol=1e-5)
     assert result.gradient_evaluations == 60
-    strong = pgd_linf(tiny_cnn, images, labels, eps=0.3, steps=10)
+    strong = pgd_linf(tiny_cnn, images, labels, eps=0.3, steps=10, normalized=False)
     assert bool(strong.success.all())
 
 
 def test_min_eps_perturbation_respects_its_eps(tiny_cnn, images, labels):
-    result = min_eps(tiny_cnn, images, labels, tolerance=0.01)
+    result = min_eps(tiny_cnn, images, labels, tolerance=0.01, normalized=False)
     eps = result.extras["eps"]
     assert bool(result.success.all())
     assert bool((result.l2 <= eps + 1e-6).all())
     assert bool((result.extras["eps_lower"] <= eps).all())
     assert bool((eps - result.extras["eps_lower"] < 0.01).all())
-    linf = min_eps(tiny_cnn, images, labels, norm="linf", tolerance=1e-3)
+    linf = min_eps(tiny_cnn, images, labels, norm="linf", tolerance=1e-3, normalized=False)
     assert bool((linf.linf <= linf.extras["eps"] + 1e-6).all())
 
 
 def test_cw_returns_successful_perturbations_in_the_box(tiny_cnn, images, labels):
     result = cw_l2(tiny_cnn, images, labels, steps=30, binary_search_steps=3, lr=0.05,
-                   initial_const=1.0)
+                   initial_const=1.0, normalized=False)
     assert bool(result.success.all())
     tiny_cnn.eval()
     with torch.no_grad():
@@ -61,10 +65,10 @@ def test_cw_returns_successful_perturbations_in_the_box(tiny_cnn, images, labels
 
 
 @pytest.mark.parametrize("attack", [
-    lambda m, x, y: pgd_linf(m, x, y, eps=4 / 255, random_start=True, seed=5),
-    lambda m, x, y: pgd_l2(m, x, y, eps=0.3, random_start=True, seed=5),
-    lambda m, x, y: min_eps(m, x, y, tolerance=0.01),
-    lambda m, x, y: cw_l2(m, x, y, steps=10, binary_search_steps=2),
+    lambda m, x, y: pgd_linf(m, x, y, eps=4 / 255, random_start=True, seed=5, normalized=False),
+    lambda m, x, y: pgd_l2(m, x, y, eps=0.3, random_start=True, seed=5, normalized=False),
+    lambda m, x, y: min_eps(m, x, y, tolerance=0.01, normalized=False),
+    lambda m, x, y: cw_l2(m, x, y, steps=10, binary_search_steps=2, normalized=False),
 ])
 def test_deterministic_for_a_seed(tiny_cnn, images, labels, attack):
     first, second = attack(tiny_cnn, images, labels), attack(tiny_cnn, images, labels)
@@ -73,16 +77,18 @@ def test_deterministic_for_a_seed(tiny_cnn, images, labels, attack):
 
 
 def test_seed_changes_the_random_start(tiny_cnn, images, labels):
-    a = pgd_l2(tiny_cnn, images, labels, eps=0.3, steps=1, random_start=True, seed=1)
-    b = pgd_l2(tiny_cnn, images, labels, eps=0.3, steps=1, random_start=True, seed=2)
+    a = pgd_l2(tiny_cnn, images, labels, eps=0.3, steps=1, random_start=True, seed=1,
+               normalized=False)
+    b = pgd_l2(tiny_cnn, images, labels, eps=0.3, steps=1, random_start=True, seed=2,
+               normalized=False)
     assert not torch.equal(a.adversarial, b.adversarial)
 
 
 @pytest.mark.parametrize("attack", [
-    lambda m, x, y: fgsm(m, x, y),
-    lambda m, x, y: pgd_l2(m, x, y, eps=0.3, random_start=True),
-    lambda m, x, y: min_eps(m, x, y, tolerance=0.05),
-    lambda m, x, y: cw_l2(m, x, y, steps=5, binary_search_steps=2),
+    lambda m, x, y: fgsm(m, x, y, normalized=False),
+    lambda m, x, y: pgd_l2(m, x, y, eps=0.3, random_start=True, normalized=False),
+    lambda m, x, y: min_eps(m, x, y, tolerance=0.05, normalized=False),
+    lambda m, x, y: cw_l2(m, x, y, steps=5, binary_search_steps=2, normalized=False),
 ])
 def test_model_is_left_untouched(tiny_cnn, images, labels, attack):
     tiny_cnn.train()
@@ -114,13 +120,14 @@ def test_targeted_attack_reaches_the_target(tiny_cnn, images, labels):
     tiny_cnn.eval()
     with torch.no_grad():
         targets = tiny_cnn(images).argsort(dim=1, descending=True)[:, 1]  # runner-up class
-    result = pgd_linf(tiny_cnn, images, targets, eps=0.5, steps=20, targeted=True)
+    result = pgd_linf(tiny_cnn, images, targets, eps=0.5, steps=20, targeted=True, normalized=False)
     tiny_cnn.eval()
     with torch.no_grad():
         predicted = tiny_cnn(result.adversarial).argmax(1)
     assert torch.equal(result.success, predicted == targets)
     assert bool(result.success.all())
-    margin = pgd_linf(tiny_cnn, images, targets, eps=0.5, steps=20, targeted=True, loss="margin")
+    margin = pgd_linf(tiny_cnn, images, targets, eps=0.5, steps=20, targeted=True, loss="margin",
+                      normalized=False)
     assert bool(margin.success.all())
 
 
@@ -146,8 +153,8 @@ def test_objective_with_zero_gradient_is_a_flagged_failure(images):
 
 def test_cw_refinement_only_shrinks_successful_perturbations(tiny_cnn, images, labels):
     options = dict(steps=30, binary_search_steps=3, lr=0.05, initial_const=1.0)
-    plain = cw_l2(tiny_cnn, images, labels, **options)
-    refined = cw_l2(tiny_cnn, images, labels, refine_steps=8, **options)
+    plain = cw_l2(tiny_cnn, images, labels, **options, normalized=False)
+    refined = cw_l2(tiny_cnn, images, labels, refine_steps=8, **options, normalized=False)
     assert torch.equal(plain.success, refined.success)
     assert bool((refined.l2 <= plain.l2 + 1e-7).all()) and float(refined.l2.sum()) < float(
         plain.l2.sum())
@@ -162,10 +169,10 @@ def test_success_probe_changes_the_cost_never_the_result(tiny_cnn, images, label
     from neuroalign_attacks import minimal_epsilon
     from neuroalign_attacks.projected_gradient import SuccessProbe
 
-    probed = min_eps(tiny_cnn, images, labels, tolerance=0.001)
+    probed = min_eps(tiny_cnn, images, labels, tolerance=0.001, normalized=False)
     never = lambda: SuccessProbe(forward_cost=float("inf"))  # noqa: E731
     monkeypatch.setattr(minimal_epsilon, "SuccessProbe", never)
-    plain = min_eps(tiny_cnn, images, labels, tolerance=0.001)
+    plain = min_eps(tiny_cnn, images, labels, tolerance=0.001, normalized=False)
     for key in ("eps", "eps_lower", "bisections"):
         assert torch.equal(probed.extras[key], plain.extras[key])
     assert torch.equal(probed.success, plain.success)

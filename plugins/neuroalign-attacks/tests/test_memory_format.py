@@ -12,13 +12,15 @@ from neuroalign_attacks.objectives import AttackProblem
 from neuroalign_attacks.pixel_space import AttackInputError, MemoryFormatWarning
 
 ATTACKS = {
-    "fgsm": lambda m, x, y, f: fgsm(m, x, y, eps=4 / 255, memory_format=f),
-    "pgd_linf": lambda m, x, y, f: pgd_linf(m, x, y, eps=4 / 255, steps=5, memory_format=f),
+    "fgsm": lambda m, x, y, f: fgsm(m, x, y, eps=4 / 255, memory_format=f, normalized=False),
+    "pgd_linf": lambda m, x, y, f: pgd_linf(m, x, y, eps=4 / 255, steps=5, memory_format=f,
+                                            normalized=False),
     "pgd_l2": lambda m, x, y, f: pgd_l2(m, x, y, eps=0.3, steps=5, random_start=True,
-                                        memory_format=f),
+                                        memory_format=f, normalized=False),
     "cw_l2": lambda m, x, y, f: cw_l2(m, x, y, steps=10, binary_search_steps=3,
-                                      initial_const=1.0, memory_format=f),
-    "min_eps": lambda m, x, y, f: min_eps(m, x, y, tolerance=0.01, memory_format=f),
+                                      initial_const=1.0, memory_format=f, normalized=False),
+    "min_eps": lambda m, x, y, f: min_eps(m, x, y, tolerance=0.01, memory_format=f,
+                                          normalized=False),
 }
 
 
@@ -35,7 +37,7 @@ class Flattening(nn.Module):
 
 
 def test_auto_uses_channels_last_for_conv_nets_on_cpu(tiny_cnn, images, labels):
-    with AttackProblem(tiny_cnn, images, labels) as problem:
+    with AttackProblem(tiny_cnn, images, labels, normalized=False) as problem:
         assert problem.memory_format is torch.channels_last
         assert problem.images.is_contiguous(memory_format=torch.channels_last)
         assert torch.equal(problem.images, images)
@@ -43,7 +45,8 @@ def test_auto_uses_channels_last_for_conv_nets_on_cpu(tiny_cnn, images, labels):
 
 def test_auto_keeps_the_standard_layout_without_convolutions(images):
     linear = nn.Sequential(nn.Flatten(), nn.Linear(3 * 12 * 12, 4))
-    with AttackProblem(linear, images, torch.zeros(6, dtype=torch.long)) as problem:
+    with AttackProblem(linear, images, torch.zeros(6, dtype=torch.long),
+                       normalized=False) as problem:
         assert problem.memory_format is torch.contiguous_format
     with AttackProblem(None, images, objective=lambda x: x.sum((1, 2, 3))) as problem:
         assert problem.memory_format is torch.contiguous_format
@@ -65,7 +68,7 @@ def test_layouts_give_the_same_attack(tiny_cnn, images, labels, name):
 
 def test_weights_keep_their_layout(tiny_cnn, images, labels):
     strides = [p.stride() for p in tiny_cnn.parameters()]
-    pgd_linf(tiny_cnn, images, labels, eps=4 / 255, steps=2)
+    pgd_linf(tiny_cnn, images, labels, eps=4 / 255, steps=2, normalized=False)
     assert [p.stride() for p in tiny_cnn.parameters()] == strides
 
 
@@ -74,8 +77,9 @@ def test_auto_falls_back_to_the_standard_layout_with_a_warning(images):
     model = Flattening()
     labels = torch.zeros(6, dtype=torch.long)
     with pytest.warns(MemoryFormatWarning, match="cannot take channels-last input.*view size"):
-        result = pgd_linf(model, images, labels, eps=4 / 255, steps=2)
-    plain = pgd_linf(model, images, labels, eps=4 / 255, steps=2, memory_format="contiguous")
+        result = pgd_linf(model, images, labels, eps=4 / 255, steps=2, normalized=False)
+    plain = pgd_linf(model, images, labels, eps=4 / 255, steps=2, memory_format="contiguous",
+                     normalized=False)
     assert torch.equal(result.adversarial, plain.adversarial)
     assert result.gradient_evaluations == plain.gradient_evaluations == 12
 
@@ -84,7 +88,7 @@ def test_forced_channels_last_on_a_model_that_cannot_take_it_is_an_error(images)
     torch.manual_seed(0)
     with pytest.raises(AttackInputError, match="memory_format='contiguous'") as info:
         pgd_linf(Flattening(), images, torch.zeros(6, dtype=torch.long), eps=4 / 255,
-                 memory_format="channels_last")
+                 memory_format="channels_last", normalized=False)
     assert "view size is not compatible" in str(info.value)
 
 
@@ -98,20 +102,21 @@ def test_a_model_failing_in_every_layout_raises_its_own_error(images):
             return self.conv(x) @ torch.ones(7, 2)  # wrong shapes whatever the layout
 
     with pytest.raises(RuntimeError) as info:
-        pgd_linf(Broken(), images, torch.zeros(6, dtype=torch.long), eps=4 / 255)
+        pgd_linf(Broken(), images, torch.zeros(6, dtype=torch.long), eps=4 / 255, normalized=False)
     assert not isinstance(info.value, AttackInputError)
     assert "cannot be multiplied" in str(info.value)
 
 
 def test_unknown_memory_format_lists_the_valid_ones(tiny_cnn, images, labels):
     with pytest.raises(AttackInputError, match=r"unknown memory_format 'nhwc'.*'channels_last'"):
-        pgd_linf(tiny_cnn, images, labels, memory_format="nhwc")
+        pgd_linf(tiny_cnn, images, labels, memory_format="nhwc", normalized=False)
 
 
 def test_registered_attacks_take_memory_format(manager, tiny_cnn, images, labels):
     attack = neuroalign.get_attack("pgd_linf", parameters={"memory_format": "contiguous",
-                                                           "eps": 4 / 255, "steps": 2})
+                                                           "eps": 4 / 255, "steps": 2,
+                                                           "normalized": False})
     result = attack(tiny_cnn, images, labels=labels)
     expected = pgd_linf(tiny_cnn, images, labels, eps=4 / 255, steps=2,
-                        memory_format="contiguous")
+                        memory_format="contiguous", normalized=False)
     assert torch.equal(result.adversarial, expected.adversarial)

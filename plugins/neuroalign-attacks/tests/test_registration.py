@@ -11,7 +11,8 @@ from neuroalign_attacks import AttackInputError
 
 
 def test_hooks_register_every_attack_and_benchmark(manager):
-    assert neuroalign.list_attacks() == ["cw_l2", "fgsm", "min_eps", "pgd_l2", "pgd_linf"]
+    assert neuroalign.list_attacks() == ["cw_l2", "cw_l2_fast", "fgsm", "min_eps", "pgd_l2",
+                                         "pgd_linf"]
     assert neuroalign.list_benchmarks("PGD.*") == ["PGD.robust_accuracy-l2",
                                                    "PGD.robust_accuracy-linf"]
     spec = neuroalign.get_spec("benchmark", "PGD.robust_accuracy-linf")
@@ -31,7 +32,8 @@ def test_registration_does_not_import_torch_modules():
 
 
 def test_get_attack_with_parameter_override(manager, tiny_cnn, images, labels):
-    attack = neuroalign.get_attack("pgd_linf", parameters={"eps": 2 / 255, "steps": 3})
+    attack = neuroalign.get_attack("pgd_linf", parameters={"eps": 2 / 255, "steps": 3,
+                                                           "normalized": False})
     assert isinstance(attack, Attack)
     assert attack.parameters["eps"] == 2 / 255 and attack.spec.parameters["steps"] == 3
     result = attack(tiny_cnn, images, labels=labels)
@@ -48,7 +50,8 @@ def test_unknown_parameter_lists_the_valid_ones(manager):
 def test_every_registered_attack_runs_through_the_interface(manager, tiny_cnn, images, labels):
     quick = {"cw_l2": {"steps": 5, "binary_search_steps": 2}, "min_eps": {"tolerance": 0.1}}
     for identifier in neuroalign.list_attacks():
-        attack = neuroalign.get_attack(identifier, parameters=quick.get(identifier))
+        parameters = {**quick.get(identifier, {}), "normalized": False}
+        attack = neuroalign.get_attack(identifier, parameters=parameters)
         result = attack(tiny_cnn, images, labels=labels)
         assert result.adversarial.shape == images.shape, identifier
         assert result.gradient_evaluations > 0, identifier

@@ -99,3 +99,60 @@ def test_benchmark_fits_a_linear_readout_for_other_label_spaces(manager):
     assert score.attrs["readout_train_accuracy"] > 1 / 6
     assert 0 <= score.value <= 1
     assert all(p.requires_grad for p in foreign.parameters()) and foreign[4].weight.grad is None
+
+
+def test_benchmark_call_follows_the_contract():
+    import inspect
+
+    from neuroalign_attacks.robust_accuracy import RobustAccuracy
+
+    parameters = inspect.signature(RobustAccuracy.__call__).parameters
+    assert list(parameters) == ["self", "model", "layers", "progress"]
+    for name in ("layers", "progress"):
+        assert parameters[name].kind is inspect.Parameter.KEYWORD_ONLY
+        assert parameters[name].default is None
+
+
+def _foreign_model():
+    torch.manual_seed(0)
+    foreign = nn.Sequential(nn.Conv2d(3, 8, 3, stride=2), nn.ReLU(), nn.AdaptiveAvgPool2d(2),
+                            nn.Flatten(), nn.Linear(32, 1000))
+    return foreign, Model.from_module(foreign, identifier="torch:foreign",
+                                      preprocessing=Preprocessing(input_size=24))
+
+
+def test_layers_read_out_from_those_layers(manager):
+    foreign, model = _foreign_model()
+    params = {**QUICK, "norm": "l2", "eps": None, "steps": [1]}
+    benchmark = neuroalign.get_benchmark("PGD.robust_accuracy-l2", parameters=params)
+    score = benchmark(model, layers=["1"], progress=False)
+    assert score.attrs["readout"] == "linear" and score.attrs["readout_layers"] == ["1"]
+    assert 0 <= score.value <= 1 and score.attrs["readout_train_accuracy"] > 1 / 6
+    default = benchmark(model, progress=True)  # a progress bar on stderr, same numbers
+    assert default.attrs["readout_layers"] == "penultimate"
+    assert score.value != default.value  # a different read-out point
+    assert all(p.requires_grad for p in foreign.parameters())
+
+
+def test_layer_features_stop_after_the_last_layer_and_name_bad_layers():
+    from neuroalign_attacks.robust_accuracy import LayerFeatures
+
+    class Explodes(nn.Module):
+        def forward(self, x):
+            raise AssertionError("computed past the requested layers")
+
+    module = nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU(), Explodes())
+    x = torch.rand(2, 3, 8, 8, requires_grad=True)
+    features = LayerFeatures(module, ["0", "1"])(x)
+    assert features.shape == (2, 2 * 4 * 6 * 6)
+    features.sum().backward()
+    assert x.grad is not None and float(x.grad.abs().sum()) > 0
+    with pytest.raises(neuroalign.errors.NeuroalignError, match=r"unknown layer\(s\) \['fc'\]"):
+        LayerFeatures(module, ["fc"])
+
+
+def test_native_readout_with_layers_is_an_error(manager, shapes_model):
+    benchmark = neuroalign.get_benchmark("PGD.robust_accuracy-linf",
+                                         parameters={**QUICK, "readout": "native"})
+    with pytest.raises(neuroalign.errors.NeuroalignError, match="readout='native'.*layers"):
+        benchmark(shapes_model, layers=["features.0"])

@@ -1,8 +1,12 @@
 """Registered attacks: :class:`neuroalign.Attack` objects built from an :class:`AttackSpec`.
 
 Each class binds one attack function to parameters taken from ``spec.parameters`` (overridable
-with ``neuroalign.get_attack(id, parameters={...})``). Unknown parameter names are errors that list
-the valid ones.
+with ``neuroalign.get_attack(id, parameters={...})`` and again at call time). A registered attack
+is called exactly like its function::
+
+    attack(model, images, labels=None, *, objective=None, **parameters)
+
+Unknown parameter names are errors that list the valid ones.
 """
 
 from __future__ import annotations
@@ -20,10 +24,10 @@ from .projected_gradient import fgsm, pgd_l2, pgd_linf
 from .specs import attack_spec
 
 __all__ = ["FunctionAttack", "FGSM", "PGDLinf", "PGDL2", "CarliniWagnerL2", "MinimalEpsilon",
-           "ATTACK_CLASSES"]
+           "ATTACK_CLASSES", "CALL_ARGUMENTS"]
 
-#: arguments supplied per call, never through parameters
-_CALL_ARGUMENTS = {"model", "images", "labels", "objective", "targeted"}
+#: arguments of every attack that are per call, never parameters (an objective is a callable)
+CALL_ARGUMENTS = ("model", "images", "labels", "objective")
 
 
 class FunctionAttack(Attack):
@@ -32,7 +36,8 @@ class FunctionAttack(Attack):
     Parameters
     ----------
     spec : AttackSpec, optional
-        Its ``parameters`` become the attack's keyword arguments.
+        Its ``parameters`` become the attack's keyword arguments (default: the spec this
+        package registers for the attack).
     parameters : mapping, optional
         Overrides on top of the spec's parameters.
     """
@@ -47,37 +52,50 @@ class FunctionAttack(Attack):
             spec = self.default_spec()
         self.spec = spec
         self.parameters = {**dict(spec.parameters), **dict(parameters or {})}
+        self._check_names(self.parameters, "parameter(s)")
+
+    def _check_names(self, names: Mapping[str, Any], what: str) -> None:
         valid = self.valid_parameters()
-        unknown = sorted(set(self.parameters) - set(valid))
+        call = sorted(set(names) & {"model", "images", "labels", "objective"})
+        if call and what == "parameter(s)":
+            raise AttackInputError(
+                f"attack {self.spec.id!r}: {call} are given per call (attack(model, images, "
+                "labels, objective=...)), not as parameters"
+            )
+        unknown = sorted(set(names) - set(valid) - set(CALL_ARGUMENTS))
         if unknown:
             raise AttackInputError(
-                f"attack {self.attack_id!r} has no parameter(s) {unknown}; valid parameters are "
+                f"attack {self.spec.id!r} has no {what} {unknown}; valid parameters are "
                 f"{sorted(valid)}"
             )
 
     @classmethod
     def valid_parameters(cls) -> dict[str, Any]:
-        """Parameter name -> default of the underlying function."""
+        """Parameter name -> default of the underlying function (every keyword but objective)."""
         signature = inspect.signature(cls.function)
         return {name: p.default for name, p in signature.parameters.items()
-                if name not in _CALL_ARGUMENTS and p.kind is inspect.Parameter.KEYWORD_ONLY}
+                if name not in CALL_ARGUMENTS and p.kind is inspect.Parameter.KEYWORD_ONLY}
 
     @classmethod
     def default_spec(cls) -> AttackSpec:
         """The spec this package registers for the attack."""
         return attack_spec(cls.attack_id)
 
-    def __call__(self, module: Any, images: Any, *, labels: Any | None = None,
+    def __call__(self, model: Any, images: Any, labels: Any | None = None, *,
                  objective: Callable[[Any], Any] | None = None,
-                 targeted: bool = False) -> AttackResult:
-        """Attack ``images`` (pixels in [0, 1]) of ``module`` (torch module or neuroalign.Model)."""
-        call = dict(self.parameters)
-        if objective is not None:
-            call["objective"] = objective
-        return type(self).function(module, images, labels, targeted=targeted, **call)
+                 **parameters: Any) -> AttackResult:
+        """Attack ``images`` (pixels in [0, 1]) of ``model``.
+
+        The call signature of the attack's function (``neuroalign_attacks.<id>``): ``labels``
+        positional or keyword, ``objective`` keyword, and any parameter (``eps=``, ``mean=``,
+        ``targeted=``, ...) overriding :attr:`parameters` for this call only.
+        """
+        self._check_names(parameters, "parameter(s)")
+        call = {**self.parameters, **parameters}
+        return type(self).function(model, images, labels, objective=objective, **call)
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}({self.parameters!r})"
+        return f"{type(self).__name__}({self.spec.id!r}, {self.parameters!r})"
 
 
 class FGSM(FunctionAttack):
@@ -109,23 +127,13 @@ class PGDL2(FunctionAttack):
 
 
 class CarliniWagnerL2(FunctionAttack):
-    """Carlini-Wagner L2 attack with a binary search over the constant c."""
+    """Carlini-Wagner L2 attack with a binary search over the constant c (also ``cw_l2_fast``)."""
 
     function = staticmethod(cw_l2)
     attack_id = "cw_l2"
     norm = "l2"
     citation = ("Carlini & Wagner (2017). Towards evaluating the robustness of neural networks. "
                 "IEEE S&P.")
-
-    def __call__(self, module: Any, images: Any, *, labels: Any | None = None,
-                 objective: Callable[[Any], Any] | None = None,
-                 targeted: bool = False) -> AttackResult:
-        if objective is not None:
-            raise AttackInputError(
-                "cw_l2 attacks classifiers only (its loss is a logit margin); for an objective "
-                "use pgd_l2 or min_eps"
-            )
-        return super().__call__(module, images, labels=labels, targeted=targeted)
 
 
 class MinimalEpsilon(FunctionAttack):

@@ -15,7 +15,7 @@ as images converge.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import torch
@@ -25,8 +25,9 @@ from neuroalign import AttackResult
 from .objectives import AttackProblem, margin
 from .pixel_space import AttackInputError, MemoryFormat, check_budget
 from .projected_gradient import make_result
+from .specs import CW_FAST
 
-__all__ = ["cw_l2"]
+__all__ = ["cw_l2", "CW_PRESETS"]
 
 _BOX = 1 - 1e-6  # keeps atanh finite at pixels exactly 0 or 1
 
@@ -35,13 +36,18 @@ def _to_pixels(w: torch.Tensor) -> torch.Tensor:
     return (torch.tanh(w) + 1) / 2
 
 
-def cw_l2(model: Any, images: torch.Tensor, labels: Any, *, confidence: float = 0.0,
-          steps: int = 100, lr: float = 0.01, binary_search_steps: int = 9,
-          initial_const: float = 1e-3, abort_early: bool = True, warm_start: bool = False,
-          const_tolerance: float = 0.0, refine_steps: int = 0,
-          stop_at_first_success: bool = False, targeted: bool = False,
-          mean: Sequence[float] | None = None,
-          std: Sequence[float] | None = None,
+#: named settings of :func:`cw_l2`, each listing every value it sets:
+#: ``cw_l2(model, images, labels, **CW_PRESETS["fast"])``
+CW_PRESETS: dict[str, dict[str, Any]] = {"fast": dict(CW_FAST)}
+
+
+def cw_l2(model: Any, images: torch.Tensor, labels: Any = None, *,
+          objective: Callable[[torch.Tensor], torch.Tensor] | None = None,
+          targeted: bool = False, confidence: float = 0.0, steps: int = 100, lr: float = 0.01,
+          binary_search_steps: int = 9, initial_const: float = 1e-3, abort_early: bool = True,
+          warm_start: bool = False, const_tolerance: float = 0.0, refine_steps: int = 0,
+          stop_at_first_success: bool = False, mean: Sequence[float] | None = None,
+          std: Sequence[float] | None = None, normalized: bool | None = None,
           memory_format: MemoryFormat = "auto") -> AttackResult:
     """Carlini-Wagner L2 attack with a per-image binary search over the constant ``c``.
 
@@ -54,6 +60,10 @@ def cw_l2(model: Any, images: torch.Tensor, labels: Any, *, confidence: float = 
     labels : tensor-like of int
         True classes (or target classes when ``targeted``). CW needs labels: its loss is a
         logit margin.
+    objective : None
+        Part of the common call signature; CW attacks classifiers only (an objective is an
+        error: use ``pgd_l2`` or ``min_eps``).
+    targeted : bool
     confidence : float
         kappa: how far past the decision boundary a perturbation must go to count as success.
     steps : int
@@ -85,11 +95,15 @@ def cw_l2(model: Any, images: torch.Tensor, labels: Any, *, confidence: float = 
         shorten it); the remaining search steps run only for images not yet flipped, with ``c``
         x10 each time. Off by default (the full search lowers ``c`` to shorten perturbations);
         on, it turns the search into a cheap escalation of ``c`` for the hard images.
-    targeted : bool
-    mean, std : sequence of float, optional
-        The model's input normalisation.
-    memory_format : {"auto", "channels_last", "contiguous"}
+    mean, std, normalized, memory_format
         As in :func:`neuroalign_attacks.pgd`.
+
+    Notes
+    -----
+    The fast setting of ``docs/attacks.md`` is registered as the attack ``cw_l2_fast``
+    (``neuroalign.get_attack("cw_l2_fast")``); its values are
+    ``neuroalign_attacks.CW_PRESETS["fast"]``, so ``cw_l2(model, x, y, **CW_PRESETS["fast"])``
+    is the same attack.
 
     Returns
     -------
@@ -97,6 +111,11 @@ def cw_l2(model: Any, images: torch.Tensor, labels: Any, *, confidence: float = 
         Images where no search step succeeded are returned unchanged with ``success=False``.
         ``extras["const"]``: the smallest successful ``c`` per image (``inf`` if none).
     """
+    if objective is not None:
+        raise AttackInputError(
+            "cw_l2 attacks classifiers only (its loss is a logit margin); for an objective "
+            "use pgd_l2 or min_eps"
+        )
     if labels is None:
         raise AttackInputError("cw_l2 needs labels: its loss is a logit margin (found labels=None)")
     if confidence < 0:
@@ -109,7 +128,8 @@ def cw_l2(model: Any, images: torch.Tensor, labels: Any, *, confidence: float = 
     lr = check_budget("lr", lr)
     initial_const = check_budget("initial_const", initial_const)
     with AttackProblem(model, images, labels, targeted=targeted, loss="margin",
-                       mean=mean, std=std, memory_format=memory_format) as problem:
+                       mean=mean, std=std, normalized=normalized,
+                       memory_format=memory_format) as problem:
         return _search(problem, float(confidence), int(steps), lr, int(binary_search_steps),
                        initial_const, abort_early, warm_start, float(const_tolerance),
                        int(refine_steps), bool(stop_at_first_success))

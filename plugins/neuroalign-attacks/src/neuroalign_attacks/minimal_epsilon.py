@@ -38,20 +38,21 @@ DEFAULT_BRACKETS: dict[str, tuple[float, float, float]] = {
 
 
 def min_eps(model: Any, images: torch.Tensor, labels: Any = None, *,
-            norm: Literal["l2", "linf"] = "l2", lower: float | None = None,
-            upper: float | None = None, tolerance: float | None = None, steps: int = 3,
-            step_size_factor: float = 2.5, early_stop: bool = True,
             objective: Callable[[torch.Tensor], torch.Tensor] | None = None,
-            targeted: bool = False, loss: Literal["ce", "margin"] = "ce",
+            targeted: bool = False, norm: Literal["l2", "linf"] = "l2",
+            lower: float | None = None, upper: float | None = None,
+            tolerance: float | None = None, steps: int = 3, step_size_factor: float = 2.5,
+            early_stop: bool = True, loss: Literal["ce", "margin"] = "ce",
             direction: Literal["maximize", "minimize"] = "maximize",
-            mean: Sequence[float] | None = None,
-            std: Sequence[float] | None = None,
+            mean: Sequence[float] | None = None, std: Sequence[float] | None = None,
+            normalized: bool | None = None,
             memory_format: MemoryFormat = "auto") -> AttackResult:
     """Per-image minimal PGD budget that changes the model's decision (paper 003).
 
     Parameters
     ----------
-    model, images, labels, objective, targeted, loss, direction, mean, std, memory_format
+    model, images, labels, objective, targeted, loss, direction, mean, std, normalized,
+    memory_format
         As in :func:`neuroalign_attacks.pgd`.
     norm : {"l2", "linf"}
     lower, upper : float, optional
@@ -91,7 +92,7 @@ def min_eps(model: Any, images: torch.Tensor, labels: Any = None, *,
         raise AttackInputError(f"steps must be an integer >= 1; found steps={steps!r}")
     factor = check_budget("step_size_factor", step_size_factor)
     with AttackProblem(model, images, labels, objective=objective, targeted=targeted, loss=loss,
-                       direction=direction, mean=mean, std=std,
+                       direction=direction, mean=mean, std=std, normalized=normalized,
                        memory_format=memory_format) as problem:
         return _bisect(problem, norm, lower, upper, tolerance, int(steps), factor, early_stop)
 

@@ -21,10 +21,12 @@ from .pixel_space import (
     MemoryFormat,
     MemoryFormatWarning,
     as_pixel_model,
+    check_dtypes,
     check_images,
     check_labels,
     choose_memory_format,
     frozen,
+    underlying_module,
 )
 
 __all__ = ["AttackProblem", "LOSSES", "margin"]
@@ -60,7 +62,12 @@ class AttackProblem:
     direction : {"maximize", "minimize"}
         Objective mode only: whether to push the objective up or down.
     mean, std : sequence of float, optional
-        Normalisation applied inside the differentiable wrapper.
+        The network's input normalisation, applied inside the differentiable wrapper.
+    normalized : bool, optional
+        ``False``: the model takes pixels in [0, 1] as they are. With ``mean``/``std`` and the
+        model itself, one of the three ways to state the model's input convention (see
+        :func:`~neuroalign_attacks.pixel_space.as_pixel_model`); classification attacks need
+        one. An objective receives pixels, so mean/std are an error with an objective.
     clean_gradient : bool
         Keep the set-up forward pass's graph and take the gradient at the clean images
         (:attr:`clean_step`).
@@ -74,7 +81,8 @@ class AttackProblem:
                  targeted: bool = False, loss: Literal["ce", "margin"] = "ce",
                  direction: Literal["maximize", "minimize"] = "maximize",
                  mean: Sequence[float] | None = None, std: Sequence[float] | None = None,
-                 clean_gradient: bool = False, memory_format: MemoryFormat = "auto"):
+                 normalized: bool | None = None, clean_gradient: bool = False,
+                 memory_format: MemoryFormat = "auto"):
         self.images = check_images(images)
         if (labels is None) == (objective is None):
             raise AttackInputError(
@@ -96,10 +104,19 @@ class AttackProblem:
         self.sign = 1.0 if direction == "maximize" else -1.0
         self.module: nn.Module | None = None
         self.forward: nn.Module | None = None
-        if model is not None:
-            self.forward, self.module = as_pixel_model(model, mean, std)
-        elif objective is None:
+        if objective is not None:
+            if mean is not None or std is not None or normalized is True:
+                raise AttackInputError(
+                    "mean/std (or normalized=True) have no effect with an objective: the "
+                    "objective receives the pixel images in [0, 1] and applies any "
+                    "normalisation itself; drop them"
+                )
+            # the model (optional) is only frozen while the objective runs through it
+            self.module = underlying_module(model)
+        elif model is None:
             raise AttackInputError("a classification attack needs a model; found model=None")
+        else:
+            self.forward, self.module = as_pixel_model(model, mean, std, normalized)
         #: the layout the model runs in; the images (hence every iterate) are kept in it, and
         #: results are handed back in the standard layout
         self._requested_format = memory_format
@@ -152,6 +169,7 @@ class AttackProblem:
             try:
                 graph = self._outputs(x)
             except RuntimeError as error:
+                check_dtypes(self.module, self.images, error)
                 if self.memory_format is not torch.channels_last:
                     raise
                 # Was the layout the cause? Run the standard layout once: if the model fails

@@ -26,9 +26,14 @@ __all__ = [
     "MemoryFormat",
     "choose_memory_format",
     "as_pixel_model",
+    "underlying_module",
+    "explicit_normalisation",
+    "check_dtypes",
+    "per_image_budget",
     "frozen",
     "check_images",
     "check_budget",
+    "LOW_PRECISION",
     "check_labels",
     "l2_norm",
     "linf_norm",
@@ -40,30 +45,38 @@ class AttackInputError(NeuroalignError, ValueError):
 
 
 class NormalizedModel(nn.Module):
-    """``model((x - mean) / std)``: lets attacks work on pixels in [0, 1].
+    """``model((x - mean) / std)``: a network that expects normalised input, seen in pixel space.
+
+    Attacks optimise pixels in [0, 1]; wrapping a network in a ``NormalizedModel`` states its
+    input convention once, so the wrapper can be attacked without further arguments.
 
     Parameters
     ----------
     model : torch.nn.Module
         The network, expecting normalised input.
-    mean, std : sequence of 3 floats or None
-        Per-channel normalisation; ``None`` means the model takes pixels as they are.
+    mean, std : sequence of floats, or None
+        Per-channel normalisation. Both are required; pass ``None, None`` explicitly for a
+        network that takes pixels in [0, 1] as they are (the same as ``normalized=False``).
     """
 
-    def __init__(self, model: nn.Module, mean: Sequence[float] | None = None,
-                 std: Sequence[float] | None = None):
+    def __init__(self, model: nn.Module, mean: Sequence[float] | None,
+                 std: Sequence[float] | None):
         super().__init__()
         self.model = model
-        if (mean is None) != (std is None):
-            raise AttackInputError(
-                f"give both mean and std or neither; found mean={mean!r}, std={std!r}"
-            )
-        if std is not None and any(float(s) <= 0 for s in std):
-            raise AttackInputError(f"std must be positive per channel; found std={tuple(std)!r}")
+        normalisation = explicit_normalisation(mean, std)
+        mean, std = normalisation if normalisation is not None else (None, None)
         self.register_buffer("mean", None if mean is None else
-                             torch.tensor([float(m) for m in mean]).view(1, -1, 1, 1))
+                             torch.tensor(mean).view(1, -1, 1, 1))
         self.register_buffer("std", None if std is None else
-                             torch.tensor([float(s) for s in std]).view(1, -1, 1, 1))
+                             torch.tensor(std).view(1, -1, 1, 1))
+
+    @property
+    def normalisation(self) -> tuple[tuple[float, ...], tuple[float, ...]] | None:
+        """``(mean, std)`` applied before the network, or ``None`` (pixels as they are)."""
+        if self.mean is None:
+            return None
+        return (tuple(float(m) for m in self.mean.flatten()),
+                tuple(float(s) for s in self.std.flatten()))
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         if self.mean is not None:
@@ -71,19 +84,82 @@ class NormalizedModel(nn.Module):
         return self.model(images)
 
 
-def as_pixel_model(model: Any, mean: Sequence[float] | None = None,
-                   std: Sequence[float] | None = None) -> tuple[nn.Module, nn.Module]:
-    """``(pixel-space wrapper, underlying module)`` for a torch module or a ``neuroalign.Model``.
+Normalisation = tuple[tuple[float, ...], tuple[float, ...]]
 
-    A ``neuroalign.Model`` (anything with ``.module()`` and ``.preprocessing``) brings its own
-    mean and std; explicit ``mean``/``std`` override them.
-    """
-    if isinstance(model, NormalizedModel):
-        return model, model.model
-    if not isinstance(model, nn.Module) and callable(getattr(model, "module", None)):
-        preprocessing = getattr(model, "preprocessing", None)
-        if mean is None and std is None and preprocessing is not None:
-            mean, std = preprocessing.mean, preprocessing.std
+
+def explicit_normalisation(mean: Sequence[float] | None,
+                           std: Sequence[float] | None) -> Normalisation | None:
+    """``(mean, std)`` as float tuples, ``None`` when neither is given, or a clear error."""
+    if (mean is None) != (std is None):
+        raise AttackInputError(
+            f"give both mean and std or neither; found mean={mean!r}, std={std!r}"
+        )
+    if mean is None:
+        return None
+    try:
+        mean_t = tuple(float(m) for m in mean)
+        std_t = tuple(float(s) for s in std)
+    except (TypeError, ValueError):
+        raise AttackInputError(
+            f"mean and std must be sequences of numbers (one per channel); found "
+            f"mean={mean!r}, std={std!r}"
+        ) from None
+    if len(mean_t) != len(std_t) or not mean_t:
+        raise AttackInputError(
+            f"mean and std need one value per channel each; found {len(mean_t)} means and "
+            f"{len(std_t)} stds"
+        )
+    if any(not s > 0 for s in std_t):
+        raise AttackInputError(f"std must be positive per channel; found std={std_t!r}")
+    return mean_t, std_t
+
+
+def _is_identity(normalisation: Normalisation | None) -> bool:
+    return normalisation is None or (all(m == 0 for m in normalisation[0])
+                                     and all(s == 1 for s in normalisation[1]))
+
+
+def _same(a: Normalisation | None, b: Normalisation | None) -> bool:
+    if _is_identity(a) or _is_identity(b):
+        return _is_identity(a) and _is_identity(b)
+    return all(len(x) == len(y) and all(abs(p - q) <= 1e-6 * max(1.0, abs(q))
+                                        for p, q in zip(x, y)) for x, y in zip(a, b))
+
+
+def _describe(normalisation: Normalisation | None) -> str:
+    if _is_identity(normalisation):
+        return "no normalisation (pixels in [0, 1])"
+    mean, std = (", ".join(f"{v:.6g}" for v in values) for values in normalisation)
+    return f"mean=({mean}), std=({std})"
+
+
+def _is_neuroalign_model(model: Any) -> bool:
+    return not isinstance(model, nn.Module) and callable(getattr(model, "module", None))
+
+
+def _bare_module_error(module: nn.Module) -> AttackInputError:
+    name = type(module).__name__
+    hint = ""
+    cfg = getattr(module, "pretrained_cfg", None)
+    if isinstance(cfg, dict) and "mean" in cfg and "std" in cfg:
+        hint = (f" This looks like a timm model: its pretrained_cfg says mean={tuple(cfg['mean'])}"
+                f", std={tuple(cfg['std'])}; pass mean=model.pretrained_cfg['mean'], "
+                "std=model.pretrained_cfg['std'].")
+    return AttackInputError(
+        f"the attack does not know how {name} normalises its input: attacks optimise pixels in "
+        "[0, 1], and a bare torch.nn.Module does not say which mean/std it expects. Pass "
+        "mean=(...), std=(...) (per channel), or normalized=False if it takes pixels in [0, 1] "
+        "as they are, or pass a neuroalign.Model (its preprocessing brings mean/std, e.g. "
+        "neuroalign.Model.from_module(module, preprocessing={'mean': ..., 'std': ...})) or "
+        f"NormalizedModel(module, mean, std).{hint}"
+    )
+
+
+def underlying_module(model: Any) -> nn.Module | None:
+    """The torch module behind ``model`` (a module, a ``neuroalign.Model``, or ``None``)."""
+    if model is None:
+        return None
+    if _is_neuroalign_model(model):
         model = model.module()
     if not isinstance(model, nn.Module):
         raise AttackInputError(
@@ -91,7 +167,76 @@ def as_pixel_model(model: Any, mean: Sequence[float] | None = None,
             f"{type(model).__name__}. Wrap plain functions with an objective instead "
             "(attack(None, images, objective=f))"
         )
-    return NormalizedModel(model, mean, std), model
+    return model
+
+
+def as_pixel_model(model: Any, mean: Sequence[float] | None = None,
+                   std: Sequence[float] | None = None,
+                   normalized: bool | None = None) -> tuple[nn.Module, nn.Module]:
+    """``(pixel-space wrapper, underlying module)``, knowing the model's input convention.
+
+    The convention comes from exactly one place: a ``neuroalign.Model``'s preprocessing, a
+    :class:`NormalizedModel`, explicit ``mean``/``std``, or ``normalized=False`` (the model takes
+    pixels in [0, 1] as they are). Several sources that agree are accepted; sources that
+    disagree are an error, and so is a bare ``torch.nn.Module`` with none of them.
+
+    Parameters
+    ----------
+    model : torch.nn.Module, NormalizedModel or neuroalign.Model
+    mean, std : sequence of float, optional
+        The network's per-channel input normalisation.
+    normalized : bool, optional
+        ``False``: the model (as passed) takes pixels in [0, 1]; nothing is normalised.
+        ``True``: the network expects normalised input (mean/std must then come from the
+        model or the arguments). ``None``: say nothing (a bare module then needs mean/std).
+    """
+    if normalized not in (None, True, False):
+        raise AttackInputError(f"normalized must be True, False or None; found {normalized!r}")
+    explicit = explicit_normalisation(mean, std)
+    if normalized is False and explicit is not None:
+        raise AttackInputError(
+            f"conflicting normalisation: normalized=False says the model takes pixels in [0, 1] "
+            f"as they are, but {_describe(explicit)} was passed; pass one of them"
+        )
+    if isinstance(model, NormalizedModel) or _is_neuroalign_model(model):
+        if isinstance(model, NormalizedModel):
+            source, own, module = "the NormalizedModel", model.normalisation, model.model
+        else:
+            pre = model.preprocessing
+            own = explicit_normalisation(pre.mean, pre.std)
+            source, module = "the neuroalign.Model's preprocessing", underlying_module(model)
+        if explicit is not None and not _same(own, explicit):
+            raise AttackInputError(
+                f"conflicting normalisation: {source} applies {_describe(own)}, but "
+                f"{_describe(explicit)} was passed; drop mean/std to use {source}, or pass "
+                "the bare module with mean/std"
+            )
+        if isinstance(model, NormalizedModel):
+            if normalized is True and own is None:
+                raise AttackInputError(
+                    "normalized=True but the NormalizedModel applies no normalisation "
+                    "(mean=None, std=None); build it with the network's mean and std"
+                )
+            return model, module
+        if normalized is False and not _is_identity(own):
+            raise AttackInputError(
+                f"conflicting normalisation: normalized=False says the model takes pixels in "
+                f"[0, 1] as they are, but {source} applies {_describe(own)}; drop "
+                "normalized=False, or give the model a preprocessing with mean (0, 0, 0) and "
+                "std (1, 1, 1)"
+            )
+        return NormalizedModel(module, *(own or (None, None))), module
+    module = underlying_module(model)
+    if explicit is not None:
+        return NormalizedModel(module, *explicit), module
+    if normalized is False:
+        return NormalizedModel(module, None, None), module
+    if normalized is True:
+        raise AttackInputError(
+            f"normalized=True but no mean/std was given for {type(module).__name__}; pass "
+            "mean=(...), std=(...)"
+        )
+    raise _bare_module_error(module)
 
 
 #: the ``memory_format`` argument of every attack
@@ -184,6 +329,15 @@ def check_images(images: Any) -> torch.Tensor:
             f"images must be floating point in [0, 1]; found dtype {images.dtype}. "
             "Convert uint8 images with images.float() / 255"
         )
+    if images.dtype in LOW_PRECISION:
+        spacing = float(torch.finfo(images.dtype).eps) / 2  # spacing of values in [0.5, 1)
+        raise AttackInputError(
+            f"images of dtype {images.dtype} are not supported: attacks compute in the images' "
+            f"dtype, and {images.dtype} spaces pixel values near 1 by {spacing:.2g} (a budget "
+            "of 1/255 is ~0.0039), too coarse to take gradient steps or hold a budget to 1e-6. "
+            "Pass images.float() (or .double()); to run the model in half precision, call the "
+            f"attack inside torch.autocast(device_type=images.device.type, dtype={images.dtype})"
+        )
     if not torch.isfinite(images).all():
         raise AttackInputError("images contain NaN or infinite values")
     low, high = float(images.min()), float(images.max())
@@ -193,6 +347,71 @@ def check_images(images: Any) -> torch.Tensor:
             "Pass un-normalised pixels and give the model's mean/std to the attack instead"
         )
     return images.detach()
+
+
+#: image dtypes attacks refuse (see :func:`check_images`)
+LOW_PRECISION = (torch.float16, torch.bfloat16)
+
+
+def check_dtypes(module: nn.Module | None, images: torch.Tensor,
+                 error: RuntimeError) -> None:
+    """Raise an :class:`AttackInputError` for ``error`` if the images' dtype is not the model's.
+
+    Called when the model's first forward pass failed: attacks compute in the images' dtype, so
+    a float32 model given float64 images (or the reverse) fails inside torch; this names both
+    dtypes and the fix instead. Other errors are left to propagate unchanged.
+    """
+    if module is None:
+        return
+    dtypes = {t.dtype for t in (*module.parameters(), *module.buffers()) if t.is_floating_point()}
+    if not dtypes or dtypes == {images.dtype}:
+        return
+    model_dtype = sorted(str(d) for d in dtypes)
+    model_dtype = model_dtype[0] if len(model_dtype) == 1 else model_dtype
+    wanted = str(next(iter(dtypes))).replace("torch.", "")
+    raise AttackInputError(
+        f"the images are {images.dtype} but the model's weights are {model_dtype}: attacks "
+        f"compute in the images' dtype. Pass images.to(torch.{wanted}), or convert the model "
+        f"with model.to({images.dtype}) to attack in {images.dtype}. The model's error: {error}"
+    ) from error
+
+
+def per_image_budget(name: str, value: Any, n_images: int,
+                     device: torch.device) -> tuple[torch.Tensor, float | None]:
+    """``(per-image float64 tensor (N,), the scalar or None)`` for a budget, or a clear error.
+
+    ``value`` is a number (the same for every image) or a tensor-like of shape ``(N,)`` (one per
+    image, e.g. from a user's own minimal-eps search); every entry must be finite and > 0.
+    """
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        number = check_budget(name, value)
+        return torch.full((n_images,), number, dtype=torch.float64, device=device), number
+    try:
+        tensor = torch.as_tensor(value).detach()
+    except (TypeError, ValueError, RuntimeError):
+        raise AttackInputError(
+            f"{name} must be a positive number or a tensor of shape ({n_images},), one per "
+            f"image; found {type(value).__name__}"
+        ) from None
+    if tensor.ndim == 0:
+        number = check_budget(name, tensor.item())
+        return torch.full((n_images,), number, dtype=torch.float64, device=device), number
+    if tensor.shape != (n_images,):
+        raise AttackInputError(
+            f"a per-image {name} must have shape ({n_images},), one value per image; found "
+            f"shape {tuple(tensor.shape)}"
+        )
+    if tensor.dtype == torch.bool or tensor.is_complex():
+        raise AttackInputError(f"{name} must hold real numbers; found dtype {tensor.dtype}")
+    tensor = tensor.to(device=device, dtype=torch.float64)
+    bad = ~(torch.isfinite(tensor) & (tensor > 0))
+    if bad.any():
+        index = int(bad.nonzero()[0])
+        raise AttackInputError(
+            f"{name} must be a finite number > 0 for every image; found {name}[{index}]="
+            f"{float(tensor[index])!r}"
+        )
+    return tensor, None
 
 
 def check_budget(name: str, value: float) -> float:

@@ -17,10 +17,17 @@ import torch
 from neuroalign import AttackResult
 
 from .objectives import AttackProblem
-from .pixel_space import AttackInputError, MemoryFormat, check_budget, l2_norm, linf_norm
+from .pixel_space import (
+    AttackInputError,
+    MemoryFormat,
+    check_images,
+    l2_norm,
+    linf_norm,
+    per_image_budget,
+)
 
-__all__ = ["fgsm", "pgd", "pgd_linf", "pgd_l2", "NORMS", "PGDState", "SuccessProbe", "run_pgd",
-           "make_result", "project", "ascent_direction", "random_point_in_ball"]
+__all__ = ["fgsm", "pgd", "pgd_linf", "pgd_l2", "Budget", "NORMS", "PGDState", "SuccessProbe",
+           "run_pgd", "make_result", "project", "ascent_direction", "random_point_in_ball"]
 
 NORMS = ("linf", "l2")
 #: shrink factor applied when projecting onto the L2 sphere, so float32 rounding never pushes a
@@ -201,44 +208,56 @@ def make_result(problem: AttackProblem, adversarial: torch.Tensor, success: torc
     )
 
 
-def pgd(model: Any, images: torch.Tensor, labels: Any = None, *, eps: float,
-        norm: Literal["linf", "l2"] = "linf", steps: int = 10, step_size: float | None = None,
-        random_start: bool = False, seed: int = 0,
+#: how a budget may be given: one number for every image, or a tensor of shape (N,)
+Budget = float | torch.Tensor | Sequence[float]
+
+
+def pgd(model: Any, images: torch.Tensor, labels: Any = None, *,
         objective: Callable[[torch.Tensor], torch.Tensor] | None = None,
-        targeted: bool = False, loss: Literal["ce", "margin"] = "ce",
+        targeted: bool = False, eps: Budget, norm: Literal["linf", "l2"] = "linf",
+        steps: int = 10, step_size: Budget | None = None, random_start: bool = False,
+        seed: int = 0, loss: Literal["ce", "margin"] = "ce",
         direction: Literal["maximize", "minimize"] = "maximize",
         mean: Sequence[float] | None = None, std: Sequence[float] | None = None,
+        normalized: bool | None = None,
         memory_format: MemoryFormat = "auto") -> AttackResult:
     """Projected gradient descent within an Linf or L2 ball of radius ``eps``, in pixel space.
 
     Parameters
     ----------
-    model : torch.nn.Module, neuroalign.Model or None
-        The classifier (or the module an ``objective`` runs through; may then be None).
+    model : torch.nn.Module, NormalizedModel, neuroalign.Model or None
+        The classifier (or the module an ``objective`` runs through; may then be None). Its
+        input convention must be known: a ``neuroalign.Model`` or a ``NormalizedModel`` brings
+        it; a bare module needs ``mean``/``std`` or ``normalized=False``.
     images : torch.Tensor
-        ``(N, C, H, W)`` floats in [0, 1].
+        ``(N, C, H, W)`` floats in [0, 1], float32 or float64 (the attack computes in the
+        images' dtype; the model must take it).
     labels : tensor-like of int, optional
         True classes, or target classes when ``targeted``. Exclusive with ``objective``.
-    eps : float
-        Radius of the ball, in pixel units of [0, 1] (Linf) or their Euclidean norm (L2).
-    norm : {"linf", "l2"}
-    steps : int
-        Gradient steps (>= 1).
-    step_size : float, optional
-        Default ``2.5 * eps / steps``.
-    random_start : bool
-        Start from a uniform random point of the ball (seeded by ``seed``).
-    seed : int
-        Seed of the random start; results are deterministic for a seed.
     objective : callable, optional
         ``objective(images) -> (N,)``, maximised (or minimised with ``direction="minimize"``).
         Success means the objective moved in the requested direction.
     targeted : bool
         Push towards ``labels`` instead of away from them.
+    eps : float or tensor of shape (N,)
+        Radius of the ball, in pixel units of [0, 1] (Linf) or their Euclidean norm (L2); a
+        tensor gives each image its own radius.
+    norm : {"linf", "l2"}
+    steps : int
+        Gradient steps (>= 1).
+    step_size : float or tensor of shape (N,), optional
+        Default ``2.5 * eps / steps`` (per image when ``eps`` is per image).
+    random_start : bool
+        Start from a uniform random point of the ball (seeded by ``seed``).
+    seed : int
+        Seed of the random start; results are deterministic for a seed.
     loss : {"ce", "margin"}
     direction : {"maximize", "minimize"}
     mean, std : sequence of float, optional
-        The model's input normalisation (taken from a ``neuroalign.Model`` when omitted).
+        The network's input normalisation, for a bare module. Must agree with a
+        ``neuroalign.Model``'s preprocessing or a ``NormalizedModel`` when given with one.
+    normalized : bool, optional
+        ``False``: the model takes pixels in [0, 1] as they are (no mean/std).
     memory_format : {"auto", "channels_last", "contiguous"}
         Memory layout the model runs in. ``"auto"``: channels-last for convolutional networks
         on CPU (about 20 % faster there), the standard layout otherwise. Values do not depend
@@ -250,25 +269,28 @@ def pgd(model: Any, images: torch.Tensor, labels: Any = None, *, eps: float,
         ``extras``: ``zero_gradient`` (per image: the gradient was exactly zero at every step,
         so the attack could not move; never counted as success unless the clean image already
         was), ``nonfinite`` (the model produced NaN/inf during the attack; counted as failure),
-        ``eps``, ``steps``, ``step_size``.
+        ``eps``, ``step_size`` (floats, or float64 tensors when given per image), ``steps``.
     """
     if norm not in NORMS:
         raise AttackInputError(f"unknown norm {norm!r}; valid norms are {list(NORMS)}")
-    eps = check_budget("eps", eps)
+    images = check_images(images)
+    n, device = len(images), images.device
+    eps_t, eps_number = per_image_budget("eps", eps, n, device)
     if int(steps) != steps or steps < 1:
         raise AttackInputError(f"steps must be an integer >= 1; found steps={steps!r}")
     steps = int(steps)
-    size = 2.5 * eps / steps if step_size is None else check_budget("step_size", step_size)
+    if step_size is None:
+        step_t, size_number = 2.5 * eps_t / steps, (
+            None if eps_number is None else 2.5 * eps_number / steps)
+    else:
+        step_t, size_number = per_image_budget("step_size", step_size, n, device)
     # Without a random start the first step is taken at the clean images: the set-up forward
     # pass (which validates the model's outputs) also gives that first gradient.
     with AttackProblem(model, images, labels, objective=objective, targeted=targeted, loss=loss,
-                       direction=direction, mean=mean, std=std,
+                       direction=direction, mean=mean, std=std, normalized=normalized,
                        clean_gradient=not random_start, memory_format=memory_format) as problem:
         x0 = problem.images
-        n = len(x0)
         index = torch.arange(n, device=x0.device)
-        eps_t = torch.full((n,), eps, dtype=torch.float64, device=x0.device)
-        step_t = torch.full((n,), size, dtype=torch.float64, device=x0.device)
         start = None
         if random_start:
             generator = torch.Generator().manual_seed(int(seed))
@@ -279,53 +301,55 @@ def pgd(model: Any, images: torch.Tensor, labels: Any = None, *, eps: float,
         # problem.gradient_evaluations also counts the first gradient, taken at set-up
         return make_result(problem, state.adversarial, state.success,
                            problem.gradient_evaluations, zero_gradient=state.zero_gradient,
-                           nonfinite=state.nonfinite, eps=eps, steps=steps, step_size=size,
-                           norm=norm)
+                           nonfinite=state.nonfinite,
+                           eps=eps_t if eps_number is None else eps_number, steps=steps,
+                           step_size=step_t if size_number is None else size_number, norm=norm)
 
 
-def pgd_linf(model: Any, images: torch.Tensor, labels: Any = None, *, eps: float = 8 / 255,
-             steps: int = 10, step_size: float | None = None, random_start: bool = False,
-             seed: int = 0,
+def pgd_linf(model: Any, images: torch.Tensor, labels: Any = None, *,
              objective: Callable[[torch.Tensor], torch.Tensor] | None = None,
-             targeted: bool = False, loss: Literal["ce", "margin"] = "ce",
+             targeted: bool = False, eps: Budget = 8 / 255, steps: int = 10,
+             step_size: Budget | None = None, random_start: bool = False, seed: int = 0,
+             loss: Literal["ce", "margin"] = "ce",
              direction: Literal["maximize", "minimize"] = "maximize",
-             mean: Sequence[float] | None = None,
-             std: Sequence[float] | None = None,
+             mean: Sequence[float] | None = None, std: Sequence[float] | None = None,
+             normalized: bool | None = None,
              memory_format: MemoryFormat = "auto") -> AttackResult:
     """:func:`pgd` with ``norm="linf"`` (default eps 8/255)."""
-    return pgd(model, images, labels, eps=eps, norm="linf", steps=steps, step_size=step_size,
-               random_start=random_start,
-               seed=seed, objective=objective, targeted=targeted, loss=loss, direction=direction,
-               mean=mean, std=std, memory_format=memory_format)
+    return pgd(model, images, labels, objective=objective, targeted=targeted, eps=eps,
+               norm="linf", steps=steps, step_size=step_size, random_start=random_start,
+               seed=seed, loss=loss, direction=direction, mean=mean, std=std,
+               normalized=normalized, memory_format=memory_format)
 
 
-def pgd_l2(model: Any, images: torch.Tensor, labels: Any = None, *, eps: float = 0.5,
-           steps: int = 10, step_size: float | None = None, random_start: bool = False,
-           seed: int = 0,
+def pgd_l2(model: Any, images: torch.Tensor, labels: Any = None, *,
            objective: Callable[[torch.Tensor], torch.Tensor] | None = None,
-           targeted: bool = False, loss: Literal["ce", "margin"] = "ce",
+           targeted: bool = False, eps: Budget = 0.5, steps: int = 10,
+           step_size: Budget | None = None, random_start: bool = False, seed: int = 0,
+           loss: Literal["ce", "margin"] = "ce",
            direction: Literal["maximize", "minimize"] = "maximize",
-           mean: Sequence[float] | None = None,
-           std: Sequence[float] | None = None,
+           mean: Sequence[float] | None = None, std: Sequence[float] | None = None,
+           normalized: bool | None = None,
            memory_format: MemoryFormat = "auto") -> AttackResult:
     """:func:`pgd` with ``norm="l2"`` (default eps 0.5)."""
-    return pgd(model, images, labels, eps=eps, norm="l2", steps=steps, step_size=step_size,
-               random_start=random_start,
-               seed=seed, objective=objective, targeted=targeted, loss=loss, direction=direction,
-               mean=mean, std=std, memory_format=memory_format)
+    return pgd(model, images, labels, objective=objective, targeted=targeted, eps=eps,
+               norm="l2", steps=steps, step_size=step_size, random_start=random_start,
+               seed=seed, loss=loss, direction=direction, mean=mean, std=std,
+               normalized=normalized, memory_format=memory_format)
 
 
-def fgsm(model: Any, images: torch.Tensor, labels: Any = None, *, eps: float = 8 / 255,
+def fgsm(model: Any, images: torch.Tensor, labels: Any = None, *,
          objective: Callable[[torch.Tensor], torch.Tensor] | None = None,
-         targeted: bool = False, loss: Literal["ce", "margin"] = "ce",
+         targeted: bool = False, eps: Budget = 8 / 255, loss: Literal["ce", "margin"] = "ce",
          direction: Literal["maximize", "minimize"] = "maximize",
          mean: Sequence[float] | None = None, std: Sequence[float] | None = None,
+         normalized: bool | None = None,
          memory_format: MemoryFormat = "auto") -> AttackResult:
     """Fast gradient sign method (Goodfellow et al. 2015): one Linf step of size ``eps``.
 
     Same parameters and result as :func:`pgd` (it is PGD-Linf with one step of size ``eps``
-    and no random start).
+    and no random start); ``eps`` may be a tensor of shape (N,), one per image.
     """
-    return pgd(model, images, labels, eps=eps, norm="linf", steps=1, step_size=eps,
-               objective=objective, targeted=targeted, loss=loss, direction=direction,
-               mean=mean, std=std, memory_format=memory_format)
+    return pgd(model, images, labels, objective=objective, targeted=targeted, eps=eps,
+               norm="linf", steps=1, step_size=eps, loss=loss, direction=direction, mean=mean,
+               std=std, normalized=normalized, memory_format=memory_format)

@@ -14,27 +14,32 @@ input size. Read-out: a model trained on that label space (``spec.metadata["labe
 LABEL_SPACE``) is scored on its own logits ("native"); any other model gets a multinomial
 logistic-regression read-out fitted on its penultimate features of a separate training split
 (timm's ``forward_head(..., pre_logits=True)`` when available, else its outputs), and the attack
-runs end to end through backbone and read-out ("linear").
+runs end to end through backbone and read-out ("linear"). ``layers=[...]`` (the benchmark
+contract's keyword) reads out from those layers instead: their outputs, flattened and
+concatenated, feed the linear read-out, and the forward pass stops after the last of them.
 """
 
 from __future__ import annotations
 
+import os
+import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import numpy as np
 import torch
 from torch import nn
 
-from neuroalign import Benchmark, BenchmarkSpec, LayerView, Model
+from neuroalign import Benchmark, BenchmarkSpec, Model
 from neuroalign import Provenance, Score
 
 from .pixel_space import AttackInputError, NormalizedModel, frozen
 from .projected_gradient import pgd
 from .synthetic import CLASSES, LABEL_SPACE, render_shapes
 
-__all__ = ["RobustAccuracy", "LINF_EPS", "L2_EPS_224", "STEPS", "auc", "eps_grid", "LinearReadout"]
+__all__ = ["RobustAccuracy", "LINF_EPS", "L2_EPS_224", "STEPS", "auc", "eps_grid", "LinearReadout",
+           "LayerFeatures"]
 
 #: paper 000, Table 7
 LINF_EPS: tuple[float, ...] = tuple(k / 255 for k in (1, 2, 4, 6, 8, 10))
@@ -121,6 +126,83 @@ def fit_readout(backbone: nn.Module, images: torch.Tensor, labels: torch.Tensor,
     return LinearReadout(backbone, mean, scale, head)
 
 
+class _Stop(Exception):
+    """Raised by a forward hook once every requested layer has produced its output."""
+
+
+class LayerFeatures(nn.Module):
+    """The outputs of the named submodules of ``module``, flattened and concatenated.
+
+    The forward pass stops as soon as every layer has run (nothing after them is computed), and
+    stays differentiable, so an attack can run through these features and a read-out.
+    """
+
+    def __init__(self, module: nn.Module, layers: Sequence[str]):
+        super().__init__()
+        names = dict(module.named_modules())
+        unknown = [name for name in layers if name not in names or name == ""]
+        if unknown:
+            valid = [name for name in names if name]
+            raise AttackInputError(
+                f"unknown layer(s) {unknown} for {type(module).__name__}; its layers include "
+                f"{valid[:12]}{' ...' if len(valid) > 12 else ''} (module.named_modules())"
+            )
+        if len(set(layers)) != len(layers):
+            raise AttackInputError(f"layers must be distinct; found {list(layers)}")
+        self.module = module
+        self.layers = tuple(layers)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        outputs: dict[str, torch.Tensor] = {}
+        handles = []
+
+        def keep(name: str):
+            def hook(_module: nn.Module, _inputs: Any, output: Any) -> None:
+                if not isinstance(output, torch.Tensor):
+                    raise AttackInputError(
+                        f"layer {name!r} returns {type(output).__name__}, not a tensor; read "
+                        "out from a layer whose output is one tensor"
+                    )
+                outputs[name] = output
+                if len(outputs) == len(self.layers):
+                    raise _Stop
+
+            return hook
+
+        for name in self.layers:
+            handles.append(self.module.get_submodule(name).register_forward_hook(keep(name)))
+        try:
+            self.module(x)
+        except _Stop:
+            pass
+        finally:
+            for handle in handles:
+                handle.remove()
+        missing = [name for name in self.layers if name not in outputs]
+        if missing:
+            raise AttackInputError(f"layer(s) {missing} never ran in the model's forward pass")
+        return torch.cat([outputs[name].flatten(1) for name in self.layers], dim=1)
+
+
+def _progress_enabled(progress: bool | None) -> bool:
+    """``progress`` if given, else ``NEUROALIGN_PROGRESS``, else whether stderr is a terminal."""
+    if progress is not None:
+        return bool(progress)
+    forced = os.environ.get("NEUROALIGN_PROGRESS", "").strip().lower()
+    if forced:
+        return forced in {"1", "true", "yes", "on"}
+    return sys.stderr.isatty()
+
+
+def _track(items: list[Any], description: str, enabled: bool) -> Iterable[Any]:
+    if not enabled:
+        return items
+    from rich.console import Console
+    from rich.progress import track
+
+    return track(items, description=description, console=Console(stderr=True), transient=True)
+
+
 class RobustAccuracy(Benchmark):
     """Accuracy under PGD over an eps x steps grid, summarised by a normalised AUC.
 
@@ -136,6 +218,7 @@ class RobustAccuracy(Benchmark):
     n_readout_images : int
         Training images of the linear read-out (default 600).
     readout : {"auto", "native", "linear"}
+        ``layers=`` at call time implies ``"linear"`` (``"native"`` with layers is an error).
     seed : int
     batch_size : int
     device : str, optional
@@ -160,7 +243,14 @@ class RobustAccuracy(Benchmark):
         self.batch_size = int(p.get("batch_size", 100))
         self.device = p.get("device")
 
-    def _readout_mode(self, model: Model) -> str:
+    def _readout_mode(self, model: Model, layers: list[str] | None) -> str:
+        if layers is not None:
+            if self.readout == "native":
+                raise AttackInputError(
+                    f"readout='native' attacks the model's own logits, but layers={layers} "
+                    "asks for a read-out from those layers; pass readout='linear' (or 'auto')"
+                )
+            return "linear"
         if self.readout != "auto":
             return self.readout
         metadata = getattr(getattr(model, "spec", None), "metadata", {}) or {}
@@ -168,24 +258,44 @@ class RobustAccuracy(Benchmark):
 
     def __call__(self, model: Model, *, layers: Sequence[str] | None = None,
                  progress: bool | None = None) -> Score:
-        if layers is not None:  # this benchmark reads the model's own candidates
-            model = LayerView(model, layers)
+        """Score ``model``: accuracy under PGD, summarised by the normalised AUC.
+
+        Parameters
+        ----------
+        model : neuroalign.Model
+        layers : sequence of str, optional
+            Read out from these layers (outputs flattened and concatenated) with a fitted
+            linear read-out, instead of the model's logits or penultimate features.
+        progress : bool, optional
+            Progress bar over the eps x steps grid (default: ``NEUROALIGN_PROGRESS``, else
+            when stderr is a terminal).
+        """
         started = time.perf_counter()
+        if layers is not None:
+            if isinstance(layers, str) or not all(isinstance(name, str) for name in layers) \
+                    or not layers:
+                raise AttackInputError(
+                    f"layers must be a non-empty list of layer names; found {layers!r}")
+            layers = list(layers)
         pre = model.preprocessing
         size = int(pre.input_size)
         module = model.module()
         device = torch.device(self.device or ("cuda" if torch.cuda.is_available() else "cpu"))
         images, labels = render_shapes(self.n_images, size, seed=self.seed + EVAL_SEED_OFFSET)
         images, labels = images.to(device), labels.to(device)
-        mode = self._readout_mode(model)
+        mode = self._readout_mode(model, layers)
         attrs: dict[str, Any] = {"readout": mode}
+        if mode == "linear":
+            attrs["readout_layers"] = layers if layers is not None else "penultimate"
         with frozen(module):
             module.to(device)
             pixel_model: nn.Module = NormalizedModel(module, pre.mean, pre.std).to(device)
             if mode == "linear":
                 train_x, train_y = render_shapes(self.n_readout_images, size,
                                                  seed=self.seed + READOUT_SEED_OFFSET)
-                backbone = NormalizedModel(_Penultimate(module), pre.mean, pre.std).to(device)
+                features = (_Penultimate(module) if layers is None
+                            else LayerFeatures(module, layers))
+                backbone = NormalizedModel(features, pre.mean, pre.std).to(device)
                 pixel_model = fit_readout(backbone, train_x.to(device), train_y.to(device),
                                           len(CLASSES),
                                           self.batch_size, self.seed)
@@ -193,8 +303,11 @@ class RobustAccuracy(Benchmark):
                                                                  train_y.to(device))
             correct_clean = self._correct(pixel_model, images, labels).cpu()
             eps = eps_grid(self.norm, size, self.eps)
-            grid = {s: [self._robust(pixel_model, images, labels, e, s) for e in eps]
-                    for s in self.steps}
+            cells = [(s, e) for s in self.steps for e in eps]
+            robust = {cell: self._robust(pixel_model, images, labels, cell[1], cell[0])
+                      for cell in _track(cells, f"{self.spec.id} (eps x steps)",
+                                         _progress_enabled(progress))}
+            grid = {s: [robust[(s, e)] for e in eps] for s in self.steps}
         clean = float(correct_clean.float().mean())
         children, per_image = {}, []
         for s, rows in grid.items():
@@ -237,8 +350,9 @@ class RobustAccuracy(Benchmark):
         """Per image: still correct after PGD (NaN/inf outputs count as wrong)."""
         parts = []
         for i in range(0, len(images), self.batch_size):
+            # the model takes pixels in [0, 1]: a NormalizedModel or a read-out built on one
             result = pgd(model, images[i:i + self.batch_size], labels[i:i + self.batch_size],
-                         eps=eps, norm=self.norm, steps=steps)
+                         eps=eps, norm=self.norm, steps=steps, normalized=False)
             parts.append(~result.success & ~result.extras["nonfinite"])
         return torch.cat(parts).cpu()
 
