@@ -104,17 +104,19 @@ def model_response_matrix(probabilities: np.ndarray, truth_column: np.ndarray) -
 
 
 def human_response_matrix(image: np.ndarray, chosen: np.ndarray, sample: np.ndarray,
-                          distractor: np.ndarray, truth: np.ndarray, half: np.ndarray,
+                          distractor: np.ndarray, image_truth: np.ndarray, half: np.ndarray,
                           n_images: int, n_objects: int, stimulus_ids: np.ndarray
                           ) -> ResponseMatrix:
     """The human response matrix of the trials ``half`` (indices into the code arrays).
 
-    ``image`` codes index the sorted ``stimulus_ids``; object codes index the sorted object
-    names, so sorted codes are sorted names.
+    ``image`` codes index the sorted ``stimulus_ids`` and ``image_truth`` (each image's true
+    object, constant over its trials); object codes index the sorted object names, so sorted
+    codes are sorted names. Rows are the images with trials in the half, columns the objects
+    chosen in the half.
     """
     img, pick = image[half], chosen[half]
-    present, first = np.unique(img, return_index=True)  # first occurrence in the half's order
-    columns = np.unique(pick)
+    present = np.flatnonzero(np.bincount(img, minlength=n_images))
+    columns = np.flatnonzero(np.bincount(pick, minlength=n_objects))
     size = n_images * n_objects
     picked = np.bincount(img * n_objects + pick, minlength=size).reshape(n_images, n_objects)
     offered = (np.bincount(img * n_objects + sample[half], minlength=size)
@@ -124,9 +126,9 @@ def human_response_matrix(image: np.ndarray, chosen: np.ndarray, sample: np.ndar
     offered = offered[np.ix_(present, columns)].astype(np.float64)
     with np.errstate(invalid="ignore", divide="ignore"):
         values = np.where(offered > 0, picked / offered, np.nan)
-    image_truth = truth[half][first]
-    values[image_truth[:, None] == columns[None, :]] = np.nan
-    return ResponseMatrix(stimulus_ids[present], image_truth, columns, values)
+    truth = image_truth[present]
+    values[truth[:, None] == columns[None, :]] = np.nan
+    return ResponseMatrix(stimulus_ids[present], truth, columns, values)
 
 
 def _group_nanmean(values: np.ndarray, groups: np.ndarray, n_groups: int) -> np.ndarray:

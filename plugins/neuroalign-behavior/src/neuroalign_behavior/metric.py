@@ -57,12 +57,16 @@ class Trials:
     def half(self, indices: np.ndarray) -> ResponseMatrix:
         """The human response matrix of the trials ``indices``."""
         return human_response_matrix(self.image, self.chosen, self.sample, self.distractor,
-                                     self.truth, indices, len(self.stimulus_ids),
+                                     self.image_truth, indices, len(self.stimulus_ids),
                                      len(self.objects), self.stimulus_ids)
 
 
 def _strings(values: Any) -> np.ndarray:
-    return np.asarray(values).astype(str)
+    """Object names as an array of str (object arrays of str are kept as they are)."""
+    array = np.asarray(values)
+    if array.dtype.kind == "O" and all(isinstance(v, str) for v in array.ravel()[:100]):
+        return array
+    return array.astype(str).astype(object)
 
 
 def encode_trials(trials: xr.DataArray, extra_objects: Any = ()) -> Trials:
@@ -82,28 +86,39 @@ def encode_trials(trials: xr.DataArray, extra_objects: Any = ()) -> Trials:
                        f"); found coords {sorted(map(str, trials.coords))}")
     if trials.sizes[dim] < 4:
         raise I2nError(f"trials has {trials.sizes[dim]} trials; split-halves need at least 4")
-    chosen = _strings(trials.values)
-    columns = {c: _strings(trials[c].values) for c in TRIAL_COORDS}
-    wrong = (chosen != columns["sample_obj"]) & (chosen != columns["dist_obj"])
+    # pandas' hash factorisation (sorted vocabularies, so sorted codes are sorted names): an
+    # order of magnitude faster than sorting the strings with np.unique
+    import pandas as pd
+
+    n = trials.sizes[dim]
+    raw = {"chosen": trials.values, **{c: trials[c].values for c in TRIAL_COORDS}}
+    stimulus_codes, stimulus_ids = pd.factorize(_strings(raw["stimulus_id"]), sort=True)
+    extra = np.atleast_1d(_strings(list(extra_objects))) if len(extra_objects) else \
+        np.array([], dtype=str)
+    names = ("chosen", "truth", "sample_obj", "dist_obj")
+    joined = np.concatenate([_strings(raw[name]) for name in names] + [extra])
+    object_codes, objects = pd.factorize(joined, sort=True)
+    if (object_codes < 0).any() or (stimulus_codes < 0).any():
+        raise I2nError("trials have missing values (None/NaN) in their values or in the coords "
+                       f"{list(TRIAL_COORDS)}; drop those trials")
+    code = dict(zip(("chosen", "truth", "sample", "distractor"),
+                    (object_codes[k * n:(k + 1) * n] for k in range(4))))
+    image, objects, stimulus_ids = stimulus_codes, np.asarray(objects), np.asarray(stimulus_ids)
+    wrong = (code["chosen"] != code["sample"]) & (code["chosen"] != code["distractor"])
     if wrong.any():
         i = int(np.flatnonzero(wrong)[0])
         raise I2nError(
             f"{int(wrong.sum())} trial(s) chose an object that was not offered, e.g. trial {i}: "
-            f"chose {chosen[i]!r} between sample_obj={columns['sample_obj'][i]!r} and "
-            f"dist_obj={columns['dist_obj'][i]!r}; trials' values must be the chosen object name")
-    stimulus_ids, image = np.unique(columns["stimulus_id"], return_inverse=True)
-    objects = np.unique(np.concatenate([chosen, columns["truth"], columns["sample_obj"],
-                                        columns["dist_obj"], _strings(list(extra_objects))]))
-    code = {name: np.searchsorted(objects, values) for name, values in
-            (("chosen", chosen), ("truth", columns["truth"]), ("sample", columns["sample_obj"]),
-             ("distractor", columns["dist_obj"]))}
+            f"chose {objects[code['chosen'][i]]!r} between sample_obj="
+            f"{objects[code['sample'][i]]!r} and dist_obj={objects[code['distractor'][i]]!r}; "
+            "trials' values must be the chosen object name")
     image_truth = np.full(len(stimulus_ids), -1)
     image_truth[image] = code["truth"]
     inconsistent = image_truth[image] != code["truth"]
     if inconsistent.any():
         i = int(np.flatnonzero(inconsistent)[0])
-        raise I2nError(f"stimulus {columns['stimulus_id'][i]!r} has more than one truth in the "
-                       f"trials (e.g. {columns['truth'][i]!r} and "
+        raise I2nError(f"stimulus {stimulus_ids[image[i]]!r} has more than one truth in the "
+                       f"trials (e.g. {objects[code['truth'][i]]!r} and "
                        f"{objects[image_truth[image[i]]]!r}); each image shows one object")
     return Trials(image, code["chosen"], code["sample"], code["distractor"], code["truth"],
                   stimulus_ids, objects, image_truth)
