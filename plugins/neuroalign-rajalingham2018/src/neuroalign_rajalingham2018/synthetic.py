@@ -54,6 +54,8 @@ TRIALS = {"public": 12, "private": 60}
 _PER_OBJECT = {"public": 90, "private": 10}
 _INDEX_OFFSET = {"public": 0, "private": 50_000}
 _OBJECTS_PER_CATEGORY = 3
+#: image side in pixels (the ground truth sees 96 px; smaller than HvM's 256 keeps the demo fast)
+IMAGE_SIZE = 128
 
 
 def layout(access: str, scale: float) -> dict[str, int]:
@@ -90,7 +92,7 @@ def _split(access: str, seed: int, scale: float):
     records, images = draw_set(seed=seed, variations=(6,),
                                images_per_object={6: plan["images_per_object"]},
                                objects_per_category=_OBJECTS_PER_CATEGORY,
-                               index_offset=_INDEX_OFFSET[access])
+                               size=IMAGE_SIZE, index_offset=_INDEX_OFFSET[access])
     names = _names()
     return records, images, [names[r.object_name] for r in records]
 
