@@ -25,7 +25,7 @@ the ``trials`` input of the ``i2n`` metric. Real data: the private split has 341
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from neuroalign.interfaces import AssetSpec, DatasetSpec
 from neuroalign_majaj2015.data import MajajHong2015Dataset
@@ -162,6 +162,3 @@ class Rajalingham2018Dataset(MajajHong2015Dataset):
     def labels(self) -> list[str]:
         """The object each stimulus shows, in :meth:`stimuli` order (the read-out's labels)."""
         return self.stimuli().metadata["image_label"].astype(str).tolist()
-
-    def __getstate__(self) -> dict[str, Any]:
-        return {"spec": self.spec}
