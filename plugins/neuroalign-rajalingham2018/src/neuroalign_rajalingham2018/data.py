@@ -25,7 +25,7 @@ the ``trials`` input of the ``i2n`` metric. Real data: the private split has 341
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from neuroalign.interfaces import AssetSpec, DatasetSpec
 from neuroalign_majaj2015.data import MajajHong2015Dataset
@@ -111,6 +111,20 @@ def dataset_specs() -> list[DatasetSpec]:
                              ("private", "240 images, 341,785 trials"))]
 
 
+#: (what, dataset id, file sha256s...) -> loaded trials / stimuli, shared in a process
+#: (content-addressed), so the benchmark and the composite that contains it load each file once
+_MEMO: dict[tuple[str, ...], Any] = {}
+_MEMO_SIZE = 4
+
+
+def _memo(key: tuple[str, ...], make: Any) -> Any:
+    if key not in _MEMO:
+        while len(_MEMO) >= _MEMO_SIZE:
+            _MEMO.pop(next(iter(_MEMO)))
+        _MEMO[key] = make()
+    return _MEMO[key]
+
+
 class Rajalingham2018Dataset(MajajHong2015Dataset):
     """A Rajalingham 2018 split (see the module docstring).
 
@@ -125,39 +139,45 @@ class Rajalingham2018Dataset(MajajHong2015Dataset):
         """The trials: chosen object per trial, coords ``stimulus_id``, ``truth``, ``sample_obj``,
         ``dist_obj`` (+ the file's others)."""
         if self._assembly is None:
-            from neuroalign_majaj2015.formats import read_assembly, read_stimulus_csv
-
-            from .formats import to_trials
-
-            paths = self.files()
-            csv = read_stimulus_csv(paths["stimuli_csv"])
-            trials = to_trials(read_assembly(paths["assembly"]), csv["stimulus_id"].to_numpy(),
-                               source=f"{self.spec.id} assembly")
-            trials.attrs.update({"identifier": self.spec.id, "stimulus_set_identifier":
-                                 self.spec.parameters.get("stimulus_set_identifier", "")})
-            self._assembly = trials
+            self._assembly = _memo(self._memo_key("trials"), self._read_trials)
         return self._assembly
+
+    def _read_trials(self) -> xr.DataArray:
+        from neuroalign_majaj2015.formats import read_assembly, read_stimulus_csv
+
+        from .formats import to_trials
+
+        paths = self.files()
+        csv = read_stimulus_csv(paths["stimuli_csv"])
+        trials = to_trials(read_assembly(paths["assembly"]), csv["stimulus_id"].to_numpy(),
+                           source=f"{self.spec.id} assembly")
+        trials.attrs.update({"identifier": self.spec.id, "stimulus_set_identifier":
+                             self.spec.parameters.get("stimulus_set_identifier", "")})
+        return trials
 
     def stimuli(self) -> StimulusSet:
         """The images with ``image_label`` and ``object_name`` (the object each one shows)."""
         if self._stimuli is None:
-            from neuroalign.stimuli import StimulusSet
-            from neuroalign_majaj2015.formats import read_stimulus_csv, read_stimulus_set
-
-            from .formats import label_column
-
-            paths = self.files()
-            column = label_column(read_stimulus_csv(paths["stimuli_csv"]),
-                                  source=f"{self.spec.id} stimulus set")
-            stimuli = read_stimulus_set(
-                paths["stimuli_csv"], paths["stimuli_zip"], identifier=self.spec.id,
-                degrees=float(self.spec.parameters.get("visual_degrees", VISUAL_DEGREES)),
-                columns=(column,))
-            labels = stimuli.metadata[column].astype(str).tolist()
-            self._stimuli = StimulusSet.from_arrays(
-                self.spec.id, stimuli.ids, stimuli.images(), stimuli.degrees,
-                image_label=labels, object_name=labels)
+            self._stimuli = _memo(self._memo_key("stimuli"), self._read_stimuli)
         return self._stimuli
+
+    def _read_stimuli(self) -> StimulusSet:
+        from neuroalign.stimuli import StimulusSet
+        from neuroalign_majaj2015.formats import read_stimulus_csv, read_stimulus_set
+
+        from .formats import label_column
+
+        paths = self.files()
+        column = label_column(read_stimulus_csv(paths["stimuli_csv"]),
+                              source=f"{self.spec.id} stimulus set")
+        stimuli = read_stimulus_set(
+            paths["stimuli_csv"], paths["stimuli_zip"], identifier=self.spec.id,
+            degrees=float(self.spec.parameters.get("visual_degrees", VISUAL_DEGREES)),
+            columns=(column,))
+        labels = stimuli.metadata[column].astype(str).tolist()
+        return StimulusSet.from_arrays(
+            self.spec.id, stimuli.ids, stimuli.images(), stimuli.degrees,
+            image_label=labels, object_name=labels)
 
     def labels(self) -> list[str]:
         """The object each stimulus shows, in :meth:`stimuli` order (the read-out's labels)."""
