@@ -4,13 +4,16 @@ Writes ``plugins/neuroalign-behavior/tests/data/i2n_inputs.nc`` (the inputs, in 
 layout) and ``i2n_brainscore.json`` (what brainscore-vision returns on them), which
 ``tests/test_brainscore_agreement.py`` compares our ``i2n`` / ``i2n_split_half`` against.
 
-brainscore-vision is never a dependency of neuroalign; install it (and what its I2n imports)
-into a scratch directory and put that on ``PYTHONPATH``::
+brainscore-vision is never a dependency of neuroalign. It needs an old xarray (its
+``DataAssembly`` breaks on current xarray), so it runs in a scratch venv; this is how the stored
+fixture was made::
 
+    python3 -m venv /tmp/bsvenv
+    /tmp/bsvenv/bin/pip install "numpy<2" "scipy<1.14" "scikit-learn==1.5.2" "xarray==2022.3.0" \
+        "pandas==1.5.3" netCDF4 psutil result_caching tqdm PyYAML boto3 Pillow
     pip download brainscore-vision==2.4.2 brainscore-core==2.5.0 --no-deps -d /tmp/bsw
     (cd /tmp/bsw && for w in *.whl; do unzip -oq $w -d /tmp/bsref; done)
-    pip install --target /tmp/bsref --no-deps psutil result_caching
-    PYTHONPATH=/tmp/bsref .venv/bin/python benchmarks/i2n_brainscore_fixture.py
+    PYTHONPATH=/tmp/bsref /tmp/bsvenv/bin/python benchmarks/i2n_brainscore_fixture.py
 
 The inputs (three cases) are synthetic: objects named like the objectome's, images per object,
 every (image, distractor) pair offered on several trials, human choices drawn from per-cell
