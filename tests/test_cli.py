@@ -356,7 +356,7 @@ def test_the_command_lets_idle_openmp_threads_sleep(given, expected):
     import os
 
     code = ("import os, sys\n"
-            "from neuroalign.cli import main\n"
+            "from neuroalign.app.cli import main\n"
             "try:\n    main(['--version'])\nexcept SystemExit:\n    pass\n"
             "print(os.environ.get('OMP_WAIT_POLICY'), 'torch' in sys.modules)")
     env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}

@@ -15,7 +15,7 @@ import pytest
 
 import neuroalign
 import neuroalign_example.plugin
-from neuroalign.plugins import hookspecs
+from neuroalign.plugins.manager import hookspecs
 from neuroalign.plugins.manager import HOOKS
 
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "hooks.md"

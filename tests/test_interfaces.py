@@ -69,3 +69,15 @@ def test_score_json_roundtrip_is_lossless_with_nan_and_infinity():
     assert again.children["x"].value == -math.inf
     assert again.splits == [0.4, 0.6] and again.attrs == {"k": [1, 2]}
     assert [path for path, _ in score.walk()] == ["", "x"]
+
+
+@pytest.mark.parametrize("identifier", ["MajajHong2015.IT-pls", "Fam.IT", "Rajalingham2018-i2n",
+                                        "Brain-Score2018", "Brain-Score2018.V4-mean"])
+def test_benchmark_ids_include_brainscores_dotless_form(identifier):
+    assert BenchmarkSpec(id=identifier, factory="pkg.mod:Bench").id == identifier
+
+
+@pytest.mark.parametrize("identifier", ["MajajHong2015_IT", "Foo", "A-b-c", "a.b.c", "-x.y"])
+def test_benchmark_ids_need_a_dot_or_one_dash(identifier):
+    with pytest.raises(ValidationError, match="Family.Region-metric"):
+        BenchmarkSpec(id=identifier, factory="pkg.mod:Bench")

@@ -54,8 +54,13 @@ _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _SHA1 = re.compile(r"^[0-9a-f]{40}$")
 #: ``source:name`` with an optional timm-style ``.tag``.
 MODEL_ID = re.compile(r"^[a-z0-9][a-z0-9_\-]*:[A-Za-z0-9][\w\-.]*$")
-#: ``Family.Region-metric`` e.g. ``MajajHong2015.IT-pls``; the metric part is optional.
-BENCHMARK_ID = re.compile(r"^[A-Za-z][\w]*\.[A-Za-z0-9_]+(-[A-Za-z0-9_]+)?$")
+#: ``Family.Region-metric`` e.g. ``MajajHong2015.IT-pls``; the metric part is optional. Also
+#: Brain-Score's dotless ``Family-metric`` (``Rajalingham2018-i2n``, ``Brain-Score2018``) and
+#: groups below such a family (``Brain-Score2018.V4-mean``): the family may carry one ``-part``
+#: and the ``.Region`` is then optional; an id needs a ``.`` or a ``-`` (``MajajHong2015_IT`` is
+#: still refused).
+BENCHMARK_ID = re.compile(
+    r"^(?=[^.\-]*[.\-])[A-Za-z][\w]*(-[A-Za-z0-9_]+)?(\.[A-Za-z0-9_]+(-[A-Za-z0-9_]+)?)?$")
 #: ``Family.name`` e.g. ``MajajHong2015.public``.
 DATASET_ID = re.compile(r"^[A-Za-z][\w]*\.[A-Za-z0-9_\-]+$")
 #: lower-case snake ids for metrics, attacks and aggregators, e.g. ``pls``, ``pgd_linf``.
@@ -276,7 +281,8 @@ class BenchmarkSpec(Spec):
     """A benchmark: data + metric + ceiling, versioned so that stored scores stay comparable."""
 
     id_pattern: ClassVar[re.Pattern[str]] = BENCHMARK_ID
-    id_form: ClassVar[str] = "'Family.Region-metric' (e.g. 'MajajHong2015.IT-pls')"
+    id_form: ClassVar[str] = ("'Family.Region-metric' (e.g. 'MajajHong2015.IT-pls') or "
+                              "Brain-Score's 'Family-metric' (e.g. 'Rajalingham2018-i2n')")
 
     version: int = Field(1, ge=1)
     dataset: str | None = Field(None, description="Dataset id the benchmark scores against.")

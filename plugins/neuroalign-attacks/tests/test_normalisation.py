@@ -10,7 +10,8 @@ import pytest
 import torch
 
 import neuroalign
-from neuroalign.interfaces import Model, Preprocessing
+from neuroalign.specs import Preprocessing
+from neuroalign.interfaces import Model
 from neuroalign_attacks import (
     AttackInputError,
     NormalizedModel,
