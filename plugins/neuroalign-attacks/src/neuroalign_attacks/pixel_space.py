@@ -1,7 +1,10 @@
 """The common contract of every attack: pixel space [0, 1], a frozen model, validated inputs.
 
 Attacks optimise images in pixel space; the model's normalisation lives inside
-:class:`NormalizedModel`, a small differentiable wrapper. :func:`frozen` puts a module in eval
+:class:`NormalizedModel`, a small differentiable wrapper. Which normalisation is never assumed:
+:func:`as_pixel_model` takes it from a ``neuroalign.Model``, a ``NormalizedModel``, explicit
+``mean``/``std`` or ``normalized=False``, and refuses a bare module without one and sources
+that disagree. :func:`frozen` puts a module in eval
 mode and switches off its parameters' ``requires_grad`` for the duration of an attack, then
 restores both, so an attack never changes a model nor leaves gradients on it.
 """
