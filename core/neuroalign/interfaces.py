@@ -56,8 +56,10 @@ _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _SHA1 = re.compile(r"^[0-9a-f]{40}$")
 #: ``source:name`` with an optional timm-style ``.tag``.
 MODEL_ID = re.compile(r"^[a-z0-9][a-z0-9_\-]*:[A-Za-z0-9][\w\-.]*$")
-#: ``Family.Region-metric`` e.g. ``MajajHong2015.IT-pls``; the metric part is optional.
-BENCHMARK_ID = re.compile(r"^[A-Za-z][\w]*\.[A-Za-z0-9_]+(-[A-Za-z0-9_]+)?$")
+#: ``Family.Region-metric`` e.g. ``MajajHong2015.IT-pls``; the metric part is optional. Also
+#: ``Family-metric`` without a region, as Brain-Score names some benchmarks
+#: (``Rajalingham2018-i2n``).
+BENCHMARK_ID = re.compile(r"^[A-Za-z][\w]*(\.[A-Za-z0-9_]+(-[A-Za-z0-9_]+)?|-[A-Za-z0-9_]+)$")
 #: ``Family.name`` e.g. ``MajajHong2015.public``.
 DATASET_ID = re.compile(r"^[A-Za-z][\w]*\.[A-Za-z0-9_\-]+$")
 #: lower-case snake ids for metrics, attacks and aggregators, e.g. ``pls``, ``pgd_linf``.
@@ -278,7 +280,8 @@ class BenchmarkSpec(Spec):
     """A benchmark: data + metric + ceiling, versioned so that stored scores stay comparable."""
 
     id_pattern: ClassVar[re.Pattern[str]] = BENCHMARK_ID
-    id_form: ClassVar[str] = "'Family.Region-metric' (e.g. 'MajajHong2015.IT-pls')"
+    id_form: ClassVar[str] = ("'Family.Region-metric' (e.g. 'MajajHong2015.IT-pls') or "
+                              "'Family-metric' (e.g. 'Rajalingham2018-i2n')")
 
     version: int = Field(1, ge=1)
     dataset: str | None = Field(None, description="Dataset id the benchmark scores against.")
