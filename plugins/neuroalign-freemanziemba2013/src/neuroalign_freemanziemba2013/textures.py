@@ -5,7 +5,8 @@ The real stimuli (Freeman, Ziemba et al. 2013) are 15 texture *families*, each s
 with the same Fourier amplitude spectrum and random phases: the noise keeps the texture's
 orientation and spatial-frequency content (what V1 responds to) and loses its higher-order
 structure (what V2 is sensitive to). All are grayscale, 320 x 320 px, shown in a 4-degree
-circular aperture on mid grey.
+circular aperture on mid grey (ours: 160 x 160 px, which is all a 4-degree stimulus shows the
+ground-truth network).
 
 Ours keep that structure:
 
@@ -36,7 +37,8 @@ __all__ = ["TEXTURE_TYPES", "FAMILIES", "IMAGE_SIZE", "Family", "family", "draw_
 #: Freeman & Ziemba's texture family numbers (their readme's ``textureNumOrder``)
 FAMILIES: tuple[int, ...] = (327, 336, 393, 402, 13, 18, 23, 30, 38, 48, 52, 56, 60, 71, 99)
 TEXTURE_TYPES: tuple[str, ...] = ("noise", "texture")
-IMAGE_SIZE = 320
+#: the real images are 320 px; ours are 160 px (the ground-truth network sees 4 degrees as 48 px)
+IMAGE_SIZE = 160
 #: radius of the aperture in half-widths: grey surround ~ 1 - pi r^2 / 4 = 31 %
 _APERTURE_RADIUS = 0.94
 
