@@ -45,7 +45,17 @@ def test_leaderboard_pivots_and_ranks():
     assert board.aggregate["timm:good"] == pytest.approx(0.75)
     assert board.aggregate["timm:<b>bad</b>"] == pytest.approx(0.05)
     frame = board.to_frame()
-    assert list(frame.columns) == ["mean", "X.IT-pls", "X.V4-pls"]
+    assert list(frame.columns) == ["mean", "rho_hierarchy", "X.IT-pls", "X.V4-pls"]
+    # paper 000's rho-hierarchy from the region means: V4 .8 > IT .7 is -1; one region: NaN
+    assert board.rho_hierarchy["timm:good"] == pytest.approx(-1.0)
+    assert math.isnan(board.rho_hierarchy["timm:<b>bad</b>"])
+    assert board.to_dict()["rows"][0]["rho_hierarchy"] == pytest.approx(-1.0)
+
+
+def test_rho_hierarchy_column_needs_two_hierarchy_regions():
+    board = leaderboard(tidy()[tidy()["benchmark"] == "X.V4-pls"], aggregator="mean")
+    assert board.rho_hierarchy is None
+    assert "rho_hierarchy" not in board.to_frame().columns
 
 
 @pytest.mark.parametrize("aggregator", ["zmean", "meanrank"])
@@ -95,7 +105,7 @@ def test_from_results_registry(tmp_path):
     board = leaderboard(results)
     assert board.models == ["timm:b", "timm:a"]
     assert board.to_dict()["rows"][0] == {
-        "rank": 1, "model": "timm:b", "aggregate": pytest.approx(0.6),
+        "rank": 1, "model": "timm:b", "aggregate": pytest.approx(0.6), "rho_hierarchy": None,
         "scores": {"X.IT-pls": {"value": 0.6, "error": 0.01, "layer": "l"}}}
 
 

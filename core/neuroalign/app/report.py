@@ -52,6 +52,10 @@ class Leaderboard:
         Id of the aggregator used.
     higher_is_better : bool
         Direction of ``aggregate`` (False for rank-like aggregates).
+    rho_hierarchy : pandas.Series or None
+        Paper 000's rho-hierarchy per model: Spearman correlation of its V1, V2, V4, IT region
+        means (:func:`neuroalign.aggregate.region_means`) with depth 1..4; NaN for a model with
+        fewer than two of those regions; None when no model has two.
     """
 
     values: pd.DataFrame
@@ -60,6 +64,7 @@ class Leaderboard:
     aggregate: pd.Series | None = None
     aggregator: str | None = None
     higher_is_better: bool = True
+    rho_hierarchy: pd.Series | None = None
 
     @property
     def models(self) -> list[str]:
@@ -72,6 +77,8 @@ class Leaderboard:
     def to_frame(self) -> pd.DataFrame:
         """Values with the aggregate as the first column (named after the aggregator)."""
         frame = self.values.copy()
+        if self.rho_hierarchy is not None:
+            frame.insert(0, "rho_hierarchy", self.rho_hierarchy)
         if self.aggregate is not None:
             frame.insert(0, self.aggregator or "aggregate", self.aggregate)
         return frame
@@ -89,8 +96,9 @@ class Leaderboard:
                 scores[str(bench)] = {"value": value, "error": _num(self.errors.at[model, bench]),
                                       "layer": self.layers.at[model, bench]}
             aggregate = None if self.aggregate is None else _num(self.aggregate.get(model))
+            rho = None if self.rho_hierarchy is None else _num(self.rho_hierarchy.get(model))
             rows.append({"rank": rank, "model": str(model), "aggregate": aggregate,
-                         "scores": scores})
+                         "rho_hierarchy": rho, "scores": scores})
         return {"aggregator": self.aggregator, "higher_is_better": self.higher_is_better,
                 "benchmarks": self.benchmarks, "rows": rows}
 
@@ -167,8 +175,24 @@ def leaderboard(results: pd.DataFrame | ResultsDatabase | None = None, *,
     else:
         order = values.mean(axis=1).sort_values(ascending=False, na_position="last",
                                                 kind="stable").index
+    rho = _rho_hierarchy(values)
     return Leaderboard(values.loc[order], errors.loc[order], layers.loc[order],
-                       None if aggregate is None else aggregate.loc[order], aggregator, higher)
+                       None if aggregate is None else aggregate.loc[order], aggregator, higher,
+                       None if rho is None else rho.loc[order])
+
+
+def _rho_hierarchy(values: pd.DataFrame) -> pd.Series | None:
+    """Paper 000's rho-hierarchy per model, or None when no model has two of V1, V2, V4, IT."""
+    from .aggregate import HIERARCHY, region_means
+    from .stats import rho_hierarchy
+
+    if values.empty:
+        return None
+    regions = region_means(values)
+    counts = regions[[r for r in HIERARCHY if r in regions.columns]].notna().sum(axis=1)
+    if counts.empty or int(counts.max()) < 2:
+        return None
+    return rho_hierarchy(regions).astype("float64")
 
 
 def _label_weights(table: pd.DataFrame) -> pd.DataFrame:
@@ -203,6 +227,8 @@ def render_table(board: Leaderboard, *, title: str | None = "Leaderboard",
     table.add_column("model")
     if board.aggregate is not None:
         table.add_column(board.aggregator or "aggregate", justify="right", style="bold")
+    if board.rho_hierarchy is not None:
+        table.add_column("ρ-hierarchy", justify="right")
     for bench in board.benchmarks:
         table.add_column(bench, justify="right", overflow="fold")
     for rank, model in enumerate(board.values.index, start=1):
@@ -210,6 +236,9 @@ def render_table(board: Leaderboard, *, title: str | None = "Leaderboard",
         if board.aggregate is not None:
             value = board.aggregate.get(model)
             row.append("" if value is None or math.isnan(value) else f"{value:.3f}")
+        if board.rho_hierarchy is not None:
+            rho = board.rho_hierarchy.get(model)
+            row.append("" if rho is None or math.isnan(rho) else f"{rho:+.2f}")
         for bench in board.benchmarks:
             text = _cell(board.values.at[model, bench], board.errors.at[model, bench])
             layer = board.layers.at[model, bench]
@@ -233,6 +262,9 @@ def print_leaderboard(board: Leaderboard, console: Console | None = None) -> Non
         direction = "higher" if board.higher_is_better else "lower"
         console.print(f"[dim]aggregate: {board.aggregator} ({direction} is better); "
                       "cells: ceiled score ± error, chosen layer below[/]")
+    if board.rho_hierarchy is not None:
+        console.print("[dim]ρ-hierarchy: Spearman r of the V1, V2, V4, IT region means with "
+                      "depth 1..4 (paper 000)[/]")
 
 
 # ------------------------------------------------------------------------------ HTML
@@ -274,6 +306,8 @@ def render_html(board: Leaderboard, *, title: str = "neuroalign leaderboard") ->
     head = ['<th data-sort="num">#</th>', '<th class="model">model</th>']
     if board.aggregate is not None:
         head.append(f"<th>{esc(board.aggregator or 'aggregate')}</th>")
+    if board.rho_hierarchy is not None:
+        head.append("<th>ρ-hierarchy</th>")
     head += [f"<th>{esc(b)}</th>" for b in board.benchmarks]
     body = []
     for rank, model in enumerate(board.values.index, start=1):
@@ -284,6 +318,10 @@ def render_html(board: Leaderboard, *, title: str = "neuroalign leaderboard") ->
             agg = float("nan") if agg is None else float(agg)
             shown = "" if math.isnan(agg) else f"{agg:.3f}"
             cells.append(f'<td class="agg" data-v="{shown}">{shown}</td>')
+        if board.rho_hierarchy is not None:
+            rho = board.rho_hierarchy.get(model)
+            shown = "" if rho is None or math.isnan(rho) else f"{rho:+.2f}"
+            cells.append(f'<td data-v="{shown}">{shown}</td>')
         for bench in board.benchmarks:
             value = float(board.values.at[model, bench])
             if math.isnan(value):

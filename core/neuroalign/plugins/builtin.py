@@ -16,7 +16,8 @@ def register_aggregators(register):
         parameters={"missing": "zero"},
         description="Brain-Score's hierarchical arithmetic mean: benchmark -> region -> "
         "neural/behavioral -> overall. parameters.missing: 'zero' (Brain-Score: a missing "
-        "benchmark counts as 0) or 'skip' (average what is there).",
+        "benchmark counts as 0) or 'skip' (average what is there); parameters.levels: 'kinds' "
+        "(default) or 'regions' (regions averaged directly, paper 000's 'Avg').",
         citation=_AHLERT,
     ))
     register(AggregatorSpec(

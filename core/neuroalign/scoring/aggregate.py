@@ -38,6 +38,7 @@ __all__ = [
     "ZMeanAggregator",
     "MeanRankAggregator",
     "benchmark_groups",
+    "region_means",
     "rank",
     "Agreement",
     "agreement",
@@ -47,9 +48,15 @@ __all__ = [
 
 #: valid values of the ``missing`` parameter
 MISSING: tuple[str, ...] = ("zero", "skip")
+#: valid values of the mean's ``levels`` parameter: average regions within kinds, then kinds
+#: (Brain-Score's leaderboard), or average the regions directly (paper 000's 'Avg')
+LEVELS: tuple[str, ...] = ("kinds", "regions")
 #: the ventral-stream regions ordered by depth (paper 000's rho-hierarchy)
-#: kinds that never enter an overall score (Brain-Score's engineering benchmarks)
-EXCLUDED_KINDS: tuple[str, ...] = ("engineering",)
+#: kinds that never enter an overall score: Brain-Score's engineering benchmarks; in a
+#: model x benchmark table also composites (already aggregates of other columns) and benchmarks
+#: whose spec says ``parameters["aggregate"] = False`` (Brain-Score's public benchmarks,
+#: ``parent=None``), both grouped as ``"excluded"``
+EXCLUDED_KINDS: tuple[str, ...] = ("engineering", "excluded")
 
 
 def _kind_of_region(region: str | None) -> str | None:
@@ -100,6 +107,12 @@ class _Base(Aggregator):
                 f"Aggregator {spec.id!r}: parameter missing={self.missing!r} is not valid; "
                 f"use one of {list(MISSING)}"
             )
+        self.levels: str = spec.parameters.get("levels", "kinds")
+        if self.levels not in LEVELS:
+            raise SpecError(
+                f"Aggregator {spec.id!r}: parameter levels={self.levels!r} is not valid; "
+                f"use one of {list(LEVELS)}"
+            )
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(id={self.spec.id!r}, missing={self.missing!r})"
@@ -117,13 +130,17 @@ class _Base(Aggregator):
 # ------------------------------------------------------------------------------ hierarchy
 
 
-def _hierarchical(leaves: list[tuple[str, str, str, float, float | None]], missing: str
+def _hierarchical(leaves: list[tuple[str, str, str, float, float | None]], missing: str,
+                  levels: str = "kinds"
                   ) -> tuple[float, float | None, dict[str, float], dict[str, float], list[str]]:
     """Weighted mean of ``(name, region, kind, value, error)`` leaves over the hierarchy.
 
-    Each leaf's weight is ``1/n_kinds * 1/n_regions_of_its_kind * 1/n_leaves_of_its_region``, so
-    the value is exactly mean(kinds(mean(regions(mean(benchmarks))))), and the error of that
-    linear combination of independent estimates is ``sqrt(sum(w_i^2 * e_i^2))``.
+    With ``levels="kinds"`` each leaf's weight is ``1/n_kinds * 1/n_regions_of_its_kind *
+    1/n_leaves_of_its_region``, so the value is exactly
+    mean(kinds(mean(regions(mean(benchmarks))))); with ``levels="regions"`` it is
+    ``1/n_regions * 1/n_leaves_of_its_region`` (mean(regions(mean(benchmarks))), paper 000's
+    average). The error of that linear combination of independent estimates is
+    ``sqrt(sum(w_i^2 * e_i^2))``.
     """
     tree: dict[str, dict[str, list[tuple[float, float | None]]]] = {}
     absent: list[str] = []
@@ -139,12 +156,14 @@ def _hierarchical(leaves: list[tuple[str, str, str, float, float | None]], missi
     total, variance, known = 0.0, 0.0, True
     regions: dict[str, float] = {}
     kinds: dict[str, float] = {}
+    n_regions = sum(len(by_region) for by_region in tree.values())
     for kind, by_region in tree.items():
         kind_total = 0.0
         for region, values in by_region.items():
             regions[region] = sum(v for v, _ in values) / len(values)
             kind_total += regions[region]
-            weight = 1.0 / (len(tree) * len(by_region) * len(values))
+            weight = 1.0 / (len(tree) * len(by_region) * len(values)) if levels == "kinds" \
+                else 1.0 / (n_regions * len(values))
             for value, error in values:
                 total += weight * value
                 if error is None or math.isnan(error):
@@ -196,7 +215,7 @@ class MeanAggregator(_Base):
         for name, child in children.items():
             region, kind = _classify(name, child)
             leaves.append((name, region, kind, float(child.value), child.error))
-        value, error, regions, kinds, absent = _hierarchical(leaves, self.missing)
+        value, error, regions, kinds, absent = _hierarchical(leaves, self.missing, self.levels)
         plugins: dict[str, str] = {}
         for child in children.values():
             plugins.update(child.provenance.plugins)
@@ -204,8 +223,8 @@ class MeanAggregator(_Base):
             value=value,
             error=error,
             children=dict(children),
-            attrs={"aggregator": self.spec.id, "missing": self.missing, "regions": regions,
-                   "kinds": kinds, "missing_children": absent},
+            attrs={"aggregator": self.spec.id, "missing": self.missing, "levels": self.levels,
+                   "regions": regions, "kinds": kinds, "missing_children": absent},
             provenance=Provenance(plugins=plugins),
         )
 
@@ -220,7 +239,7 @@ class MeanAggregator(_Base):
         out = {}
         for model, row in table.iterrows():
             leaves = [(c, *groups[c], float(row[c]), None) for c in table.columns]
-            out[model] = _hierarchical(leaves, self.missing)[0]
+            out[model] = _hierarchical(leaves, self.missing, self.levels)[0]
         return pd.Series(out, name=self.spec.id, dtype=float).reindex(table.index)
 
 
@@ -406,8 +425,10 @@ def benchmark_groups(table: pd.DataFrame) -> dict[str, tuple[str, str]]:
     """``column -> (region, kind)`` for the benchmark columns of ``table``.
 
     In order of precedence: ``table.attrs["benchmarks"][column]`` (a mapping with ``region``
-    and ``kind``); the spec of a registered benchmark of that id; the ``Region`` of a
-    ``Family.Region-metric`` id; else the column is a group of its own of kind ``neural``.
+    and ``kind``); the spec of a registered benchmark of that id (a registered composite, or a
+    spec with ``parameters["aggregate"] = False``, gets kind ``"excluded"``: it never enters an
+    aggregate); the ``Region`` of a ``Family.Region-metric`` id; else the column is a group of
+    its own of kind ``neural``.
     """
     declared = table.attrs.get("benchmarks", {}) if hasattr(table, "attrs") else {}
     groups: dict[str, tuple[str, str]] = {}
@@ -417,13 +438,32 @@ def benchmark_groups(table: pd.DataFrame) -> dict[str, tuple[str, str]]:
             spec = _registered_benchmark(str(column))
             if spec is not None:
                 info.setdefault("region", spec.region)
-                info.setdefault("kind", spec.kind)
+                excluded = spec.kind == "composite" or spec.parameters.get("aggregate") is False
+                info.setdefault("kind", "excluded" if excluded else spec.kind)
         region = info.get("region") or _region_of_id(str(column)) or str(column)
         kind = info.get("kind")
         if kind in (None, "composite"):
             kind = _kind_of_region(region) or "neural"
         groups[column] = (region, kind)
     return groups
+
+
+def region_means(table: pd.DataFrame) -> pd.DataFrame:
+    """Model x region table: each region the mean of its (non-excluded) benchmark columns.
+
+    Columns are grouped by :func:`benchmark_groups`; NaN cells are left out of a region's mean
+    (a region with no score is NaN). Feed it to :func:`rho_hierarchy` for one value per model.
+    """
+    import pandas as pd
+
+    table = numeric_table(wide_table(table))
+    groups = benchmark_groups(table)
+    columns: dict[str, list[str]] = {}
+    for column, (region, kind) in groups.items():
+        if kind not in EXCLUDED_KINDS:
+            columns.setdefault(region, []).append(column)
+    return pd.DataFrame({region: table[names].mean(axis=1, skipna=True)
+                         for region, names in columns.items()}, index=table.index)
 
 
 def _registered_benchmark(identifier: str) -> Any:

@@ -112,6 +112,8 @@ class CompositeBenchmark(Benchmark):
 
         ``layers`` and ``progress`` are passed on to every child.
         """
+        if self.on_error == "raise":
+            self.check_members()
         if isinstance(model, str):
             from ..plugins.lookup import get_model
 
@@ -141,6 +143,55 @@ class CompositeBenchmark(Benchmark):
             attrs["region"] = self.spec.region
         return result.model_copy(update={"provenance": provenance, "attrs": attrs})
 
+    def unregistered_members(self) -> list[str]:
+        """Member ids (given by id, at any depth) that no installed plugin registers."""
+        from .errors import NeuroalignError
+        from .registry import get_registry
+
+        registry = get_registry()
+        missing: list[str] = []
+        for child in self.children.values():
+            if isinstance(child, str):
+                try:
+                    registry.spec("benchmark", child)
+                except NeuroalignError:
+                    missing.append(child)
+            elif isinstance(child, CompositeBenchmark):
+                missing += [m for m in child.unregistered_members() if m not in missing]
+        return missing
+
+    def check_members(self) -> None:
+        """Raise before any scoring when a member is not installed (``on_error="raise"``).
+
+        A registered composite may name members that another distribution provides (its spec's
+        ``parameters["providers"]``: member id -> pip distribution); registering it needs none
+        of them, scoring it needs all of them, so this fails at once, naming what to install,
+        instead of after the installed members have been scored.
+
+        Raises
+        ------
+        neuroalign.UnknownIdError
+            For the first missing member (with close matches), listing every missing member
+            and the distributions that provide them.
+        """
+        from .errors import UnknownIdError
+        from .registry import list_benchmarks
+
+        missing = self.unregistered_members()
+        if not missing:
+            return
+        providers = self.spec.parameters.get("providers") or {}
+        named = sorted({providers[m] for m in missing if m in providers})
+        install = (f"install {' '.join(named)} (pip install {' '.join(named)})" if named
+                   else "install the plugin that registers them")
+        error = UnknownIdError("benchmark", missing[0], list_benchmarks())
+        error.args = (
+            f"{error}. Composite {self.spec.id!r} needs benchmark(s) {missing} that no installed "
+            f"plugin registers: {install}, or score the other members with a missing one "
+            f"counting as 0: neuroalign.get_benchmark({self.spec.id!r}, "
+            "parameters={'on_error': 'missing'})",)
+        raise error
+
     def member_versions(self) -> dict[str, int | None]:
         """Benchmark id -> version of every benchmark below this composite, nested ones included.
 
@@ -149,6 +200,8 @@ class CompositeBenchmark(Benchmark):
         composite result is still current. A member that cannot be built (``on_error=
         "missing"``) maps to None.
         """
+        if self.on_error == "raise":
+            self.check_members()
         versions: dict[str, int | None] = {}
         for name in self.children:
             try:

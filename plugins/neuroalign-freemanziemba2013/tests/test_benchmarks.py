@@ -1,0 +1,79 @@
+"""Benchmark specs (Brain-Score parity) and recovery on the synthetic twin."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import neuroalign
+from neuroalign.scoring.engine import LayerView, score
+from neuroalign_freemanziemba2013.specs import benchmark_specs
+from neuroalign_freemanziemba2013.synthetic import layout
+
+
+def test_specs_match_brainscore():
+    specs = {s.id: s for s in benchmark_specs()}
+    assert sorted(specs) == ["FreemanZiemba2013.V1-pls", "FreemanZiemba2013.V2-pls",
+                             "FreemanZiemba2013public.V1-pls", "FreemanZiemba2013public.V2-pls"]
+    for identifier, spec in specs.items():
+        public = "public" in identifier
+        assert spec.version == (1 if public else 3)
+        assert spec.visual_degrees == 4.0 and spec.number_of_trials == 20
+        assert spec.metric == "pls" and spec.ceiling == "internal_consistency"
+        assert spec.metric_parameters == {"stratification_coord": "texture_type"}
+        assert spec.dataset == f"FreemanZiemba2013.{'public' if public else 'private'}"
+        assert spec.parameters["selection_dataset"] == "FreemanZiemba2013.public"
+        # Brain-Score's public benchmarks have parent=None: they enter no region's mean
+        assert spec.parameters.get("aggregate", True) is (not public)
+    assert specs["FreemanZiemba2013.V2-pls"].region == "V2"
+
+
+def test_full_scale_layout_is_the_real_datasets():
+    private, public = layout("private", 1.0), layout("public", 1.0)
+    assert len(private["images"]) == 315 and len(public["images"]) == 135
+    assert not set(private["images"]) & set(public["images"])
+    assert private["trials"] == public["trials"] == 20
+    assert len(layout("private", 0.125)["images"]) == 105
+
+
+class _Shuffled(LayerView):
+    """The ground-truth features with stimuli permuted: nothing to learn."""
+
+    def activations(self, stimuli, layers, **kwargs):
+        features = super().activations(stimuli, layers, **kwargs)
+        order = np.random.default_rng(0).permutation(features.sizes["presentation"])
+        return features.copy(data=features.values[order])
+
+
+def test_groundtruth_recovery_and_controls(in_fz_store):
+    truth = neuroalign.get_model("synthetic:groundtruth")
+    other = neuroalign.get_model("synthetic:groundtruth", parameters={"seed": 7})
+    for region, ceiling in (("V1", 0.873), ("V2", 0.825)):
+        benchmark = neuroalign.get_benchmark(f"FreemanZiemba2013.{region}-pls")
+        committed = score(truth, benchmark, results=False)
+        # the split-half ceiling lands near Brain-Score's (V1 .873, V2 .825)
+        assert committed.ceiling == pytest.approx(ceiling, abs=0.04), committed
+        assert committed.attrs["layer_policy"] == "committed"
+        assert committed.attrs["visual_degrees"] == 4.0
+        # the ground truth ranks first: another network of the same architecture scores lower
+        rival = score(other, benchmark, results=False)
+        assert committed.value > rival.value + 0.05, (committed.value, rival.value)
+        shuffled = score(_Shuffled(truth, [truth.region_layers[region]]), benchmark,
+                         results=False)
+        assert abs(shuffled.value) < 0.05, shuffled
+        # layer selection on the public split picks the generating stage
+        selected = score(truth, benchmark, layers=["v1", "v2", "v4", "it"], results=False)
+        assert selected.layer == truth.region_layers[region], selected.layers
+        assert selected.attrs["selection_split"] == "FreemanZiemba2013.public"
+        assert any(k.startswith("FreemanZiemba2013.public/")
+                   for k in selected.provenance.dataset_sha256)
+
+
+def test_public_benchmark_selects_and_scores_on_the_public_split(in_fz_store):
+    truth = neuroalign.get_model("synthetic:groundtruth")
+    benchmark = neuroalign.get_benchmark("FreemanZiemba2013public.V2-pls")
+    selected = score(truth, benchmark, layers=["v1", "v2", "v4", "it"], results=False)
+    assert selected.attrs["reported_split"] == "FreemanZiemba2013.public"
+    assert selected.layer == "v2"
+    # Brain-Score: the public benchmark's score is its best layer's score on that same split
+    assert selected.value == pytest.approx(selected.layers["v2"], abs=1e-9)
