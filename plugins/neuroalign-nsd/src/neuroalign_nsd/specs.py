@@ -162,7 +162,7 @@ def benchmark_specs() -> list[BenchmarkSpec]:
                     "n_test": 115,
                     "split_seed": 0,
                     "selection_folds": 5,
-                    "selection_mapping": "ridge" if mapping in ("mlp", "cnn") else mapping,
+                    "selection_mapping": mapping if mapping in ("ols", "ridge") else "ridge",
                     "lasso_alphas": [1e-4, 1e-3, 5e-3, 1e-2, 5e-2, 1e-1],
                     "lasso_subject": subject_dataset_id(2),
                     "hidden_units": 128,
