@@ -1,0 +1,25 @@
+"""Hooks of ``neuroalign-nsd``: the prepared NSD datasets and the ROI encoding benchmarks."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from neuroalign import BenchmarkSpec, DatasetSpec, hookimpl
+
+
+@hookimpl
+def register_datasets(register: Callable[[DatasetSpec], None]) -> None:
+    """Register ``NSD.shared515`` and ``NSD.subj01`` ... ``NSD.subj08``."""
+    from .specs import dataset_specs
+
+    for spec in dataset_specs():
+        register(spec)
+
+
+@hookimpl
+def register_benchmarks(register: Callable[[BenchmarkSpec], None]) -> None:
+    """Register ``NSD.{FFA,EBA,PPA,VWFA}-{ols,ridge,lasso,mlp,cnn}``."""
+    from .specs import benchmark_specs
+
+    for spec in benchmark_specs():
+        register(spec)
