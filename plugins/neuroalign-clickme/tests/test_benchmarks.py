@@ -19,7 +19,7 @@ def twin(neuroalign_plugin_manager, neuroalign_synthetic_store):
 
     neuroalign_plugin_manager.register(neuroalign_synthetic.plugin, name="synthetic")
     neuroalign_plugin_manager.register(neuroalign_clickme.plugin, name="clickme")
-    neuroalign_synthetic_store(neuroalign.get_spec("dataset", "ClickMe.eval1000"), scale=0.06)
+    neuroalign_synthetic_store(neuroalign.get_spec("dataset", "ClickMe.eval1000"), scale=0.05)
 
 
 def _score(model: str, benchmark: str, **parameters):
@@ -43,8 +43,8 @@ def test_tolerance_reports_outcomes_and_shares_the_search(twin):
     model = neuroalign.get_model("clickme:groundtruth-harmonized")
     tolerance = neuroalign.get_benchmark("ClickMe.tolerance-pgd_l2")(model)
     attrs = tolerance.attrs
-    assert attrs["n_images"] == 10 and attrs["n_misclassified"] == 0  # own decisions as labels
-    assert attrs["n_success"] + attrs["n_failures"] == 10 and attrs["n_success"] > 0
+    assert attrs["n_images"] == 8 and attrs["n_misclassified"] == 0  # own decisions as labels
+    assert attrs["n_success"] + attrs["n_failures"] == 8 and attrs["n_success"] > 0
     per = attrs["per_image"]
     ok = [o == SUCCESS for o in per["outcome"]]
     assert tolerance.value == pytest.approx(np.mean(np.array(per["l2"])[ok]))
@@ -69,7 +69,7 @@ def test_variants_run_and_align(twin, attack):
         parameters["cw"] = {**parameters["cw"], "steps": 30, "binary_search_steps": 4,
                             "initial_const": 1.0}
     score = neuroalign.get_benchmark(spec.id, parameters=parameters)(model)
-    assert score.attrs["n_success"] >= 8 and score.value > 0.5
+    assert score.attrs["n_success"] >= 6 and score.value > 0.5
     tolerance = neuroalign.get_benchmark(f"ClickMe.tolerance-{attack}",
                                          parameters={**parameters, "measure": "tolerance"})(model)
     unit = "Linf" if attack == "pgd_linf" else "L2"
@@ -80,3 +80,19 @@ def test_bad_parameters_are_refused(twin):
     spec = neuroalign.get_spec("benchmark", "ClickMe.tolerance-pgd_l2")
     with pytest.raises(ValueError, match="projection must be one of"):
         neuroalign.get_benchmark(spec.id, parameters={**spec.parameters, "projection": "cube"})
+
+
+def test_twin_model_pickles_and_is_the_groundtruth_behind_a_gate(twin):
+    import pickle
+
+    import torch
+
+    model = neuroalign.get_model("clickme:groundtruth-harmonized")
+    module = pickle.loads(pickle.dumps(model)).module()
+    assert [name for name, _ in module.named_children()] == ["gate", "v1", "v2", "v4", "it",
+                                                             "readout"]
+    gray = torch.full((1, 3, 96, 96), 0.5)
+    noise = gray + 0.2 * torch.randn(1, 1, 96, 96)  # gray noise: the gate closes
+    z = lambda x: (x - 0.5) / 0.25  # noqa: E731
+    with torch.no_grad():
+        assert torch.allclose(module(z(noise)), module(z(gray)), atol=1e-3)
