@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import neuroalign
-from neuroalign.registry import get_registry
+from neuroalign.plugins.lookup import get_registry
 from neuroalign.testing import store_env, write_synthetic_store
 from neuroalign_nsd.benchmarks import shared_split
 from neuroalign_nsd.specs import ROIS, benchmark_specs

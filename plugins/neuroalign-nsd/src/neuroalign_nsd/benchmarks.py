@@ -28,8 +28,8 @@ from typing import Any
 
 import numpy as np
 from neuroalign.errors import SpecError
-from neuroalign.interfaces import Benchmark, Model
-from neuroalign.scores import Provenance, Score
+from neuroalign import Benchmark, Model
+from neuroalign import Provenance, Score
 
 from .mappings import LASSO_ALPHAS, choose_lasso_alpha, fit_predict, pearson_columns
 

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from neuroalign.errors import AssetError
-from neuroalign.interfaces import Dataset, DatasetSpec
+from neuroalign import Dataset, DatasetSpec
 
 from .source import AGREEMENT
 from .specs import BUCKET, STIMULUS_SET_ID, VISUAL_DEGREES

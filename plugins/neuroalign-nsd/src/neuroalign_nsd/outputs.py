@@ -147,8 +147,8 @@ def update_index(out: Path, written: dict[str, dict[str, Path]], description: st
     """Add/replace the datasets in ``written`` (id -> asset name -> path) in ``out/index.json``."""
     from datetime import datetime, timezone
 
-    from neuroalign.index import DatasetEntry, Index, load_index  # core API beyond the stable list
-    from neuroalign.interfaces import AssetSpec
+    from neuroalign.store.index import DatasetEntry, Index, load_index
+    from neuroalign import AssetSpec
     from neuroalign.store import atomic_path, sha256_file
 
     out = Path(out).resolve()

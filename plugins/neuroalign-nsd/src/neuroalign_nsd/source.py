@@ -49,7 +49,7 @@ class Source:
 
     def url(self, key: str) -> str:
         """The URL of ``key`` after the store's mirror rewrite."""
-        from neuroalign.store import resolve_url  # core API beyond the stable list
+        from neuroalign.store import resolve_url
 
         return resolve_url(f"{self.root}/{key}")
 

@@ -7,7 +7,7 @@ benchmarks agree on one description.
 
 from __future__ import annotations
 
-from neuroalign.interfaces import AssetSpec, BenchmarkSpec, DatasetSpec
+from neuroalign import AssetSpec, BenchmarkSpec, DatasetSpec
 
 __all__ = [
     "BUCKET", "SUBJECTS", "SESSIONS", "TRIALS_PER_SESSION", "SHARED_REPETITIONS", "ROIS",
