@@ -10,7 +10,7 @@ core relies on: scoring calls ``benchmark(model, layers=..., progress=...)`` and
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 

@@ -10,21 +10,12 @@ from __future__ import annotations
 
 import importlib
 import re
-from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from .errors import SpecError
-
-if TYPE_CHECKING:  # pragma: no cover - typing only
-    import pandas as pd
-    import xarray as xr
-
-    from .scores import Score
-    from .stimuli import StimulusSet
 
 __all__ = [
     "MODEL_ID",

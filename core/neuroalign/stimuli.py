@@ -232,7 +232,7 @@ class StimulusSet:
 
     def to_netcdf(self, path: str | os.PathLike[str]) -> Path:
         """Write the set as netCDF4 (one compressed chunk per image), atomically."""
-        from .store.assets import atomic_path
+        from .store.cache import atomic_path
 
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)

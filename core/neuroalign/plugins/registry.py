@@ -24,7 +24,7 @@ from ..specs import (
 )
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..interfaces import Aggregator, Attack, Benchmark, Ceiling, Dataset, Metric, Model
+    pass
 
 __all__ = ["KINDS", "Entry", "Registry"]
 

@@ -1,7 +1,7 @@
 """Aggregators of scores into one score or a ranking (paper 001, section 4).
 
 Three built-in aggregators, registered as ``mean``, ``zmean`` and ``meanrank`` by
-:mod:`neuroalign.builtin.aggregators`:
+:mod:`neuroalign.plugins.builtin`:
 
 * :class:`MeanAggregator` -- Brain-Score's hierarchical arithmetic mean: benchmarks are averaged
   within their region (V1, V2, V4, IT, behavior, ...), regions within their kind (neural,
@@ -14,7 +14,7 @@ model x benchmark table; the mean also :meth:`~Aggregator.combine`\\ s one model
 Score tree (what :func:`neuroalign.compose` uses).
 
 Statistics (:func:`agreement`, :func:`rho_hierarchy`, :func:`explained_variance`) live in
-:mod:`neuroalign.stats` and are re-exported here.
+:mod:`neuroalign.scoring.stats` and are re-exported here.
 """
 
 from __future__ import annotations
@@ -24,8 +24,8 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..errors import NeuroalignError, SpecError
-from ..specs import REGIONS, AggregatorSpec
 from ..interfaces import Aggregator
+from ..specs import REGIONS, AggregatorSpec
 from ..scores import Provenance, Score
 from .tables import HIERARCHY, numeric_table, wide_table
 
@@ -312,119 +312,6 @@ def benchmark_groups(table: pd.DataFrame) -> dict[str, tuple[str, str]]:
     """``column -> (region, kind)`` for the benchmark columns of ``table``.
 
     In order of precedence: ``table.attrs["benchmarks"][column]`` (a mapping with ``region``
-    and ``kind``); the spec of a registered benchmark of that id; the ``Region`` of a
-    ``Family.Region-metric`` id; else the column is a group of its own of kind ``neural``.
-    """
-    declared = table.attrs.get("benchmarks", {}) if hasattr(table, "attrs") else {}
-    groups: dict[str, tuple[str, str]] = {}
-    for column in table.columns:
-        info = dict(declared.get(column, {}))
-        if "region" not in info or "kind" not in info:
-            spec = _registered_benchmark(str(column))
-            if spec is not None:
-                info.setdefault("region", spec.region)
-                info.setdefault("kind", spec.kind)
-        region = info.get("region") or _region_of_id(str(column)) or str(column)
-        kind = info.get("kind")
-        if kind in (None, "composite"):
-            kind = _kind_of_region(region) or "neural"
-        groups[column] = (region, kind)
-    return groups
-
-
-def _registered_benchmark(identifier: str) -> Any:
-    from ..plugins.lookup import get_registry
-
-    try:
-        return get_registry().spec("benchmark", identifier)
-    except (NeuroalignError, ValueError):
-        return None
-
-
-def rank(self, table: pd.DataFrame) -> pd.Series:
-        """The hierarchical mean of each row (model) of a model x benchmark table.
-
-        Columns are grouped by :func:`benchmark_groups`; NaN cells are missing scores.
-        """
-        import pandas as pd
-
-        groups = benchmark_groups(table)
-        out = {}
-        for model, row in table.iterrows():
-            leaves = [(c, *groups[c], float(row[c]), None) for c in table.columns]
-            out[model] = _hierarchical(leaves, self.missing)[0]
-        return pd.Series(out, name=self.spec.id, dtype=float).reindex(table.index)
-
-
-class _TableAggregator(_Base):
-    """An aggregator that needs several models: it ranks tables and refuses to combine."""
-
-    default_missing = "skip"
-    combines = False
-
-    def combine(self, children: Mapping[str, Score]) -> Score:
-        """Not defined for one model; raises :class:`~neuroalign.SpecError` pointing to rank."""
-        raise self._needs_several_models()
-
-    def _prepared(self, table: pd.DataFrame) -> pd.DataFrame:
-        table = numeric_table(table)
-        return table.fillna(0.0) if self.missing == "zero" else table
-
-
-class ZMeanAggregator(_TableAggregator):
-    """z-transform each benchmark across models, then average each model's z-scores.
-
-    Parameters
-    ----------
-    spec : AggregatorSpec, optional
-        ``parameters["missing"]``: ``"skip"`` (default: average the z-scores a model has) or
-        ``"zero"`` (a missing raw score counts as 0 before the transform).
-        ``parameters["ddof"]``: delta degrees of freedom of the standard deviation (default 0,
-        as ``scipy.stats.zscore``).
-
-    Notes
-    -----
-    A benchmark on which every model scores the same carries no information: its z-scores are
-    0, not NaN. Paper 001 notes the drawback: a model's z-mean changes when other models are
-    added.
-    """
-
-    default_id = "zmean"
-
-    def rank(self, table: pd.DataFrame) -> pd.Series:
-        """Mean z-score of each row (model); higher is better."""
-        table = self._prepared(table)
-        ddof = int(self.spec.parameters.get("ddof", 0))
-        std = table.std(axis=0, ddof=ddof).replace(0.0, math.inf)
-        z = (table - table.mean(axis=0)) / std
-        return z.mean(axis=1, skipna=True).rename(self.spec.id)
-
-
-class MeanRankAggregator(_TableAggregator):
-    """Rank models on each benchmark, then average each model's ranks (paper 001, section 4).
-
-    Ranks run from 1 (worst) to n (best) so that, as for every aggregator, higher is better; ties
-    share their average rank. ``parameters["missing"]``: ``"skip"`` (default: a model is ranked
-    among the models that have the benchmark, and its ranks are averaged over what it has) or
-    ``"zero"`` (a missing score counts as 0 and is ranked).
-    """
-
-    default_id = "meanrank"
-
-    def rank(self, table: pd.DataFrame) -> pd.Series:
-        """Mean rank of each row (model); higher is better."""
-        table = self._prepared(table)
-        ranks = table.rank(axis=0, method="average", ascending=True, na_option="keep")
-        return ranks.mean(axis=1, skipna=True).rename(self.spec.id)
-
-
-# ------------------------------------------------------------------------------ tables
-
-
-def benchmark_groups(table: pd.DataFrame) -> dict[str, tuple[str, str]]:
-    """``column -> (region, kind)`` for the benchmark columns of ``table``.
-
-    In order of precedence: ``table.attrs["benchmarks"][column]`` (a mapping with ``region``
     and ``kind``); the spec of a registered benchmark of that id (a registered composite, or a
     spec with ``parameters["aggregate"] = False``, gets kind ``"excluded"``: it never enters an
     aggregate); the ``Region`` of a ``Family.Region-metric`` id; else the column is a group of
@@ -473,14 +360,6 @@ def _registered_benchmark(identifier: str) -> Any:
         return get_registry().spec("benchmark", identifier)
     except (NeuroalignError, ValueError):
         return None
-
-
-def wide_table(table: pd.DataFrame) -> pd.DataFrame:
-    """Pivot a tidy results table (model, benchmark, value columns) to model x benchmark."""
-    for model, bench in (("model_id", "benchmark_id"), ("model", "benchmark")):
-        if {model, bench, "value"} <= set(table.columns):
-            return table.pivot_table(index=model, columns=bench, values="value", aggfunc="last")
-    return table
 
 
 def rank(table: pd.DataFrame, aggregator: str | Aggregator = "mean") -> pd.Series:

@@ -8,11 +8,9 @@ with its layer selection) live in their plugins (``neuroalign_neural.benchmark``
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
 
 from ..errors import NeuroalignError, SpecError
 from ..interfaces import Benchmark, Model
@@ -20,10 +18,8 @@ from .results import DEFAULT_REQUEST
 from ..scores import Provenance, Score
 
 if TYPE_CHECKING:  # pragma: no cover
-    import xarray as xr
 
     from .results import ResultsDatabase
-    from ..stimuli import StimulusSet
 
 __all__ = [
     "score",
