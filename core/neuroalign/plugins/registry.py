@@ -10,7 +10,7 @@ from __future__ import annotations
 import fnmatch
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ..errors import DuplicateIdError, SpecError, UnknownIdError
 from ..specs import (
@@ -22,9 +22,6 @@ from ..specs import (
     ModelSpec,
     Spec,
 )
-
-if TYPE_CHECKING:  # pragma: no cover
-    pass
 
 __all__ = ["KINDS", "Entry", "Registry"]
 
