@@ -183,8 +183,9 @@ def leaderboard(results: pd.DataFrame | ResultsDatabase | None = None, *,
 
 def _rho_hierarchy(values: pd.DataFrame) -> pd.Series | None:
     """Paper 000's rho-hierarchy per model, or None when no model has two of V1, V2, V4, IT."""
-    from .aggregate import HIERARCHY, region_means
-    from .stats import rho_hierarchy
+    from ..scoring.aggregate import region_means
+    from ..scoring.tables import HIERARCHY
+    from ..scoring.stats import rho_hierarchy
 
     if values.empty:
         return None

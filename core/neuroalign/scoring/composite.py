@@ -145,8 +145,8 @@ class CompositeBenchmark(Benchmark):
 
     def unregistered_members(self) -> list[str]:
         """Member ids (given by id, at any depth) that no installed plugin registers."""
-        from .errors import NeuroalignError
-        from .registry import get_registry
+        from ..errors import NeuroalignError
+        from ..plugins.lookup import get_registry
 
         registry = get_registry()
         missing: list[str] = []
@@ -174,8 +174,8 @@ class CompositeBenchmark(Benchmark):
             For the first missing member (with close matches), listing every missing member
             and the distributions that provide them.
         """
-        from .errors import UnknownIdError
-        from .registry import list_benchmarks
+        from ..errors import UnknownIdError
+        from ..plugins.lookup import list_benchmarks
 
         missing = self.unregistered_members()
         if not missing:

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 import neuroalign
-from neuroalign.scoring.engine import LayerView, score
+from neuroalign import LayerView
+from neuroalign.scoring.engine import score
 from neuroalign_freemanziemba2013.specs import benchmark_specs
 from neuroalign_freemanziemba2013.synthetic import layout
 
