@@ -78,3 +78,39 @@ def test_public_benchmark_selects_and_scores_on_the_public_split(in_fz_store):
     assert selected.layer == "v2"
     # Brain-Score: the public benchmark's score is its best layer's score on that same split
     assert selected.value == pytest.approx(selected.layers["v2"], abs=1e-9)
+
+
+@pytest.fixture(scope="module")
+def majaj_store(tmp_path_factory, fz_home):
+    """The Majaj-Hong synthetic store (V4, IT) at the smallest scale, built once."""
+    import os
+    from unittest import mock
+
+    from neuroalign.demo import build_store
+
+    with mock.patch.dict(os.environ, {"NEUROALIGN_HOME": str(fz_home)}):
+        return build_store(tmp_path_factory.getbasetemp() / "majaj-store-0.06", scale=0.06,
+                           datasets=["MajajHong2015.public", "MajajHong2015.private"])
+
+
+def test_rho_hierarchy_is_positive_for_the_ground_truth(in_fz_store, majaj_store, tmp_path,
+                                                        monkeypatch):
+    """Paper 000's rho-hierarchy, end to end: V1, V2, V4, IT scored, stored, leaderboard."""
+    from neuroalign.aggregate import rho_hierarchy
+    from neuroalign.report import leaderboard
+    from neuroalign.results import ResultsRegistry
+
+    # one store index per split family: point NEUROALIGN_STORE at each in turn
+    truth = neuroalign.get_model("synthetic:groundtruth")
+    results = ResultsRegistry(tmp_path / "results.sqlite")
+    regions = {}
+    for store, ids in ((in_fz_store, ["FreemanZiemba2013.V1-pls", "FreemanZiemba2013.V2-pls"]),
+                       (majaj_store, ["MajajHong2015.V4-pls", "MajajHong2015.IT-pls"])):
+        monkeypatch.setenv("NEUROALIGN_STORE", str(store))
+        for identifier in ids:
+            result = score(truth, identifier, results=results)
+            regions[neuroalign.get_benchmark(identifier).spec.region] = result.value
+    rho = rho_hierarchy(regions)
+    assert rho > 0, regions
+    board = leaderboard(results)
+    assert board.rho_hierarchy["synthetic:groundtruth"] == pytest.approx(rho)
