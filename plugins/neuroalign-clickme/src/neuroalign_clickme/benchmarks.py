@@ -29,8 +29,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from neuroalign.interfaces import Benchmark, BenchmarkSpec, Model
-from neuroalign.scores import Provenance, Score
+from neuroalign import Benchmark, BenchmarkSpec, Model
+from neuroalign import Provenance, Score
 
 from .alignment import alignment
 from .preprocessing import IMAGE_SIZE, preprocess_heatmaps, preprocess_images

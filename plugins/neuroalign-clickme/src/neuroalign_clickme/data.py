@@ -19,7 +19,7 @@ import numpy as np
 
 from neuroalign import store
 from neuroalign.errors import AssetError, OfflineError
-from neuroalign.interfaces import Dataset, DatasetSpec
+from neuroalign import Dataset, DatasetSpec
 
 from .preprocessing import decode_jpeg
 from .specs import GCS_BASE, PLACEHOLDER_PREFIX, SHARDS, shard_names
@@ -169,7 +169,7 @@ def build_release_store(directory: str | os.PathLike[str], splits: Sequence[str]
     # not in the stable store API (which fetches pinned assets only): URL rewriting and the
     # anonymous-access options, to reach the unpinned public shards the way fetch would
     from neuroalign.index import DatasetEntry, Index
-    from neuroalign.interfaces import AssetSpec
+    from neuroalign import AssetSpec
     from neuroalign.store import is_offline, resolve_url, storage_options
 
     from .specs import dataset_specs

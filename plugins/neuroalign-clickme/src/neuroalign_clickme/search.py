@@ -36,7 +36,7 @@ from typing import Any, Literal
 
 import torch
 
-from neuroalign.interfaces import AttackResult
+from neuroalign import AttackResult
 from neuroalign_attacks.objectives import AttackProblem
 from neuroalign_attacks.pixel_space import AttackInputError, MemoryFormat, as_pixel_model, frozen
 from neuroalign_attacks.projected_gradient import ascent_direction, make_result

@@ -22,7 +22,7 @@ read is verified by the store.
 
 from __future__ import annotations
 
-from neuroalign.interfaces import AssetSpec, BenchmarkSpec, DatasetSpec, ModelSpec, Preprocessing
+from neuroalign import AssetSpec, BenchmarkSpec, DatasetSpec, ModelSpec, Preprocessing
 
 __all__ = ["GCS_BASE", "SHARDS", "PLACEHOLDER_PREFIX", "HUMAN_CEILING", "CITATION",
            "HARMONIZATION_CITATION", "shard_names", "dataset_specs", "benchmark_specs",

@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from neuroalign.interfaces import DatasetSpec
+from neuroalign import DatasetSpec
 
 from .tfrecord import serialize_example, write_records
 

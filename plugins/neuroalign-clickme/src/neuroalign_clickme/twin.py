@@ -18,7 +18,7 @@ import torch
 from torch import nn
 
 if TYPE_CHECKING:  # pragma: no cover
-    from neuroalign.interfaces import Model, ModelSpec
+    from neuroalign import Model, ModelSpec
 
 __all__ = ["ColourGate", "build_module", "build_model", "GATE_THRESHOLD", "GATE_SLOPE"]
 
