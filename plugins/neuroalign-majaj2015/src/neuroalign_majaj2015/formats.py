@@ -140,7 +140,12 @@ def to_neuroalign(
     xarray.DataArray
         ``presentation x neuroid`` float32 with coords :data:`PRESENTATION_COORDS` on
         presentation and :data:`NEUROID_COORDS` (+ any other neuroid metadata) on neuroid;
-        every repetition kept.
+        every repetition kept. NaN trials stay NaN (never 0); attrs ``nan_values`` counts them.
+
+    Raises
+    ------
+    SpecError
+        Every value in the time window is NaN.
     """
     dims = set(assembly.dims)
     if not {"presentation", "neuroid"} <= dims or dims - {"presentation", "neuroid", "time_bin"}:
@@ -164,9 +169,19 @@ def to_neuroalign(
             )
         width = (end - start)[inside].astype(np.float64)
         weights = xr.DataArray(width / width.sum(), dims="time_bin")
-        data = (assembly.isel(time_bin=np.flatnonzero(inside)) * weights).sum("time_bin")
+        window = assembly.isel(time_bin=np.flatnonzero(inside))
+        # a NaN-aware weighted mean over the bins: NaN bins are skipped and a trial whose bins are
+        # all NaN stays NaN (a plain weighted .sum() would turn it into a 0 firing rate)
+        valid = window.notnull()
+        total = (window.fillna(0.0) * weights).sum("time_bin")
+        norm = (valid * weights).sum("time_bin")
+        data = total.where(norm > 0) / norm.where(norm > 0)
     data = data.transpose("presentation", "neuroid")
     values = np.asarray(data.values, dtype=np.float32)  # the files' precision; half the memory
+    missing = int(np.isnan(values).sum())
+    if values.size and missing == values.size:
+        raise SpecError(f"{source}: every value in the {time_window} ms window is NaN "
+                        f"({values.size} values); the file is broken or the wrong one")
 
     ids = _coord(assembly, "presentation", "stimulus_id", "image_id")
     repetition = _coord(assembly, "presentation", "repetition")
@@ -221,6 +236,7 @@ def to_neuroalign(
             coords[str(name)] = ("neuroid", np.asarray(coord.values))
     attrs = {k: v for k, v in assembly.attrs.items() if isinstance(v, (str, int, float))}
     attrs["time_window_ms"] = f"{time_window[0]:g}-{time_window[1]:g}"
+    attrs["nan_values"] = missing
     return xr.DataArray(values, dims=("presentation", "neuroid"), coords=coords, attrs=attrs)
 
 
