@@ -275,6 +275,7 @@ def fetch(
     AssetError
         The URL cannot be read (not found, server error, connection refused, truncated).
     """
+    verify_mode()  # a wrong NEUROALIGN_VERIFY is an error before anything is read
     url = resolve_url(asset.url)
     scheme = _scheme(url)
     if scheme == "file":
