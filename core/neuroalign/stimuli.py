@@ -19,6 +19,7 @@ stack with :func:`stack_images`; each refuses what it cannot read correctly with
 * 8-bit gray (``1``, ``L``, ``LA``: alpha dropped) stays one channel; ``RGB``/``RGBA``/``CMYK``/
   ``YCbCr`` become RGB (alpha dropped, not composited); palette (``P``/``PA``) images are expanded
   through their palette (one channel when the palette is gray);
+* damaged files (bad chunk checksums, truncated) are refused, naming the file;
 * 16-bit gray (``I;16*``, e.g. 16-bit PNGs) is scaled to 0-255 (``round(v / 257)``), not
   clipped; 32-bit integer (``I``) and float (``F``) images are refused (their range is unknown);
 * images of different sizes are refused naming two files of different sizes (resize them
@@ -387,6 +388,8 @@ def decode_image(data: bytes, name: str) -> np.ndarray:
     from PIL import Image
 
     try:
+        with Image.open(io.BytesIO(data)) as image:
+            image.verify()  # chunk checksums and truncation (load() accepts a truncated PNG)
         with Image.open(io.BytesIO(data)) as image:
             image.load()
             mode = image.mode
