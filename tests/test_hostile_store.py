@@ -239,6 +239,7 @@ def test_a_store_listing_another_version_says_so(served, monkeypatch):
         AssetSpec(name="stimuli_csv", url="s3://brainio-brainscore/x.csv", sha1=SHA1,
                   format="csv"),))
     monkeypatch.setenv("NEUROALIGN_STORE", str(served))
+    monkeypatch.setenv("NEUROALIGN_OFFLINE", "1")  # a fall back to S3 must not reach the network
     with pytest.raises(AssetError, match=r"at version\(s\) \[2\], but the installed plugin has "
                                          r"version 1"):
         store.fetch_dataset(spec)
