@@ -169,7 +169,7 @@ def test_schema_1_database_is_migrated_in_place(tmp_path):
     assert len(registry) == 3
     registry.close()
     check = sqlite3.connect(path)
-    assert check.execute("PRAGMA user_version").fetchone() == (2,)
+    assert check.execute("PRAGMA user_version").fetchone() == (3,)
     names = {row[0] for row in check.execute("SELECT name FROM sqlite_master")}
     assert "scores_v1" not in names and "scores_benchmark" in names
     check.close()

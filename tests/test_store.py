@@ -312,7 +312,9 @@ def test_store_overrides_dataset_assets_with_relative_urls(served, monkeypatch):
     assert resolved["data"].url == f"{served}/data.bin"
     assert store.fetch_dataset(spec) == {"data": served / "data.bin"}
     other = DatasetSpec(id="Demo.set", version=2, factory="demo.module:build")
-    assert store.assets_for(other) == {}  # version 2 is not in the store
+    with pytest.raises(AssetError, match=r"at version\(s\) \[1\], but the installed plugin has "
+                       r"version 2"):  # never a silent fall back to the dataset's own source
+        store.assets_for(other)
 
 
 def test_store_missing_asset_or_index_is_a_clear_error(served, tmp_path, monkeypatch):
@@ -320,7 +322,7 @@ def test_store_missing_asset_or_index_is_a_clear_error(served, tmp_path, monkeyp
     spec = DatasetSpec(id="Demo.set", factory="demo.module:build",
                        assets=(asset("https://unreachable.example/data.bin"),))
     monkeypatch.setenv("NEUROALIGN_STORE", f"file://{served}")
-    with pytest.raises(AssetError, match=r"without the asset\(s\) \['data'\] \(it has \['other"):
+    with pytest.raises(AssetError, match=r"without the asset\(s\) \['data'\] .*\(the store has \['other"):
         store.assets_for(spec)
     monkeypatch.setenv("NEUROALIGN_STORE", str(tmp_path / "nowhere"))
     with pytest.raises(AssetError, match=r"NEUROALIGN_STORE=.*nowhere.*no registry index"):

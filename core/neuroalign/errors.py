@@ -15,6 +15,8 @@ __all__ = [
     "DuplicateIdError",
     "SpecError",
     "PluginLoadWarning",
+    "CacheWarning",
+    "DataQualityWarning",
     "AssetError",
     "ChecksumMismatchError",
     "OfflineError",
@@ -66,6 +68,14 @@ class OfflineError(AssetError):
 
 class PluginLoadWarning(UserWarning):
     """A plugin failed to import or one of its hooks raised; the others still load."""
+
+
+class CacheWarning(UserWarning):
+    """A damaged cache file was discarded and its content is recomputed."""
+
+
+class DataQualityWarning(UserWarning):
+    """The data holds values a score skips (e.g. NaN trials or neuroids); counts in the Score."""
 
 
 def closest(identifier: str, known: Iterable[str], n: int = 3) -> list[str]:

@@ -26,6 +26,11 @@ class Provenance(BaseModel):
     dataset_sha256: dict[str, str] = Field(
         default_factory=dict, description="Asset name (or URL) -> sha256 of the data used."
     )
+    data_sha256: str = Field(
+        "", description="Digest of the data the score was computed on: sha256 of the sorted "
+        "'<dataset>/<asset> sha256' lines of every file of every dataset the benchmark declares "
+        "(through the active store); '' when it declares none. Part of the results key.",
+    )
     plugins: dict[str, str] = Field(
         default_factory=dict, description="Distribution name -> version of every plugin involved."
     )

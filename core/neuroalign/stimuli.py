@@ -10,15 +10,31 @@ A :class:`StimulusSet` wraps an :class:`xarray.Dataset` with
 
 It is stored as netCDF4 with one compressed chunk per image, so a set opened from disk is read
 lazily, batch by batch. This module imports no torch.
+
+Loaders of published stimulus sets (CSV + ZIP of images, as Brain-Score ships them) decode with
+:func:`decode_image`, find each CSV file name in the archive with :func:`match_members` and
+stack with :func:`stack_images`; each refuses what it cannot read correctly with a
+:class:`StimulusError` naming the file(s), never a silent approximation:
+
+* 8-bit gray (``1``, ``L``, ``LA``: alpha dropped) stays one channel; ``RGB``/``RGBA``/``CMYK``/
+  ``YCbCr`` become RGB (alpha dropped, not composited); palette (``P``/``PA``) images are expanded
+  through their palette (one channel when the palette is gray);
+* damaged files (bad chunk checksums, truncated) are refused, naming the file;
+* 16-bit gray (``I;16*``, e.g. 16-bit PNGs) is scaled to 0-255 (``round(v / 257)``), not
+  clipped; 32-bit integer (``I``) and float (``F``) images are refused (their range is unknown);
+* images of different sizes are refused naming two files of different sizes (resize them
+  first: there is no implicit resize rule); gray and colour images in one set become RGB;
+* a CSV name found only by base name in several archive members is refused naming both.
 """
 
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import math
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -33,7 +49,8 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from .specs import Preprocessing
 
-__all__ = ["ENGINE", "StimulusError", "StimulusSet"]
+__all__ = ["ENGINE", "StimulusError", "StimulusSet", "decode_image", "match_members",
+           "stack_images"]
 
 #: netCDF engine used to read and write stimulus sets (explicit, never guessed)
 ENGINE = "netcdf4"
@@ -342,6 +359,138 @@ class StimulusSet:
                 digest.update(json.dumps([str(v) for v in column.tolist()]).encode())
             self._sha256 = digest.hexdigest()
         return self._sha256
+
+
+# --------------------------------------------------------------------------- decoding files
+
+_GRAY_MODES = ("1", "L", "LA", "La")
+_RGB_MODES = ("RGB", "RGBA", "RGBa", "RGBX", "CMYK", "YCbCr", "LAB", "HSV")
+_SIXTEEN_BIT = ("I;16", "I;16L", "I;16B", "I;16N")
+
+
+def decode_image(data: bytes, name: str) -> np.ndarray:
+    """Decode encoded image bytes to uint8 pixels: ``(y, x)`` gray or ``(y, x, 3)`` RGB.
+
+    See the module docstring for the modes handled; 16-bit gray is scaled to 0-255.
+
+    Parameters
+    ----------
+    data : bytes
+        The file's bytes (PNG, JPEG, TIFF, ... as Pillow reads them).
+    name : str
+        The file's name, for error messages.
+
+    Raises
+    ------
+    StimulusError
+        The bytes are not a readable image, or a mode whose 0-255 scaling is unknown.
+    """
+    from PIL import Image
+
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            image.verify()  # chunk checksums and truncation (load() accepts a truncated PNG)
+        with Image.open(io.BytesIO(data)) as image:
+            image.load()
+            mode = image.mode
+            if mode in _GRAY_MODES:
+                return np.asarray(image.convert("L"), dtype=np.uint8)
+            if mode in _SIXTEEN_BIT:
+                wide = np.asarray(image).astype(np.float64)
+                return np.round(wide / 257.0).clip(0, 255).astype(np.uint8)
+            if mode in ("P", "PA"):
+                rgb = np.asarray(image.convert("RGB"), dtype=np.uint8)
+                gray = (rgb[..., 0] == rgb[..., 1]).all() and (rgb[..., 1] == rgb[..., 2]).all()
+                return np.ascontiguousarray(rgb[..., 0]) if gray else rgb
+            if mode in _RGB_MODES:
+                return np.asarray(image.convert("RGB"), dtype=np.uint8)
+    except StimulusError:
+        raise
+    except Exception as error:  # noqa: BLE001 - Pillow raises many types for bad bytes
+        raise StimulusError(
+            f"cannot decode image {name!r} ({type(error).__name__}: {error}); the file is damaged "
+            "or not an image: replace it"
+        ) from None
+    raise StimulusError(
+        f"image {name!r} has mode {mode!r} (32-bit integer or float pixels), whose 0-255 scaling "
+        "is unknown; convert it to an 8-bit (or 16-bit) gray or RGB PNG first"
+    )
+
+
+def match_members(filenames: Iterable[str], members: Iterable[str], *, archive: str = "archive",
+                  listing: str = "the CSV") -> dict[str, str]:
+    """Map each file name of a stimulus CSV to its archive member.
+
+    A name matches the member with the same path, else the one member with the same base name
+    (archives often add a top-level folder).
+
+    Raises
+    ------
+    StimulusError
+        Names missing from the archive (a few are shown), or a base name shared by several
+        members (both are named: picking one could score the wrong image).
+    """
+    from pathlib import PurePosixPath
+
+    files = [name for name in members if not name.endswith("/")]
+    exact = set(files)
+    by_base: dict[str, list[str]] = {}
+    for member in files:
+        by_base.setdefault(PurePosixPath(member).name, []).append(member)
+    found: dict[str, str] = {}
+    missing = []
+    for filename in filenames:
+        filename = str(filename)
+        if filename in exact:
+            found[filename] = filename
+            continue
+        candidates = by_base.get(PurePosixPath(filename).name, [])
+        if len(candidates) > 1:
+            raise StimulusError(
+                f"{listing} names {filename!r}, which is not a path in {archive!r} but matches "
+                f"several members by base name: {candidates[0]!r} and {candidates[1]!r}"
+                f"{' (and more)' if len(candidates) > 2 else ''}; write the full member path in "
+                f"{listing}"
+            )
+        if candidates:
+            found[filename] = candidates[0]
+        else:
+            missing.append(filename)
+    if missing:
+        raise StimulusError(
+            f"{archive!r} lacks {len(missing)} files listed in {listing} (e.g. {missing[:3]}); "
+            f"{listing} and the archive do not belong together"
+        )
+    return found
+
+
+def stack_images(images: Mapping[str, np.ndarray]) -> np.ndarray:
+    """Stack decoded images (file name -> ``(y, x)`` or ``(y, x, 3)`` uint8) to
+    ``(n, y, x, channel)``: one channel if all are gray, else RGB.
+
+    Raises
+    ------
+    StimulusError
+        Images of different sizes (two files of different sizes are named); there is no
+        implicit resize.
+    """
+    names = list(images)
+    if not names:
+        raise StimulusError("no images to stack")
+    first = names[0]
+    size = images[first].shape[:2]
+    for name in names[1:]:
+        if images[name].shape[:2] != size:
+            raise StimulusError(
+                f"images differ in size: {first!r} is {size[1]}x{size[0]} px but {name!r} is "
+                f"{images[name].shape[1]}x{images[name].shape[0]} px; a stimulus set needs one "
+                "size: resize the images first (there is no implicit resize rule)"
+            )
+    arrays = [images[name] for name in names]
+    if any(array.ndim == 3 for array in arrays):  # mixed gray and colour: all RGB
+        arrays = [np.repeat(a[..., None], 3, -1) if a.ndim == 2 else a for a in arrays]
+    stacked = np.stack(arrays)
+    return stacked[..., None] if stacked.ndim == 3 else stacked
 
 
 # --------------------------------------------------------------------------- placement

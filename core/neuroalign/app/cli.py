@@ -3,7 +3,9 @@
 Start-up is kept cheap: only click and the registry are imported up front; rich, pandas,
 xarray, fsspec and torch are imported inside the commands that need them, so
 ``neuroalign --help`` and ``neuroalign list ...`` never import torch. Every command that prints
-data has ``--json``. Errors neuroalign raises on purpose print as one red line and exit with
+data has ``--json``. Data from outside (index, asset, plugin and result fields) is always printed
+as plain text: never interpreted as rich markup, control characters shown escaped
+(:func:`plain`). Errors neuroalign raises on purpose print as one red line and exit with
 status 2; ``--debug`` (or ``NEUROALIGN_DEBUG=1``) shows the traceback instead.
 """
 
@@ -22,8 +24,9 @@ import click
 
 from .. import __version__
 from ..errors import NeuroalignError, PluginLoadWarning, UnknownIdError, closest
+from .text import plain
 
-__all__ = ["cli", "main"]
+__all__ = ["cli", "main", "plain"]
 
 #: ``list`` kinds -> (registry kind, spec fields shown as columns)
 LIST_KINDS: dict[str, tuple[str, tuple[str, ...]]] = {
@@ -55,7 +58,7 @@ class _Group(click.Group):
         except NeuroalignError as error:
             if _debug():
                 raise
-            click.secho(f"error: {error}", fg="red", err=True)
+            click.secho(f"error: {plain(error)}", fg="red", err=True)
             ctx.exit(2)
 
 
@@ -70,7 +73,7 @@ def _warning_printer() -> Iterator[None]:
             return original(message, category, filename, lineno, file, line)
         if str(message) not in seen:
             seen.add(str(message))
-            click.secho(f"warning: {message}", fg="yellow", err=True)
+            click.secho(f"warning: {plain(message)}", fg="yellow", err=True)
 
     with warnings.catch_warnings():
         warnings.simplefilter("always", PluginLoadWarning)  # dedup is ours, per command
@@ -114,14 +117,23 @@ def _console():
 
 
 def _table(title: str | None, columns: Iterable[str], rows: Iterable[Iterable[Any]]) -> None:
+    """A rich table whose cells are plain text (a :class:`rich.text.Text` cell keeps its style)."""
     from rich.table import Table
+    from rich.text import Text
 
-    table = Table(title=title, title_justify="left", show_edge=False, header_style="bold")
+    table = Table(title=None if title is None else Text(plain(title)), title_justify="left",
+                  show_edge=False, header_style="bold")
     for position, column in enumerate(columns):
-        table.add_column(column, overflow="fold", no_wrap=position == 0)
+        table.add_column(Text(plain(column)), overflow="fold", no_wrap=position == 0)
     for row in rows:
-        table.add_row(*(_text(cell) for cell in row))
+        table.add_row(*(cell if isinstance(cell, Text) else Text(_text(cell)) for cell in row))
     _console().print(table)
+
+
+def _styled(text: str, style: str) -> Any:
+    from rich.text import Text
+
+    return Text(plain(text), style=style)
 
 
 def _plain_table(columns: Iterable[str], rows: list[list[Any]]) -> None:
@@ -142,8 +154,8 @@ def _text(value: Any) -> str:
     if isinstance(value, (list, tuple)):
         return ", ".join(_text(v) for v in value) if len(value) <= 6 else f"{len(value)} items"
     if isinstance(value, Mapping):
-        return ", ".join(f"{k}={_text(v)}" for k, v in value.items())
-    return str(value)
+        return ", ".join(f"{plain(k)}={_text(v)}" for k, v in value.items())
+    return plain(value)
 
 
 # ------------------------------------------------------------------------------ group
@@ -284,8 +296,15 @@ def plugins(as_json: bool) -> None:
         return
     style = {"loaded": "green", "failed": "red", "disabled": "yellow"}
     _table(None, ("plugin", "distribution", "version", "status", "registered", "reason"), (
-        [i.name, i.distribution, i.version, f"[{style[i.status]}]{i.status}[/]",
-         i.registered if i.status == "loaded" else "", i.error or ""] for i in infos))
+        [i.name, i.distribution, i.version, _styled(i.status, style[i.status]),
+         i.registered if i.status == "loaded" else "", _reason(i)] for i in infos))
+
+
+def _reason(info: Any) -> str:
+    refused = getattr(info, "refused", None) or []
+    parts = [info.error] if info.error else []
+    parts += [f"refused: {note}" for note in refused]
+    return "; ".join(parts)
 
 
 # ------------------------------------------------------------------------------ data
@@ -304,8 +323,8 @@ def fetch(dataset: str, as_json: bool) -> None:
         _emit_json({"dataset": dataset, "assets": dict(pairs)})
         return
     for name, path in pairs:
-        click.echo(f"{name}\t{path}")
-    click.secho(f"fetched {len(pairs)} asset(s) of {dataset}", fg="green", err=True)
+        click.echo(f"{plain(name)}\t{plain(path)}")
+    click.secho(f"fetched {len(pairs)} asset(s) of {plain(dataset)}", fg="green", err=True)
 
 
 @cli.group(cls=_Group)
@@ -385,10 +404,13 @@ def results(model: str, benchmark: str, db: str | None, as_json: bool, as_csv: b
                    err=True)
     else:
         columns = ["model", "benchmark", "version", "value", "error", "raw", "ceiling", "layer",
-                   "created"]
+                   "created", "data"]
         if request != "default":
             columns.insert(3, "request")
         frame["created"] = frame["created"].str.slice(0, 19)
+        # which data each score came from: the digest's first 12 hex digits (--json: all files)
+        frame["data"] = [str(d)[:12] if isinstance(d, str) and d else "unknown"
+                         for d in frame["data_sha256"]]
         _table(None, columns, frame[columns].itertuples(index=False))
 
 
@@ -462,7 +484,7 @@ def registry_search(query: tuple[str, ...], index_url: str | None, as_json: bool
         click.echo(f"no benchmark matches {' '.join(query)!r}", err=True)
         return
     _table(None, ("benchmark", "region", "installed", "install with", "description"), (
-        [h.benchmark, h.region, "[green]yes[/]" if h.installed else "no", h.pip,
+        [h.benchmark, h.region, _styled("yes", "green") if h.installed else "no", h.pip,
          h.description.split("\n")[0][:70]] for h in hits))
 
 
@@ -490,24 +512,27 @@ def score(model: str, benchmarks: tuple[str, ...], layer: str | None, random_wei
 
 
 def _print_score(model: str, benchmark: str, result: Any) -> None:
+    from rich.text import Text
+
     console = _console()
     error = f" ± {result.error:.4f}" if result.error is not None and not math.isnan(result.error) else ""
-    console.print(f"[bold]{model}[/] on [bold]{benchmark}[/]: [bold green]{result.value:.4f}[/]{error}")
+    console.print(Text.assemble((plain(model), "bold"), " on ", (plain(benchmark), "bold"), ": ",
+                                (f"{result.value:.4f}", "bold green"), error))
     details = []
     if result.raw is not None:
         details.append(f"raw {result.raw:.4f}")
     if result.ceiling is not None:
         details.append(f"ceiling {result.ceiling:.4f}")
     if result.layer:
-        details.append(f"layer {result.layer}")
+        details.append(f"layer {plain(result.layer)}")
     if details:
-        console.print("  " + ", ".join(details))
+        console.print(Text("  " + ", ".join(details)))
     if result.layers:
         _table(None, ("layer", "score", ""), (
             [name, value, "chosen" if name == result.layer else ""]
             for name, value in result.layers.items()))
     for path, child in list(result.walk())[1:]:
-        console.print(f"  {path}: {child.value:.4f}")
+        console.print(Text(f"  {plain(path)}: {child.value:.4f}"))
 
 
 @cli.command()

@@ -40,6 +40,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import NeuroalignError
+from .text import plain
 
 __all__ = ["build_store", "store_is_intact", "run", "demo_models", "DEMO_SCALE", "QUICK_SCALE",
            "DEMO_SEED"]
@@ -63,6 +64,14 @@ def demo_models(quick: bool = False) -> list[str]:
              if entry.spec.metadata.get("demo") in wanted]
     return [spec.id for spec in sorted(specs, key=lambda s: (not s.metadata.get("ground_truth"),
                                                              s.id))]
+
+
+
+def _safe(value: object) -> str:
+    """Outside data (ids, error messages, paths) for rich markup: shown, never interpreted."""
+    from rich.markup import escape
+
+    return escape(plain(value))
 
 
 # --------------------------------------------------------------------------------- the store
@@ -302,11 +311,11 @@ def run(
     if not models:
         raise NeuroalignError("no model to score: install a model plugin that offers demo models "
                               "(neuroalign-synthetic, neuroalign-timm) or pass models=[...]")
-    console.print(f"[bold]neuroalign demo[/]: output in {output}")
+    console.print(f"[bold]neuroalign demo[/]: output in {_safe(output)}")
 
     if store is None:
         store = build_store(output / "store", scale=scale, seed=DEMO_SEED,
-                            log=lambda message: console.print(f"[dim]{message}[/]"))
+                            log=lambda message: console.print(f"[dim]{_safe(message)}[/]"))
     store = Path(store).resolve()
     manifest = store / _MANIFEST
     failures = json.loads(manifest.read_text()).get("failures", {}) if manifest.is_file() else {}
@@ -318,7 +327,7 @@ def run(
         skipped = sorted(set(installed) - set(wanted))
         if skipped:
             console.print(f"[yellow]skipping {len(skipped)} installed benchmark(s) of kind "
-                          f"{'/'.join(SLOW_KINDS)} ({', '.join(skipped)}): gradient attacks on "
+                          f"{'/'.join(SLOW_KINDS)} ({_safe(', '.join(skipped))}): gradient attacks on "
                           "ImageNet-size models take tens of minutes per model on a CPU. Run them "
                           "with neuroalign.demo.run(benchmarks=['*']) or neuroalign score.[/]")
     if not wanted:
@@ -328,7 +337,7 @@ def run(
                   and get_spec("model", m).parameters.get("pretrained")]
     if pretrained:
         console.print(f"[yellow]offline: pretrained weights cannot be downloaded, so "
-                      f"{', '.join(pretrained)} {'is' if len(pretrained) == 1 else 'are'} scored "
+                      f"{_safe(', '.join(pretrained))} {'is' if len(pretrained) == 1 else 'are'} scored "
                       "with random weights (pretrained=False)[/]")
     registry = ResultsDatabase(output / "results.sqlite")
     errors: dict[tuple[str, str], str] = {}
@@ -342,11 +351,12 @@ def run(
             except Exception as error:  # noqa: BLE001
                 for benchmark_id in wanted:
                     errors[(model_id, benchmark_id)] = f"{type(error).__name__}: {error}"
-                console.print(f"[red]{model_id}: cannot build ({error})[/]")
+                console.print(f"[red]{_safe(model_id)}: cannot build ({_safe(error)})[/]")
                 continue
             for benchmark_id in wanted:
                 t0 = time.perf_counter()
-                console.print(f"scoring {model_id} on {benchmark_id} ...", end=" ")
+                console.print(f"scoring {_safe(model_id)} on {_safe(benchmark_id)} ...",
+                              end=" ")
                 try:
                     from ..plugins.lookup import get_benchmark
 
@@ -357,15 +367,16 @@ def run(
                                             registry, None, None)
                 except Exception as error:  # noqa: BLE001 - the leaderboard shows it
                     errors[(model_id, benchmark_id)] = f"{type(error).__name__}: {error}"
-                    console.print(f"[red]failed[/] ({type(error).__name__}: {str(error)[:200]})")
+                    console.print(f"[red]failed[/] ({_safe(type(error).__name__)}: "
+                                  f"{_safe(str(error)[:200])})")
                     if os.environ.get("NEUROALIGN_DEBUG"):
                         traceback.print_exc()
                     continue
                 layer = f", layer {result.layer}" if result.layer else ""
                 took = time.perf_counter() - t0
-                console.print(f"{result.value:.3f}{layer} [dim]({took:.1f} s)[/]")
+                console.print(f"{result.value:.3f}{_safe(layer)} [dim]({took:.1f} s)[/]")
                 for message in sorted({f"{w.category.__name__}: {w.message}" for w in caught}):
-                    console.print(f"  [dim]warning: {message[:200]}[/]")
+                    console.print(f"  [dim]warning: {_safe(message[:200])}[/]")
             timings[model_id] = time.perf_counter() - model_start
     names = [m if isinstance(m, str) else m.identifier for m in models]
     return _report(console, registry, output, names, wanted, errors, failures, timings, started)
@@ -391,17 +402,17 @@ def _report(console, registry, output, models, benchmarks, errors, failures, tim
     print_leaderboard(board, console)
     path = write_html(board, output / "leaderboard.html", title="neuroalign demo leaderboard")
     if failures:
-        console.print(f"[red]dataset generators that failed: {failures}[/]")
+        console.print(f"[red]dataset generators that failed: {_safe(failures)}[/]")
     if errors:
         console.print(f"[red]{len(errors)} model x benchmark pairs failed:[/]")
         for (model, benchmark), message in sorted(errors.items()):
-            console.print(f"  [red]{model} on {benchmark}[/]: {message[:300]}")
+            console.print(f"  [red]{_safe(model)} on {_safe(benchmark)}[/]: {_safe(message[:300])}")
     if not board.values.empty:
         top = str(board.values.index[0])
-        console.print(f"top model: [bold]{top}[/]" + (
+        console.print(f"top model: [bold]{_safe(top)}[/]" + (
             " (the ground-truth network that generated the data, as it should be)"
             if _is_ground_truth(top) else ""))
     times = ", ".join(f"{m} {t:.0f} s" for m, t in timings.items())
-    console.print(f"[dim]wall time {time.perf_counter() - started:.0f} s ({times}); HTML "
-                  f"leaderboard: {path}[/]")
+    console.print(f"[dim]wall time {time.perf_counter() - started:.0f} s ({_safe(times)}); HTML "
+                  f"leaderboard: {_safe(path)}[/]")
     return board

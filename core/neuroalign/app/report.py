@@ -222,18 +222,23 @@ def render_table(board: Leaderboard, *, title: str | None = "Leaderboard",
                  show_layers: bool = True) -> Table:
     """A rich table: rank, model, aggregate, then one column per benchmark."""
     from rich.table import Table
+    from rich.text import Text
 
+    from .text import plain
+
+    # every name comes from stored results (outside data): plain Text, never markup
     table = Table(title=title, title_justify="left", header_style="bold", show_edge=False)
     table.add_column("#", justify="right")
     table.add_column("model")
     if board.aggregate is not None:
-        table.add_column(board.aggregator or "aggregate", justify="right", style="bold")
+        table.add_column(Text(plain(board.aggregator or "aggregate")), justify="right",
+                         style="bold")
     if board.rho_hierarchy is not None:
         table.add_column("ρ-hierarchy", justify="right")
     for bench in board.benchmarks:
-        table.add_column(bench, justify="right", overflow="fold")
+        table.add_column(Text(plain(bench)), justify="right", overflow="fold")
     for rank, model in enumerate(board.values.index, start=1):
-        row = [str(rank), str(model)]
+        row: list[Any] = [str(rank), Text(plain(model))]
         if board.aggregate is not None:
             value = board.aggregate.get(model)
             row.append("" if value is None or math.isnan(value) else f"{value:.3f}")
@@ -241,10 +246,10 @@ def render_table(board: Leaderboard, *, title: str | None = "Leaderboard",
             rho = board.rho_hierarchy.get(model)
             row.append("" if rho is None or math.isnan(rho) else f"{rho:+.2f}")
         for bench in board.benchmarks:
-            text = _cell(board.values.at[model, bench], board.errors.at[model, bench])
+            text = Text(_cell(board.values.at[model, bench], board.errors.at[model, bench]))
             layer = board.layers.at[model, bench]
-            if show_layers and text and layer:
-                text += f"\n[dim]{layer}[/]"
+            if show_layers and text.plain and layer:
+                text.append("\n" + plain(layer), style="dim")
             row.append(text)
         table.add_row(*row)
     return table
@@ -253,6 +258,9 @@ def render_table(board: Leaderboard, *, title: str | None = "Leaderboard",
 def print_leaderboard(board: Leaderboard, console: Console | None = None) -> None:
     """Print :func:`render_table` to ``console`` (default: a new stdout console)."""
     from rich.console import Console
+    from rich.text import Text
+
+    from .text import plain
 
     console = console or Console()
     if board.values.empty:
@@ -261,11 +269,11 @@ def print_leaderboard(board: Leaderboard, console: Console | None = None) -> Non
     console.print(render_table(board))
     if board.aggregator:
         direction = "higher" if board.higher_is_better else "lower"
-        console.print(f"[dim]aggregate: {board.aggregator} ({direction} is better); "
-                      "cells: ceiled score ± error, chosen layer below[/]")
+        console.print(Text(f"aggregate: {plain(board.aggregator)} ({direction} is better); "
+                           "cells: ceiled score ± error, chosen layer below", style="dim"))
     if board.rho_hierarchy is not None:
-        console.print("[dim]ρ-hierarchy: Spearman r of the V1, V2, V4, IT region means with "
-                      "depth 1..4 (paper 000)[/]")
+        console.print(Text("ρ-hierarchy: Spearman r of the V1, V2, V4, IT region means with "
+                           "depth 1..4 (paper 000)", style="dim"))
 
 
 # ------------------------------------------------------------------------------ HTML

@@ -302,17 +302,32 @@ def _save_npz(**arrays: Any) -> Callable[[Path], None]:
     return write
 
 
+def _discard(path: Path, what: str, error: BaseException) -> None:
+    """Delete a damaged cache file (and its sidecar) and say so; the caller recomputes it."""
+    import warnings
+
+    from ..errors import CacheWarning
+
+    path.unlink(missing_ok=True)
+    path.with_name(path.name + ".meta.json").unlink(missing_ok=True)
+    warnings.warn(f"discarded the damaged {what} {str(path)!r} ({type(error).__name__}: "
+                  f"{error}); it is recomputed", CacheWarning, stacklevel=3)
+
+
 def _read_layer(path: Path, n: int) -> tuple[np.ndarray, tuple[int, ...], bool] | None:
-    """A cached layer, or None when absent or unreadable (then it is recomputed)."""
+    """A cached layer, or None when absent or damaged (then it is discarded and recomputed)."""
     if not path.exists():
         return None
     try:
         with np.load(path, allow_pickle=False) as data:
             values, shape = data["data"], tuple(int(s) for s in data["feature_shape"])
             reduced = bool(data["reduced"])
-    except (OSError, ValueError, KeyError, EOFError):
+        if values.ndim != 2 or values.shape[0] != n:
+            raise ValueError(f"holds shape {values.shape}, expected ({n}, features)")
+    except Exception as error:  # noqa: BLE001 - BadZipFile, zlib.error, ...: any damage
+        _discard(path, "activation cache file", error)
         return None
-    return (values, shape, reduced) if values.ndim == 2 and values.shape[0] == n else None
+    return values, shape, reduced
 
 
 # --------------------------------------------------------------------------- extraction
@@ -344,8 +359,8 @@ def _make_reducers(model, module, plans, reduction, base, device, batch_size, ca
                 try:
                     reducers[layer] = PCAReducer.load(path, device)
                     continue
-                except (OSError, ValueError, KeyError):
-                    pass  # unreadable: refit and overwrite
+                except Exception as error:  # noqa: BLE001 - any damage: discard, refit
+                    _discard(path, "PCA reducer cache file", error)
             to_fit[layer] = PCAFitter(n_features, reduction, reduction.reference_size, device)
     if to_fit:
         size, seed = model.preprocessing.input_size, reduction.reference_seed

@@ -1,10 +1,18 @@
 """The plugin manager: entry-point discovery with per-plugin isolation.
 
 Plugins are found through ``importlib.metadata.entry_points(group="neuroalign")``. Each plugin is
-imported and its hooks are called inside its own ``try``: a plugin that fails to import, whose
-hook raises, or that registers an id another distribution already registered, produces a
-:class:`~neuroalign.errors.PluginLoadWarning` naming its distribution and the error, and every
-other plugin still loads. The core registers its own built-in plugin (aggregators) the same way.
+imported and its hooks are called inside its own ``try``: a plugin that fails to import (any
+exception, ``sys.exit()`` included: everything but ``KeyboardInterrupt``) or whose hook raises
+produces a :class:`~neuroalign.errors.PluginLoadWarning` naming its distribution and the error,
+and every other plugin still loads. An id claimed by two distributions (or twice by one) is
+refused alone: a warning names both claimants, looking the id up raises
+:class:`~neuroalign.errors.DuplicateIdError`, and every other registration of both plugins loads.
+The core registers its own built-in plugin (aggregators) the same way.
+
+An import that takes longer than ``NEUROALIGN_PLUGIN_PROGRESS`` seconds (default 1) is named on
+stderr (``neuroalign: still importing plugin 'x' (module m) ...``) and again every 10 s, so a
+hanging plugin is identified; Python cannot interrupt an import safely, so there is no timeout:
+disable the plugin with ``NEUROALIGN_DISABLE_PLUGINS``.
 
 Environment variables (comma-separated entry-point or distribution names):
 
@@ -16,11 +24,15 @@ Environment variables (comma-separated entry-point or distribution names):
 
 from __future__ import annotations
 
+import contextlib
 import os
+import sys
+import threading
+import time
 import traceback
 import warnings
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
 from importlib import metadata
 from typing import Any, Literal
 
@@ -49,9 +61,42 @@ class PluginInfo:
     status: Literal["loaded", "failed", "disabled"]
     error: str | None = None
     registered: int = 0
+    #: ids this plugin claimed that were refused (claimed by another distribution too, or twice)
+    refused: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
+
+
+def _progress_delay() -> float:
+    try:
+        return max(0.0, float(os.environ.get("NEUROALIGN_PLUGIN_PROGRESS", "") or 1.0))
+    except ValueError:
+        return 1.0
+
+
+@contextlib.contextmanager
+def _named_if_slow(what: str) -> Iterator[None]:
+    """Print ``still importing <what>`` on stderr after a second, then every 10 s, until done."""
+    done = threading.Event()
+    started = time.monotonic()
+    delay = _progress_delay()
+
+    def watch() -> None:
+        wait = delay
+        while not done.wait(wait):
+            sys.stderr.write(f"neuroalign: still importing {what} after "
+                             f"{time.monotonic() - started:.0f} s (disable it with "
+                             "NEUROALIGN_DISABLE_PLUGINS if it hangs)\n")
+            sys.stderr.flush()
+            wait = 10.0
+
+    thread = threading.Thread(target=watch, name="neuroalign-plugin-watch", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        done.set()
 
 
 def _env_names(variable: str) -> set[str] | None:
@@ -79,8 +124,7 @@ class PluginManager:
         self.plugins: dict[str, PluginInfo] = {}
         self._objects: dict[str, Any] = {}
         self._registry: Registry | None = None
-        #: (kind, id, distribution) of ids a failed plugin also claimed (see _collect)
-        self._claims: list[tuple[str, str, str]] = []
+        self._warned: set[tuple[str, str, str]] = set()
         if builtin:
             from . import builtin
 
@@ -112,8 +156,12 @@ class PluginManager:
                            entry_point.value, clash, "import")
                 continue
             try:
-                plugin = entry_point.load()
-            except Exception as error:  # noqa: BLE001 - isolation is the point
+                with _named_if_slow(f"plugin {entry_point.name!r} (module {entry_point.value}, "
+                                    f"distribution {dist_name})"):
+                    plugin = entry_point.load()
+            except KeyboardInterrupt:
+                raise
+            except BaseException as error:  # noqa: BLE001 - isolation is the point (sys.exit too)
                 self._fail(entry_point.name, dist_name, version, entry_point.value, error, "import")
                 continue
             self.register(plugin, name=entry_point.name, distribution=dist_name, version=version)
@@ -147,9 +195,7 @@ class PluginManager:
         """Remove a plugin registered under ``name``."""
         plugin = self._objects.pop(name)
         self._pm.unregister(plugin)
-        info = self.plugins.pop(name, None)
-        if info is not None:
-            self._claims = [c for c in self._claims if c[2] != info.distribution]
+        self.plugins.pop(name, None)
         self._registry = None
 
     # ------------------------------------------------------------------ registry
@@ -166,26 +212,59 @@ class PluginManager:
             info = self.plugins[name]
             if info.status != "loaded":
                 continue
+            info.refused = []
             staged: list[tuple[str, Any]] = []
             try:
                 for hook_name, kind in HOOKS.items():
                     for impl in self._hookimpls(hook_name, plugin):
                         impl(register=_stager(staged, kind, name))
-                registry.check_unique(staged, distribution=info.distribution)
-            except Exception as error:  # noqa: BLE001
+            except KeyboardInterrupt:
+                raise
+            except BaseException as error:  # noqa: BLE001 - isolation (sys.exit in a hook too)
                 self._fail(name, info.distribution, info.version, info.module, error, "hook")
-                if isinstance(error, DuplicateIdError):
-                    # kept across rebuilds: the failed plugin is skipped next time, and its
-                    # claim must still stop the id from resolving
-                    self._claims += [(kind, spec.id, info.distribution) for kind, spec in staged]
                 continue
+            counts: dict[tuple[str, str], int] = {}
             for kind, spec in staged:
-                registry.add(kind, spec, distribution=info.distribution, version=info.version,
-                             plugin=name)
-            info.registered = len(staged)
-        for kind, identifier, distribution in self._claims:
-            registry.mark_conflict(kind, identifier, distribution)
+                counts[(kind, spec.id)] = counts.get((kind, spec.id), 0) + 1
+            added = 0
+            for kind, spec in staged:
+                key = (kind, spec.id)
+                if counts[key] != 1:  # twice by this plugin: refuse the id (once), keep the rest
+                    if counts[key] > 1:
+                        counts[key] = -1
+                        registry.refuse(kind, spec.id, [info.distribution, info.distribution])
+                        self._refuse(info, kind, spec.id, DuplicateIdError(
+                            f"{kind} {spec.id!r} is registered twice by {info.distribution!r}"))
+                    continue
+                try:
+                    registry.add(kind, spec, distribution=info.distribution,
+                                 version=info.version, plugin=name)
+                except DuplicateIdError as clash:  # another distribution has it: refuse the id
+                    registry.mark_conflict(kind, spec.id, info.distribution)
+                    other = registry.claimants(kind, spec.id)
+                    for claimant in self.plugins.values():
+                        if claimant.distribution in other and claimant is not info:
+                            note = f"{kind} {spec.id!r} (also claimed by {info.distribution!r})"
+                            if note not in claimant.refused:
+                                claimant.refused.append(note)
+                    self._refuse(info, kind, spec.id, clash)
+                    continue
+                added += 1
+            info.registered = added
         return registry
+
+    def _refuse(self, info: PluginInfo, kind: str, identifier: str, error: Exception) -> None:
+        info.refused.append(f"{kind} {identifier!r}: {error}".split(";")[0])
+        if (info.name, kind, identifier) in self._warned:
+            return  # said once per manager; a rebuilt registry refuses it again silently
+        self._warned.add((info.name, kind, identifier))
+        warnings.warn(
+            f"plugin {info.name!r} from distribution {info.distribution!r}: {error}; only this "
+            f"id is refused (looking it up fails), every other registration still loads "
+            "(see: neuroalign plugins)",
+            PluginLoadWarning,
+            stacklevel=4,
+        )
 
     def _hookimpls(self, hook_name: str, plugin: Any) -> Iterable[Any]:
         caller = getattr(self._pm.hook, hook_name)

@@ -63,6 +63,10 @@ class Registry:
         existing = self._entries[kind].get(spec.id)
         if existing is not None:
             raise _duplicate(kind, spec.id, existing, distribution)
+        if spec.id in self._conflicts[kind]:
+            raise DuplicateIdError(
+                f"{kind} {spec.id!r} is already refused (claimed by "
+                f"{self._conflicts[kind][spec.id]}) and now also by {distribution!r}")
         entry = Entry(spec, distribution, version, plugin or distribution)
         self._entries[kind][spec.id] = entry
         return entry
@@ -87,6 +91,18 @@ class Registry:
         if existing is not None:
             names = self._conflicts[kind].setdefault(identifier, [existing.distribution])
             names.append(distribution)
+        elif identifier in self._conflicts[kind]:
+            self._conflicts[kind][identifier].append(distribution)
+
+    def refuse(self, kind: str, identifier: str, claimants: list[str]) -> None:
+        """Refuse ``identifier`` outright (e.g. registered twice by one plugin): lookups raise
+        :class:`DuplicateIdError` naming ``claimants``; later claims are added to them."""
+        self._check_kind(kind)
+        self._conflicts[kind].setdefault(identifier, []).extend(claimants)
+
+    def claimants(self, kind: str, identifier: str) -> list[str]:
+        """Distributions that claimed a refused ``identifier`` (empty when it is not refused)."""
+        return list(self._conflicts[kind].get(identifier, []))
 
     # ---------------------------------------------------------------- reading
     def entry(self, kind: str, identifier: str) -> Entry:
@@ -94,10 +110,15 @@ class Registry:
         self._check_kind(kind)
         conflict = self._conflicts[kind].get(identifier)
         if conflict:
+            if len(set(conflict)) == 1:
+                raise DuplicateIdError(
+                    f"{kind} {identifier!r} is registered twice by {conflict[0]!r}, so it is "
+                    "refused; fix (or disable with NEUROALIGN_DISABLE_PLUGINS) that plugin"
+                )
             raise DuplicateIdError(
-                f"{kind} {identifier!r} is registered by several distributions {conflict}; "
-                "neuroalign will not pick one: uninstall or disable all but one "
-                "(NEUROALIGN_DISABLE_PLUGINS=...)"
+                f"{kind} {identifier!r} is registered by several distributions "
+                f"{list(dict.fromkeys(conflict))}; neuroalign will not pick one: uninstall or "
+                "disable all but one (NEUROALIGN_DISABLE_PLUGINS=...)"
             )
         entries = self._entries[kind]
         found = entries.get(identifier)

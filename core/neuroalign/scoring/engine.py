@@ -24,6 +24,7 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = [
     "score",
     "score_many",
+    "data_fingerprint",
     "progress_enabled",
     "track",
 ]
@@ -138,6 +139,68 @@ def _members_unchanged(stored: Score, benchmark: Benchmark) -> bool:
     return stored.provenance.member_versions == versions()
 
 
+def _declared_datasets(benchmark: Benchmark, known: set[str], seen: set[int]) -> list[str]:
+    """Ids of the registered datasets ``benchmark`` declares: ``spec.dataset`` and dataset ids
+    among its parameters (e.g. ``selection_dataset``), its composite members' too."""
+    if id(benchmark) in seen:
+        return []
+    seen.add(id(benchmark))
+    out: list[str] = []
+    children = getattr(benchmark, "children", None)
+    if isinstance(children, dict) and callable(getattr(benchmark, "benchmark", None)):
+        for name in children:
+            try:
+                child = benchmark.benchmark(name)
+            except Exception:  # noqa: BLE001 - the composite's own on_error policy decides
+                if getattr(benchmark, "on_error", "raise") == "raise":
+                    raise
+                continue
+            out += _declared_datasets(child, known, seen)
+    spec = getattr(benchmark, "spec", None)
+    if spec is not None:
+        values: list[Any] = [getattr(spec, "dataset", None)]
+        for value in (getattr(spec, "parameters", None) or {}).values():
+            values += list(value) if isinstance(value, (list, tuple)) else [value]
+        out += [v for v in values if isinstance(v, str) and v in known]
+    return list(dict.fromkeys(out))
+
+
+def data_fingerprint(benchmark: Benchmark) -> dict[str, str]:
+    """``{"<dataset>/<asset>": sha256}`` of every file of every dataset ``benchmark`` declares.
+
+    Assets are resolved as a run would resolve them (the active ``NEUROALIGN_STORE`` applied)
+    and identified by :func:`neuroalign.store.data_sha256`: the pinned sha256 (every read is
+    verified against it), else the sha256 of the verified cached copy. Its digest
+    (:func:`neuroalign.scoring.results.data_digest`) is part of the results key, so a result
+    computed on other data is never served.
+    """
+    from ..plugins.lookup import get_registry
+    from ..store.assets import assets_for, data_sha256
+
+    registry = get_registry()
+    known = set(registry.ids("dataset"))
+    files: dict[str, str] = {}
+    for dataset in _declared_datasets(benchmark, known, set()):
+        spec = registry.spec("dataset", dataset)
+        for name, asset in sorted(assets_for(spec).items()):
+            files[f"{dataset}/{name}"] = data_sha256(asset, dataset=dataset)
+    return files
+
+
+def _merge_files(declared: dict[str, str], reported: dict[str, str], benchmark: str) -> dict[str, str]:
+    """The files a score was computed on; a file read with other bytes than declared is an error."""
+    changed = {name: (declared[name], sha) for name, sha in reported.items()
+               if name in declared and declared[name] != sha}
+    if changed:
+        name, (before, after) = next(iter(changed.items()))
+        raise NeuroalignError(
+            f"benchmark {benchmark!r} read {name} with sha256 {after}, but before the run it had "
+            f"sha256 {before}: the data changed during scoring (a store or cache being rewritten?). "
+            "Nothing was stored; score again once the data is stable"
+        )
+    return {**reported, **declared}
+
+
 def _call(benchmark: Benchmark, model: Model, layers: Sequence[str] | None,
           progress: bool | None) -> Score:
     return benchmark(model, layers=None if layers is None else list(layers), progress=progress)
@@ -146,12 +209,17 @@ def _call(benchmark: Benchmark, model: Model, layers: Sequence[str] | None,
 def _score_one(model: Model, benchmark: Benchmark, layers: Sequence[str] | None,
                use_cache: bool, registry: ResultsDatabase | None, seed: int | None,
                progress: bool | None) -> Score:
+    from .results import data_digest
+
     weights = model.weights_hash()
     request = _request_key(layers)
+    declared = data_fingerprint(benchmark)
+    digest = data_digest(declared)
     if use_cache and registry is not None:
         stored = registry.get(model.identifier, benchmark.identifier, weights_hash=weights,
-                              version=benchmark.version, request=request)
+                              version=benchmark.version, request=request, data_sha256=digest)
         if (stored is not None and stored.provenance.request == request
+                and stored.provenance.data_sha256 == digest
                 and _members_unchanged(stored, benchmark)):
             return stored
     start = time.perf_counter()
@@ -163,7 +231,9 @@ def _score_one(model: Model, benchmark: Benchmark, layers: Sequence[str] | None,
     provenance = Provenance.here(
         model_id=model.identifier, model_weights_sha256=weights,
         benchmark_id=benchmark.identifier, benchmark_version=benchmark.version,
-        dataset_sha256={**result.provenance.dataset_sha256, **sha},
+        dataset_sha256=_merge_files(declared, {**result.provenance.dataset_sha256, **sha},
+                                    benchmark.identifier),
+        data_sha256=digest,
         plugins={**result.provenance.plugins, **_plugins_involved(model, benchmark)},
         seed=seed if seed is not None else result.provenance.seed, wall_time_s=round(elapsed, 3),
         request=request, member_versions=result.provenance.member_versions,
@@ -199,7 +269,7 @@ def score(
         For model ids: ``False`` scores randomly initialised weights.
     use_cache : bool
         Return a stored result with the same key (model, weights sha256, benchmark, version,
-        ``layers`` request) instead of recomputing; activations come from the
+        ``layers`` request, data sha256: see :func:`data_fingerprint`) instead of recomputing; activations come from the
         activation cache either way. ``False`` recomputes (and overwrites the stored result).
     results : bool or ResultsDatabase
         Where results are read from and written to: True = the default registry

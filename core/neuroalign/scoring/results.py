@@ -1,8 +1,13 @@
 """The results registry: every Score ever computed, in a local SQLite database.
 
 One record per *key* ``(model id, model weights sha256, benchmark id, benchmark version,
-request)``, taken from :attr:`Score.provenance <neuroalign.Score.provenance>` and
-``Score.attrs["request"]``: ``"default"`` for a score with the model's own layer commitments or
+request, data sha256)``, taken from :attr:`Score.provenance <neuroalign.Score.provenance>`.
+``data_sha256`` is the digest of the data the score was computed on (every file of every
+dataset the benchmark declares, through the active store; see
+:func:`neuroalign.scoring.engine.data_fingerprint`), so a result computed on other data (another
+``NEUROALIGN_STORE``, a changed file) is never served and never overwritten; ``""`` for a
+benchmark that declares no data (and for records written before schema 3). ``request`` is
+``"default"`` for a score with the model's own layer commitments or
 layer selection, ``"layers=a,b"`` for one computed on layers the caller forced (``score(...,
 layers=[...])``, ``neuroalign score --layer``). Forced-layer records never replace the default
 record, and reads (``get``, ``query``, leaderboards) see only default records unless asked. A
@@ -41,10 +46,10 @@ if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
     import xarray as xr
 
-__all__ = ["COLUMNS", "DEFAULT_REQUEST", "ResultsDatabase", "default_results_path"]
+__all__ = ["COLUMNS", "DEFAULT_REQUEST", "ResultsDatabase", "data_digest", "default_results_path"]
 
-#: schema version stored in ``PRAGMA user_version``
-SCHEMA_VERSION = 2
+#: schema version stored in ``PRAGMA user_version`` (3: the key gained ``data_sha256``)
+SCHEMA_VERSION = 3
 
 #: the request of a score computed with the model's own layers (commitment or selection)
 DEFAULT_REQUEST = "default"
@@ -53,6 +58,7 @@ DEFAULT_REQUEST = "default"
 COLUMNS: tuple[str, ...] = (
     "model", "weights_hash", "benchmark", "version", "request", "value", "raw", "ceiling",
     "error", "layer", "created", "updated", "neuroalign_version", "seed", "wall_time_s", "host",
+    "data_sha256", "data_files",
 )
 
 _SCHEMA = """
@@ -62,6 +68,7 @@ CREATE TABLE IF NOT EXISTS scores (
     benchmark_id       TEXT    NOT NULL,
     benchmark_version  INTEGER NOT NULL DEFAULT 0,
     request            TEXT    NOT NULL DEFAULT 'default',
+    data_sha256        TEXT    NOT NULL DEFAULT '',
     value              REAL,
     raw                REAL,
     ceiling            REAL,
@@ -73,32 +80,45 @@ CREATE TABLE IF NOT EXISTS scores (
     seed               INTEGER,
     wall_time_s        REAL,
     host               TEXT,
+    data_files         TEXT,
     score_json         TEXT    NOT NULL,
-    PRIMARY KEY (model_id, weights_hash, benchmark_id, benchmark_version, request)
+    PRIMARY KEY (model_id, weights_hash, benchmark_id, benchmark_version, request, data_sha256)
 );
 CREATE INDEX IF NOT EXISTS scores_benchmark ON scores (benchmark_id);
 """
 
 _UPSERT = """
-INSERT INTO scores (model_id, weights_hash, benchmark_id, benchmark_version, request, value, raw,
-                    ceiling, error, layer, created, updated, neuroalign_version, seed,
-                    wall_time_s, host, score_json)
-VALUES (:model_id, :weights_hash, :benchmark_id, :benchmark_version, :request, :value, :raw,
-        :ceiling, :error, :layer, :created, :updated, :neuroalign_version, :seed, :wall_time_s,
-        :host, :score_json)
-ON CONFLICT (model_id, weights_hash, benchmark_id, benchmark_version, request) DO UPDATE SET
+INSERT INTO scores (model_id, weights_hash, benchmark_id, benchmark_version, request,
+                    data_sha256, value, raw, ceiling, error, layer, created, updated,
+                    neuroalign_version, seed, wall_time_s, host, data_files, score_json)
+VALUES (:model_id, :weights_hash, :benchmark_id, :benchmark_version, :request, :data_sha256,
+        :value, :raw, :ceiling, :error, :layer, :created, :updated, :neuroalign_version, :seed,
+        :wall_time_s, :host, :data_files, :score_json)
+ON CONFLICT (model_id, weights_hash, benchmark_id, benchmark_version, request, data_sha256)
+DO UPDATE SET
     value = excluded.value, raw = excluded.raw, ceiling = excluded.ceiling,
     error = excluded.error, layer = excluded.layer, created = excluded.created,
     updated = excluded.updated, neuroalign_version = excluded.neuroalign_version,
     seed = excluded.seed, wall_time_s = excluded.wall_time_s, host = excluded.host,
-    score_json = excluded.score_json
+    data_files = excluded.data_files, score_json = excluded.score_json
 """
 
 _SELECT = (
     "SELECT model_id, weights_hash, benchmark_id, benchmark_version, request, value, raw, "
-    "ceiling, error, layer, created, updated, neuroalign_version, seed, wall_time_s, host "
-    "FROM scores"
+    "ceiling, error, layer, created, updated, neuroalign_version, seed, wall_time_s, host, "
+    "data_sha256, data_files FROM scores"
 )
+
+
+def data_digest(files: dict[str, str]) -> str:
+    """The results-key digest of ``{file name: sha256}``: sha256 of the sorted ``name sha256``
+    lines; ``""`` for no files."""
+    import hashlib
+
+    if not files:
+        return ""
+    text = "".join(f"{name}\t{sha}\n" for name, sha in sorted(files.items()))
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def _home() -> Path:
@@ -119,7 +139,7 @@ def default_results_path() -> Path:
 
 
 class ResultsDatabase:
-    """Scores keyed by (model, weights hash, benchmark, benchmark version, request), in SQLite.
+    """Scores keyed by (model, weights hash, benchmark, version, request, data sha256), in SQLite.
 
     Parameters
     ----------
@@ -206,14 +226,14 @@ class ResultsDatabase:
             connection.execute("BEGIN IMMEDIATE")
             try:
                 (version,) = connection.execute("PRAGMA user_version").fetchone()  # under lock
-                if version == 1:  # the key gains the layers request: rebuild the table
+                if version in (1, 2):  # the key gained the request (2), the data (3): rebuild
                     connection.execute("DROP INDEX IF EXISTS scores_benchmark")
-                    connection.execute("ALTER TABLE scores RENAME TO scores_v1")
+                    connection.execute(f"ALTER TABLE scores RENAME TO scores_v{version}")
                 for statement in _SCHEMA.strip().split(";"):
                     if statement.strip():
                         connection.execute(statement)
-                if version == 1:
-                    _copy_v1_records(connection)
+                if version in (1, 2):
+                    _copy_old_records(connection, version)
                 connection.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
             except BaseException:
                 connection.execute("ROLLBACK")
@@ -266,10 +286,11 @@ class ResultsDatabase:
 
     def delete(self, model: str = "*", benchmark: str = "*", *, weights_hash: str | None = None,
                version: int | None = None, request: str = "*") -> int:
-        """Delete the records matching the fnmatch patterns (every request by default); return
-        how many were deleted."""
+        """Delete the records matching the fnmatch patterns (every request and data by default);
+        return how many were deleted."""
         keys = [
-            (r["model"], r["weights_hash"] or "", r["benchmark"], r["version"] or 0, r["request"])
+            (r["model"], r["weights_hash"] or "", r["benchmark"], r["version"] or 0, r["request"],
+             r["data_sha256"] or "")
             for r in self._rows(model, benchmark, weights_hash=weights_hash, version=version,
                                 request=request)
         ]
@@ -279,7 +300,7 @@ class ResultsDatabase:
             try:
                 connection.executemany(
                     "DELETE FROM scores WHERE model_id=? AND weights_hash=? AND benchmark_id=? "
-                    "AND benchmark_version=? AND request=?", keys,
+                    "AND benchmark_version=? AND request=? AND data_sha256=?", keys,
                 )
             except BaseException:
                 connection.execute("ROLLBACK")
@@ -289,15 +310,20 @@ class ResultsDatabase:
 
     # ------------------------------------------------------------------ reading
     def get(self, model_id: str, benchmark_id: str, *, weights_hash: str | None = None,
-            version: int | None = None, request: str = DEFAULT_REQUEST) -> Score | None:
+            version: int | None = None, request: str = DEFAULT_REQUEST,
+            data_sha256: str | None = None) -> Score | None:
         """The stored Score, or ``None``.
 
         Without ``version`` the highest stored benchmark version is returned; without
-        ``weights_hash``, the most recently written record among the model's weights.
+        ``weights_hash`` (or ``data_sha256``), the most recently written record among the
+        model's weights (or the data it was computed on).
         ``request``: ``"default"`` (the model's own layers) or e.g. ``"layers=layer3"``.
         """
         where = ["model_id = ?", "benchmark_id = ?", "request = ?"]
         args: list[Any] = [model_id, benchmark_id, request]
+        if data_sha256 is not None:
+            where.append("data_sha256 = ?")
+            args.append(data_sha256)
         if weights_hash is not None:
             where.append("weights_hash = ?")
             args.append(weights_hash)
@@ -311,10 +337,11 @@ class ResultsDatabase:
         return None if found is None else Score.from_json(found[0])
 
     def has(self, model_id: str, benchmark_id: str, *, weights_hash: str | None = None,
-            version: int | None = None, request: str = DEFAULT_REQUEST) -> bool:
+            version: int | None = None, request: str = DEFAULT_REQUEST,
+            data_sha256: str | None = None) -> bool:
         """Whether :meth:`get` would find a record."""
         return self.get(model_id, benchmark_id, weights_hash=weights_hash, version=version,
-                        request=request) is not None
+                        request=request, data_sha256=data_sha256) is not None
 
     def scores(self, model: str = "*", benchmark: str = "*",
                request: str = DEFAULT_REQUEST) -> Iterator[Score]:
@@ -350,6 +377,8 @@ class ResultsDatabase:
                 continue
             record["weights_hash"] = record["weights_hash"] or None
             record["version"] = record["version"] or None
+            record["data_sha256"] = record["data_sha256"] or None
+            record["data_files"] = _files(record["data_files"])
             out.append(record)
         return out
 
@@ -360,9 +389,10 @@ class ResultsDatabase:
         Only default records (the model's own layers) unless ``request`` says otherwise
         (``"*"``: every record, forced-layer ones too; ``"layers=*"``: only those).
         Columns are :data:`COLUMNS`: ``model``, ``weights_hash``, ``benchmark``, ``version``,
-        ``request``, ``value`` (ceiled), ``raw``, ``ceiling``, ``error``, ``layer`` (chosen layer),
-        ``created`` (when the score was computed), ``updated`` (when it was written), and
-        provenance details.
+        ``request``, ``value`` (ceiled), ``raw``, ``ceiling``, ``error``, ``layer`` (chosen
+        layer), ``created`` (when the score was computed), ``updated`` (when it was written),
+        provenance details, ``data_sha256`` (digest of the data; None: not known) and
+        ``data_files`` (file -> sha256 of the data the score was computed on).
         """
         import pandas as pd
 
@@ -418,12 +448,16 @@ def _row(score: Score) -> dict[str, Any]:
             "set them, e.g. score.provenance.model_id = 'timm:resnet18'"
         )
     now = datetime.now(timezone.utc).isoformat(timespec="microseconds")
+    import json
+
     return {
         "model_id": prov.model_id,
         "weights_hash": prov.model_weights_sha256 or "",
         "benchmark_id": prov.benchmark_id,
         "benchmark_version": int(prov.benchmark_version or 0),
         "request": _request_of(score),
+        "data_sha256": prov.data_sha256 or "",
+        "data_files": json.dumps(prov.dataset_sha256, sort_keys=True),
         "value": score.value,
         "raw": score.raw,
         "ceiling": score.ceiling,
@@ -443,19 +477,38 @@ def _request_of(score: Score) -> str:
     return score.provenance.request
 
 
-def _copy_v1_records(connection: sqlite3.Connection) -> None:
-    """Schema 1 -> 2: every record keeps its columns and gets the request its Score JSON names."""
+def _files(text: str | None) -> dict[str, str]:
+    import json
+
+    try:
+        files = json.loads(text) if text else {}
+    except ValueError:
+        return {}
+    return files if isinstance(files, dict) else {}
+
+
+def _copy_old_records(connection: sqlite3.Connection, version: int) -> None:
+    """Schema 1 or 2 -> 3: every record keeps its columns; schema-1 records get the request
+    their Score JSON names. Old records' data is unknown (``data_sha256 = ""``): they are shown,
+    but never served for a benchmark that declares data."""
     import json
 
     columns = ("model_id, weights_hash, benchmark_id, benchmark_version, value, raw, ceiling, "
                "error, layer, created, updated, neuroalign_version, seed, wall_time_s, host, "
                "score_json")
-    rows = connection.execute(f"SELECT {columns} FROM scores_v1").fetchall()
+    extra = ", request" if version == 2 else ""
+    rows = connection.execute(f"SELECT {columns}{extra} FROM scores_v{version}").fetchall()
     for row in rows:
-        attrs = json.loads(row[-1]).get("attrs") or {}
-        request = attrs.get("request") or DEFAULT_REQUEST  # schema-1 Scores kept it in attrs
+        score = json.loads(row[15])
+        if version == 2:
+            request = row[16]
+        else:
+            attrs = score.get("attrs") or {}
+            request = attrs.get("request") or DEFAULT_REQUEST  # schema-1 kept it in attrs
+        files = (score.get("provenance") or {}).get("dataset_sha256") or {}
         connection.execute(
-            f"INSERT INTO scores ({columns}, request) VALUES ({', '.join('?' * 17)})",
-            (*row, request),
+            f"INSERT INTO scores ({columns}, request, data_sha256, data_files) "
+            f"VALUES ({', '.join('?' * 19)})",
+            (*row[:16], request, "", json.dumps(files, sort_keys=True)),
         )
-    connection.execute("DROP TABLE scores_v1")
+    connection.execute(f"DROP TABLE scores_v{version}")

@@ -16,13 +16,13 @@ _EXPORTS: dict[str, str] = {
     **{name: "assets" for name in (
         "ALLOWED_SCHEMES", "is_offline", "load_config", "mirrors", "resolve_url",
         "storage_options", "cache_path", "fetch", "fetch_dataset", "assets_for", "active_store",
-        "open_netcdf")},
+        "open_netcdf", "data_sha256", "verify_mode")},
     **{name: "cache" for name in (
         "CacheEntry", "home", "cache_dir", "write_meta", "cache_entries", "clear_cache",
-        "atomic_path", "file_lock", "sha256_file")},
+        "atomic_path", "file_lock", "sha256_file", "orphaned_temp_files")},
     **{name: "index" for name in (
         "INDEX_FORMAT", "PluginEntry", "BenchmarkEntry", "DatasetEntry", "Index", "load_index",
-        "resolve_relative")},
+        "resolve_relative", "parse_index", "describe_validation_error")},
 }
 __all__ = sorted(_EXPORTS)
 

@@ -6,11 +6,18 @@ The data path of one asset (an :class:`~neuroalign.interfaces.AssetSpec`)::
     mirror rewrite   NEUROALIGN_MIRROR / config.json "mirrors" rewrite a URL prefix (resolve_url)
     local in place   file:// (or a plain path) is used where it is; verified if it has a hash
     cache hit        $NEUROALIGN_HOME/assets/<sha256>/<name> (or assets/sha1-<sha1>/<name> for
-                     an asset pinned only by sha1) exists -> returned, no network
+                     an asset pinned only by sha1) exists and is verified -> returned, no network
     offline          NEUROALIGN_OFFLINE=1 and not cached -> OfflineError (nothing is contacted)
     download         under a file lock, fsspec copies the URL (the pinned S3 object version if
                      the asset has a ``version_id``) to a temp file next to the target, then its
                      size and sha256 (or sha1) are checked and only then is it renamed into place
+
+Cache hits are verified, never trusted by size: the sidecar records the size, mtime and inode
+of the file as it was when last hashed (``verified``); a hit whose stat differs (or every hit,
+with ``NEUROALIGN_VERIFY=always``) is hashed again against every pin (sha256 and/or sha1). A file
+that fails is moved aside (``<name>.corrupt-<sha[:12]>``) and
+:class:`~neuroalign.errors.ChecksumMismatchError` names the file, the expected and found hashes
+and the fix; a file a user copied into the cache is hashed on first use and recorded.
 
 The sidecar records the sha256 of every download (computed on arrival when the asset is
 pinned only by a sha1, as Brain-Score's are) and the sha1 / version id where given. A bad
@@ -59,19 +66,30 @@ __all__ = [
     "ALLOWED_SCHEMES", "CacheEntry", "home", "is_offline", "load_config", "mirrors",
     "resolve_url", "storage_options", "cache_path", "fetch", "fetch_dataset", "assets_for",
     "active_store", "open_netcdf", "cache_dir", "write_meta", "cache_entries", "clear_cache",
-    "atomic_path", "file_lock", "sha256_file",
+    "atomic_path", "file_lock", "sha256_file", "data_sha256", "verify_mode",
 ]
 
 ALLOWED_SCHEMES: tuple[str, ...] = LOCAL_SCHEMES + REMOTE_SCHEMES
 NETCDF_ENGINES: tuple[str, ...] = ("netcdf4", "h5netcdf")
 _TRUE = {"1", "true", "yes", "on"}
 _CHUNK = 1 << 20
-#: (path, size, mtime_ns, algorithm) -> digest, so in-place local files are hashed once per process
-_VERIFIED: dict[tuple[str, int, int, str], str] = {}
+#: (path, size, mtime_ns, inode, algorithm) -> digest: in-place local files hashed once per process
+_VERIFIED: dict[tuple[str, int, int, int, str], str] = {}
+VERIFY_MODES = ("changed", "always")
 _STORE_MEMO: dict[str, Index] = {}
 
 
 # ------------------------------------------------------------------------------- configuration
+
+
+def verify_mode() -> str:
+    """``NEUROALIGN_VERIFY``: ``changed`` (default: re-hash a cached file when its size, mtime or
+    inode changed since it was last verified) or ``always`` (re-hash on every use)."""
+    mode = os.environ.get("NEUROALIGN_VERIFY", "").strip().lower() or "changed"
+    if mode not in VERIFY_MODES:
+        raise AssetError(f"NEUROALIGN_VERIFY={mode!r} is not one of {list(VERIFY_MODES)}; "
+                         "unset it or set it to 'always'")
+    return mode
 
 
 def is_offline() -> bool:
@@ -257,13 +275,14 @@ def fetch(
     AssetError
         The URL cannot be read (not found, server error, connection refused, truncated).
     """
+    verify_mode()  # a wrong NEUROALIGN_VERIFY is an error before anything is read
     url = resolve_url(asset.url)
     scheme = _scheme(url)
     if scheme == "file":
         return _use_local(asset, url)
     dest = cache_path(asset)
     pinned = bool(_pins(asset))
-    if pinned and _looks_complete(dest, asset):
+    if pinned and _verified_hit(dest, asset, url) is not None:
         return dest
     if is_offline() and scheme in REMOTE_SCHEMES:
         how = f"neuroalign fetch {dataset}" if dataset else "neuroalign fetch DATASET"
@@ -274,7 +293,7 @@ def fetch(
             f"copy the file to that path ({_pin_text(asset)}), or unset NEUROALIGN_OFFLINE"
         )
     with file_lock(dest):
-        if pinned and _looks_complete(dest, asset):
+        if pinned and _verified_hit(dest, asset, url) is not None:
             return dest  # another process downloaded it while we waited for the lock
         for stale in dest.parent.glob(f".{dest.name}.tmp-*"):  # left by a killed process
             stale.unlink(missing_ok=True)
@@ -283,13 +302,81 @@ def fetch(
             digests = _verify(asset, url, tmp, dest)
         extra = {"version_id": version} if version else {}
         write_meta(dest, kind="assets", key=asset.url, description=f"{asset.name} ({asset.format})",
-                   url=url, name=asset.name, **digests, **extra)
+                   url=url, name=asset.name, verified=_stat_record(dest), **digests, **extra)
     return dest
 
 
-def _looks_complete(dest: Path, asset: AssetSpec) -> bool:
-    # only verified downloads are ever renamed to dest, so a present file of the right size is good
-    return dest.is_file() and (asset.size is None or dest.stat().st_size == asset.size)
+def _stat_record(path: Path) -> dict[str, int]:
+    """What identifies the bytes of ``path`` as last hashed: size, mtime (ns), inode, device."""
+    stat = path.stat()
+    return {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns, "inode": stat.st_ino,
+            "device": stat.st_dev}
+
+
+def _read_meta(path: Path) -> dict[str, Any]:
+    try:
+        meta = json.loads(path.with_name(path.name + ".meta.json").read_text())
+    except (OSError, ValueError):
+        return {}
+    return meta if isinstance(meta, dict) else {}
+
+
+def _verified_hit(dest: Path, asset: AssetSpec, url: str) -> str | None:
+    """The sha256 of the cached copy ``dest`` of ``asset`` once verified; None if absent.
+
+    Cheap when the file's size, mtime and inode still match the sidecar's ``verified`` record
+    (and ``NEUROALIGN_VERIFY`` is not ``always``); otherwise the file is hashed against every
+    pin. A file that fails is moved aside and :class:`ChecksumMismatchError` raised.
+    """
+    if not dest.is_file():
+        return None
+    pins = _pins(asset)
+    meta = _read_meta(dest)
+    if (verify_mode() != "always" and meta.get("verified") == _stat_record(dest)
+            and isinstance(meta.get("sha256"), str)
+            and all(meta.get(algorithm) == digest for algorithm, digest in pins.items())):
+        return str(meta["sha256"])
+    with file_lock(dest):
+        if not dest.is_file():  # moved aside by another process meanwhile
+            return None
+        size = dest.stat().st_size
+        actual = _hash_file(dest, ["sha256", *(a for a in pins if a != "sha256")])
+        for algorithm, expected in pins.items():
+            if actual[algorithm] != expected:
+                _quarantine(dest, asset, url, actual, algorithm, expected, where="cached copy")
+        if asset.size is not None and size != asset.size:
+            _quarantine(dest, asset, url, actual, "size", str(asset.size), where="cached copy",
+                        found=str(size))
+        keep = {k: v for k, v in meta.items() if k not in ("kind", "key", "description", "size",
+                                                             "created", "verified", *actual)}
+        keep.setdefault("url", url)
+        keep.setdefault("name", asset.name)
+        write_meta(dest, kind="assets", key=asset.url,
+                   description=f"{asset.name} ({asset.format})", **keep, **actual,
+                   verified=_stat_record(dest))
+    return actual["sha256"]
+
+
+def _quarantine(path: Path, asset: AssetSpec, url: str, actual: dict[str, str], algorithm: str,
+                expected: str, *, where: str, found: str | None = None) -> None:
+    """Move a file that failed verification aside and raise :class:`ChecksumMismatchError`."""
+    got = found if found is not None else actual[algorithm]
+    digest = actual.get(algorithm, actual["sha256"])
+    aside = path.with_name(f"{path.name}.corrupt-{digest[:12]}")
+    os.replace(path, aside)
+    path.with_name(path.name + ".meta.json").unlink(missing_ok=True)
+    write_meta(aside, kind="assets", key=asset.url,
+               description=f"corrupt {where} of {asset.name}", url=url, **actual,
+               **{f"expected_{algorithm}": expected}, corrupt=True)
+    what = "bytes" if algorithm == "size" else algorithm
+    raise ChecksumMismatchError(
+        f"the {where} {str(path)!r} of asset {asset.name!r} ({asset.url}) failed verification: "
+        f"expected {what} {expected}, found {got} (its sha256 is {actual['sha256']}). It was "
+        f"moved aside to {str(aside)!r}. Fix: run the command again to download a fresh copy "
+        f"(offline: copy the right file to {str(path)!r}; it must have {_pin_text(asset)}); if "
+        "the source changed, update the dataset's hash (or its store index). 'neuroalign cache "
+        "clear' removes the bad copy"
+    )
 
 
 def _use_local(asset: AssetSpec, url: str) -> Path:
@@ -305,9 +392,10 @@ def _use_local(asset: AssetSpec, url: str) -> Path:
             f"asset {asset.name!r}: {str(path)!r} has {stat.st_size} bytes, expected {asset.size}; "
             "the file is incomplete or a different version: replace it"
         )
+    always = verify_mode() == "always"
     for algorithm, expected in _pins(asset).items():
-        key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns, algorithm)
-        actual = _VERIFIED.get(key) or _hash_file(path, [algorithm])[algorithm]
+        key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns, stat.st_ino, algorithm)
+        actual = (None if always else _VERIFIED.get(key)) or _hash_file(path, [algorithm])[algorithm]
         if actual != expected:
             raise ChecksumMismatchError(
                 f"checksum mismatch for {url!r}: expected {algorithm} {expected}, got {actual}. "
@@ -387,20 +475,19 @@ def _verify(asset: AssetSpec, url: str, tmp: Path, dest: Path) -> dict[str, str]
     pins = _pins(asset)
     actual = _hash_file(tmp, ["sha256", *(a for a in pins if a != "sha256")])
     for algorithm, expected in pins.items():
-        if actual[algorithm] == expected:
-            continue
-        aside = dest.with_name(f"{dest.name}.corrupt-{actual[algorithm][:12]}")
-        os.replace(tmp, aside)
-        write_meta(aside, kind="assets", key=asset.url,
-                   description=f"corrupt download of {asset.name}", url=url, **actual,
-                   **{f"expected_{algorithm}": expected}, corrupt=True)
-        raise ChecksumMismatchError(
-            f"checksum mismatch for {url!r}: expected {algorithm} {expected}, got "
-            f"{actual[algorithm]}. The download was moved aside to {str(aside)!r}. Fix: if the "
-            f"source changed, update the dataset's {algorithm} (or its store index); otherwise "
-            "retry, or fetch from a mirror (NEUROALIGN_MIRROR). 'neuroalign cache clear' removes "
-            "the bad copy"
-        )
+        if actual[algorithm] != expected:
+            aside = dest.with_name(f"{dest.name}.corrupt-{actual[algorithm][:12]}")
+            os.replace(tmp, aside)
+            write_meta(aside, kind="assets", key=asset.url,
+                       description=f"corrupt download of {asset.name}", url=url, **actual,
+                       **{f"expected_{algorithm}": expected}, corrupt=True)
+            raise ChecksumMismatchError(
+                f"checksum mismatch for {url!r}: expected {algorithm} {expected}, got "
+                f"{actual[algorithm]}. The download was moved aside to {str(aside)!r}. Fix: if "
+                f"the source changed, update the dataset's {algorithm} (or its store index); "
+                "otherwise retry, or fetch from a mirror (NEUROALIGN_MIRROR). 'neuroalign cache "
+                "clear' removes the bad copy"
+            )
     return actual
 
 
@@ -427,6 +514,38 @@ def _progress_bar(label: str, total: int | None, enabled: bool) -> Iterator[Any]
         yield _RichCallback(size=total)
 
 
+def data_sha256(asset: AssetSpec, *, dataset: str | None = None) -> str:
+    """The sha256 of the bytes :func:`fetch` yields for ``asset`` (what a Score is computed on).
+
+    An asset pinned by sha256 needs no I/O: every read of it is verified against that pin. An
+    asset pinned only by sha1 is identified by the sha256 of its verified cached copy (fetched
+    first when not cached); an unpinned local file is hashed (once per size/mtime/inode).
+
+    Raises
+    ------
+    OfflineError, AssetError, ChecksumMismatchError
+        As :func:`fetch`.
+    """
+    if asset.sha256:
+        return asset.sha256
+    url = resolve_url(asset.url)
+    if _scheme(url) == "file":
+        path = _use_local(asset, url)
+        stat = path.stat()
+        key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns, stat.st_ino, "sha256")
+        if verify_mode() == "always" or key not in _VERIFIED:
+            _VERIFIED[key] = _hash_file(path, ["sha256"])["sha256"]
+        return _VERIFIED[key]
+    dest = cache_path(asset)
+    found = _verified_hit(dest, asset, url) if _pins(asset) else None
+    if found is None:
+        fetch(asset, dataset=dataset)
+        found = _verified_hit(dest, asset, url)
+    if found is None:  # pragma: no cover - fetch either leaves a verified file or raises
+        raise AssetError(f"asset {asset.name!r}: no verified copy at {str(dest)!r} after fetching")
+    return found
+
+
 def fetch_dataset(spec: DatasetSpec, *, progress: bool | None = None) -> dict[str, Path]:
     """Fetch every asset of a dataset (store override applied): ``{asset name: local path}``."""
     return {name: fetch(asset, progress=progress, dataset=spec.id)
@@ -447,7 +566,7 @@ def active_store() -> str | None:
 
 
 def _store_index(store: str) -> Index:
-    from .index import Index, load_index
+    from .index import load_index
 
     url = resolve_url(store)
     scheme = _scheme(url)
@@ -462,7 +581,7 @@ def _store_index(store: str) -> Index:
                 f"index is cached at {str(copy)!r}; run any fetch once with network, or unset "
                 "NEUROALIGN_STORE"
             )
-        index = Index.model_validate_json(copy.read_text())
+        index = _parse_copy(copy, store)
     else:
         try:
             index = load_index(url, storage_options(scheme))
@@ -476,6 +595,21 @@ def _store_index(store: str) -> Index:
         write_meta(copy, kind="stores", key=store, description=f"index of store {store}")
     _STORE_MEMO[store] = index
     return index
+
+
+def _parse_copy(copy: Path, store: str) -> Index:
+    from pydantic import ValidationError
+
+    from .index import Index, describe_validation_error
+
+    try:
+        return Index.model_validate_json(copy.read_text())
+    except (OSError, ValueError) as error:
+        detail = (describe_validation_error(error) if isinstance(error, ValidationError)
+                  else str(error))
+        raise AssetError(
+            f"the cached copy {str(copy)!r} of the index of NEUROALIGN_STORE={store!r} is "
+            f"damaged ({detail}); delete it and fetch once with network") from error
 
 
 def assets_for(spec: DatasetSpec) -> dict[str, AssetSpec]:
@@ -495,23 +629,36 @@ def assets_for(spec: DatasetSpec) -> dict[str, AssetSpec]:
     Raises
     ------
     AssetError
-        The store lists the dataset but lacks some of the spec's asset names, or its index
-        cannot be read.
+        The store lists the dataset but lacks some of the spec's asset names or adds names the
+        spec does not declare, lists it only at other versions, or its index cannot be read.
     """
     own = {asset.name: asset for asset in spec.assets}
     store = active_store()
     if store is None:
         return own
-    entry = _store_index(store).dataset(spec.id, spec.version)
+    index = _store_index(store)
+    entry = index.dataset(spec.id, spec.version)
     if entry is None:
+        versions = sorted({d.version for d in index.datasets if d.id == spec.id})
+        if versions:  # never fall back silently to the spec's (e.g. the real remote) data
+            raise AssetError(
+                f"store {store!r} lists dataset {spec.id!r} at version(s) {versions}, but the "
+                f"installed plugin has version {spec.version}; rebuild the store for this version "
+                "(e.g. neuroalign demo), install the plugin version the store was built for, or "
+                "unset NEUROALIGN_STORE to use the dataset's own source"
+            )
         return own
     listed = {asset.name: asset for asset in entry.assets}
     missing = sorted(set(own) - set(listed))
-    if missing:
+    extra = sorted(set(listed) - set(own))
+    if missing or extra:
+        problem = (f"without the asset(s) {missing}" if missing else "") + (
+            " and " if missing and extra else "") + (
+            f"with asset(s) {extra} the dataset does not declare" if extra else "")
         raise AssetError(
-            f"store {store!r} lists dataset {spec.id!r} version {spec.version} without the "
-            f"asset(s) {missing} (it has {sorted(listed)}); rebuild the store's index.json or "
-            "unset NEUROALIGN_STORE"
+            f"store {store!r} lists dataset {spec.id!r} version {spec.version} {problem} (the "
+            f"store has {sorted(listed)}, the dataset declares {sorted(own)}); rebuild the "
+            "store's index.json or unset NEUROALIGN_STORE"
         )
     return listed
 

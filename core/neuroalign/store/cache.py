@@ -13,6 +13,7 @@ import fnmatch
 import hashlib
 import json
 import os
+import re
 import shutil
 import time
 import uuid
@@ -24,9 +25,13 @@ from typing import Any
 from ..errors import AssetError
 
 __all__ = ["CacheEntry", "home", "cache_dir", "write_meta", "cache_entries", "clear_cache",
-           "atomic_path", "file_lock", "sha256_file"]
+           "atomic_path", "file_lock", "sha256_file", "orphaned_temp_files"]
 
 _CHUNK = 1 << 20
+#: the temp names :func:`atomic_path` uses: ``.<name>.tmp-<pid>-<random>``
+_TEMP = re.compile(r"^\.(?P<name>.+)\.tmp-(?P<pid>\d+)-[0-9a-f]+$")
+#: kind shown by ``cache ls`` for temp files left by killed processes
+ORPHAN_KIND = "orphaned"
 
 
 def home() -> Path:
@@ -77,17 +82,71 @@ def _size(path: Path) -> int:
     return path.stat().st_size if path.exists() else 0
 
 
+def _pid_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):
+        return True  # exists (another user's) or cannot tell: never treat as orphaned
+    return True
+
+
+def orphaned_temp_files(kind: str | None = None) -> list[CacheEntry]:
+    """Temp files/directories (``.<name>.tmp-<pid>-<random>``) whose process is gone.
+
+    A download or cache write killed before its rename leaves one behind; a temp file of a
+    process that is still running (on this host) is never listed. Each is returned as a
+    :class:`CacheEntry` of the kind it was found under, with ``meta["orphaned"] = True``.
+    """
+    root = home()
+    if not root.is_dir():
+        return []
+    kinds = [kind] if kind else sorted(p.name for p in root.glob("*") if p.is_dir())
+    found = []
+    for name in kinds:
+        for path in sorted((root / name).rglob(".*.tmp-*")):
+            match = _TEMP.match(path.name)
+            if match is None or _pid_alive(int(match["pid"])):
+                continue
+            if any(_TEMP.match(parent.name) for parent in path.relative_to(root).parents
+                   if parent.name):
+                continue  # inside an orphaned temp directory: listed with it
+            try:
+                created = time.strftime("%Y-%m-%dT%H:%M:%S%z",
+                                        time.localtime(path.stat().st_mtime))
+            except OSError:
+                continue
+            found.append(CacheEntry(
+                kind=name, key=str(path.relative_to(root)),
+                description=f"orphaned temp file of {match['name']} (process {match['pid']} is "
+                            "gone)", path=path, size=_size(path), created=created,
+                meta={"orphaned": True, "pid": int(match["pid"])},
+            ))
+    return found
+
+
 def cache_entries(kind: str | None = None) -> list[CacheEntry]:
-    """Every cached item with a sidecar, optionally of one ``kind``, sorted by kind and key."""
+    """Every cached item with a sidecar, optionally of one ``kind``, sorted by kind and key.
+
+    Temp files left by killed processes (:func:`orphaned_temp_files`) are listed too, so
+    ``neuroalign cache ls`` shows them and ``neuroalign cache clear`` removes them.
+    """
     root = home()
     kinds = [kind] if kind else sorted(p.name for p in root.glob("*") if p.is_dir())
-    entries = []
+    entries = orphaned_temp_files(kind)
     for name in kinds:
         for sidecar in sorted((root / name).rglob("*.meta.json")):
             item = sidecar.with_name(sidecar.name[: -len(".meta.json")])
+            if _TEMP.match(sidecar.name[: -len(".meta.json")]) or _TEMP.match(sidecar.name):
+                continue  # a sidecar being written (or left by a killed write)
             try:
                 meta = json.loads(sidecar.read_text())
-            except (OSError, json.JSONDecodeError):
+            except (OSError, ValueError):
+                meta = {"description": "unreadable sidecar"}
+            if not isinstance(meta, dict):
                 meta = {"description": "unreadable sidecar"}
             entries.append(CacheEntry(
                 kind=name, key=str(meta.get("key", item.name)),
@@ -113,7 +172,8 @@ def clear_cache(kind: str | None = None, pattern: str = "*") -> list[CacheEntry]
             shutil.rmtree(entry.path, ignore_errors=True)
         else:
             entry.path.unlink(missing_ok=True)
-        entry.sidecar.unlink(missing_ok=True)
+        if not entry.meta.get("orphaned"):
+            entry.sidecar.unlink(missing_ok=True)
         removed.append(entry)
         root, parent = home() / entry.kind, entry.path.parent
         while parent != root and root in parent.parents:

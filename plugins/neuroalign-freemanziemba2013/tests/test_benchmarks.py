@@ -86,7 +86,7 @@ def majaj_store(tmp_path_factory, fz_home):
     import os
     from unittest import mock
 
-    from neuroalign.demo import build_store
+    from neuroalign.app.demo import build_store
 
     with mock.patch.dict(os.environ, {"NEUROALIGN_HOME": str(fz_home)}):
         return build_store(tmp_path_factory.getbasetemp() / "majaj-store-0.06", scale=0.06,
@@ -96,9 +96,9 @@ def majaj_store(tmp_path_factory, fz_home):
 def test_rho_hierarchy_is_positive_for_the_ground_truth(in_fz_store, majaj_store, tmp_path,
                                                         monkeypatch):
     """Paper 000's rho-hierarchy, end to end: V1, V2, V4, IT scored, stored, leaderboard."""
-    from neuroalign.aggregate import rho_hierarchy
-    from neuroalign.report import leaderboard
-    from neuroalign.results import ResultsRegistry
+    from neuroalign.scoring.aggregate import rho_hierarchy
+    from neuroalign.app.report import leaderboard
+    from neuroalign.scoring.results import ResultsRegistry
 
     # one store index per split family: point NEUROALIGN_STORE at each in turn
     truth = neuroalign.get_model("synthetic:groundtruth")

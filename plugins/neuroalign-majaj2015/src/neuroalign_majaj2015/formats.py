@@ -29,7 +29,7 @@ from __future__ import annotations
 import io
 import zipfile
 from collections.abc import Mapping, Sequence
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -140,7 +140,12 @@ def to_neuroalign(
     xarray.DataArray
         ``presentation x neuroid`` float32 with coords :data:`PRESENTATION_COORDS` on
         presentation and :data:`NEUROID_COORDS` (+ any other neuroid metadata) on neuroid;
-        every repetition kept.
+        every repetition kept. NaN trials stay NaN (never 0); attrs ``nan_values`` counts them.
+
+    Raises
+    ------
+    SpecError
+        Every value in the time window is NaN.
     """
     dims = set(assembly.dims)
     if not {"presentation", "neuroid"} <= dims or dims - {"presentation", "neuroid", "time_bin"}:
@@ -164,9 +169,19 @@ def to_neuroalign(
             )
         width = (end - start)[inside].astype(np.float64)
         weights = xr.DataArray(width / width.sum(), dims="time_bin")
-        data = (assembly.isel(time_bin=np.flatnonzero(inside)) * weights).sum("time_bin")
+        window = assembly.isel(time_bin=np.flatnonzero(inside))
+        # a NaN-aware weighted mean over the bins: NaN bins are skipped and a trial whose bins are
+        # all NaN stays NaN (a plain weighted .sum() would turn it into a 0 firing rate)
+        valid = window.notnull()
+        total = (window.fillna(0.0) * weights).sum("time_bin")
+        norm = (valid * weights).sum("time_bin")
+        data = total.where(norm > 0) / norm.where(norm > 0)
     data = data.transpose("presentation", "neuroid")
     values = np.asarray(data.values, dtype=np.float32)  # the files' precision; half the memory
+    missing = int(np.isnan(values).sum())
+    if values.size and missing == values.size:
+        raise SpecError(f"{source}: every value in the {time_window} ms window is NaN "
+                        f"({values.size} values); the file is broken or the wrong one")
 
     ids = _coord(assembly, "presentation", "stimulus_id", "image_id")
     repetition = _coord(assembly, "presentation", "repetition")
@@ -221,6 +236,7 @@ def to_neuroalign(
             coords[str(name)] = ("neuroid", np.asarray(coord.values))
     attrs = {k: v for k, v in assembly.attrs.items() if isinstance(v, (str, int, float))}
     attrs["time_window_ms"] = f"{time_window[0]:g}-{time_window[1]:g}"
+    attrs["nan_values"] = missing
     return xr.DataArray(values, dims=("presentation", "neuroid"), coords=coords, attrs=attrs)
 
 
@@ -252,40 +268,37 @@ def read_stimulus_set(
 ) -> StimulusSet:
     """Read a BrainIO stimulus set (CSV + ZIP) into a core :class:`StimulusSet`.
 
-    Images are decoded with Pillow straight from the zip (nothing is extracted); grayscale
-    images (HvM's) keep one channel, colour images are RGB. Every CSV ``filename`` must be in
-    the zip (matched by path, or by base name when the zip
-    has a top-level folder).
+    Images are decoded straight from the zip (nothing is extracted) with
+    :func:`neuroalign.stimuli.decode_image` (16-bit and palette images scaled correctly, unknown
+    modes refused); grayscale images (HvM's) keep one channel, colour images are RGB. Every CSV
+    ``filename`` must be in the zip, matched by path, or by base name when the zip has a
+    top-level folder (a base name shared by several members is an error naming both); images
+    of different sizes are an error naming two of them.
     """
-    from PIL import Image
-
-    from neuroalign.stimuli import StimulusSet
+    from neuroalign.stimuli import (StimulusError, StimulusSet, decode_image, match_members,
+                                    stack_images)
 
     frame = read_stimulus_csv(csv_path)
-    images = []
-    with zipfile.ZipFile(zip_path) as archive:
-        members = {name: name for name in archive.namelist() if not name.endswith("/")}
-        by_base = {PurePosixPath(name).name: name for name in members}
-        missing = []
-        for filename in frame["filename"].astype(str):
-            member = members.get(filename) or by_base.get(PurePosixPath(filename).name)
-            if member is None:
-                missing.append(filename)
-                continue
-            with Image.open(io.BytesIO(archive.read(member))) as image:
-                gray = image.mode in ("1", "L", "LA", "I", "I;16", "F")
-                images.append(np.asarray(image.convert("L" if gray else "RGB")))
-        if missing:
-            raise AssetError(
-                f"stimulus zip {str(zip_path)!r} lacks {len(missing)} files listed in "
-                f"{str(csv_path)!r} (e.g. {missing[:3]}); the CSV and the zip do not belong "
-                "together"
-            )
-    if any(image.ndim == 3 for image in images):  # mixed gray and colour: all RGB
-        images = [np.repeat(im[..., None], 3, -1) if im.ndim == 2 else im for im in images]
-    stacked = np.stack(images)
-    if stacked.ndim == 3:  # HvM's PNGs are grayscale: keep one channel (a third of the memory)
-        stacked = stacked[..., None]
+    filenames = frame["filename"].astype(str).tolist()
+    try:
+        with zipfile.ZipFile(zip_path) as archive:
+            members = match_members(filenames, archive.namelist(), archive=str(zip_path),
+                                    listing=f"stimulus set CSV {str(csv_path)!r}")
+            decoded = {name: decode_image(archive.read(members[name]),
+                                          f"{zip_path}:{members[name]}")
+                       for name in dict.fromkeys(filenames)}
+    except StimulusError as error:  # the files do not make a stimulus set: a data error
+        raise AssetError(str(error)) from None
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, RuntimeError) as error:
+        raise AssetError(f"cannot read the stimulus zip {str(zip_path)!r} ({type(error).__name__}: "
+                         f"{error}); fetch it again (neuroalign cache clear, then fetch)") from None
+    if len(decoded) != len(filenames):
+        raise SpecError(f"stimulus set CSV {str(csv_path)!r} lists some file names more than once; "
+                        "each stimulus needs its own image file")
+    try:
+        stacked = stack_images(decoded)
+    except StimulusError as error:
+        raise AssetError(str(error)) from None
     metadata = {}
     for name in columns:
         if name in frame.columns:

@@ -13,6 +13,12 @@ Layer policy (Schrimpf et al. 2018, "Neural predictivity"; paper 004):
 3. else every candidate layer of the model (``ModelSpec.layers``) is scored on the *selection*
    split and the best one (highest ceiled score) is scored on the *reported* split. Every
    per-layer selection score is kept in ``Score.layers``.
+
+Missing values (Brain-Score's behaviour): NaN trials are skipped when averaging over
+repetitions (:func:`average_repetitions`) and in the ceiling's split halves; a neuroid with no
+valid trial for some stimulus (a NaN in its averaged response) is skipped by the ceiling and the
+metric. The counts go into ``Score.attrs["nan"]`` (per split: NaN values, neuroids skipped and
+kept) with a :class:`~neuroalign.errors.DataQualityWarning`; an all-NaN split is an error.
 """
 
 from __future__ import annotations
@@ -31,11 +37,15 @@ if TYPE_CHECKING:  # pragma: no cover
     import xarray as xr
     from neuroalign.stimuli import StimulusSet
 
-__all__ = ["NeuralBenchmark", "NeuralSplit", "average_repetitions", "resolve_layers"]
+__all__ = ["NeuralBenchmark", "NeuralSplit", "average_repetitions", "resolve_layers",
+           "skip_nan_neuroids"]
 
 
 def average_repetitions(assembly: xr.DataArray, coord: str = "repetition") -> xr.DataArray:
     """Mean over repetitions of each stimulus: ``presentation x neuroid`` -> one row per stimulus.
+
+    NaN trials are skipped (xarray's ``skipna``); a stimulus with no valid trial for a neuroid
+    is NaN there.
 
     Rows are ordered by first appearance of each ``stimulus_id``. Presentation coords that are
     constant within every stimulus (``object_name``, ``variation``, ...) are kept; ``coord`` and
@@ -48,9 +58,12 @@ def average_repetitions(assembly: xr.DataArray, coord: str = "repetition") -> xr
         raise SpecError("the assembly has no 'stimulus_id' coordinate to average repetitions over")
     data = assembly.transpose("presentation", "neuroid")
     codes, unique = pd.factorize(np.asarray(data["stimulus_id"].values).astype(str))
-    counts = np.bincount(codes, minlength=len(unique)).astype(np.float64)
+    values = np.asarray(data.values, dtype=np.float64)
+    valid = ~np.isnan(values)
+    counts = np.zeros((len(unique), data.sizes["neuroid"]), dtype=np.float64)
+    np.add.at(counts, codes, valid.astype(np.float64))
     sums = np.zeros((len(unique), data.sizes["neuroid"]), dtype=np.float64)
-    np.add.at(sums, codes, np.asarray(data.values, dtype=np.float64))
+    np.add.at(sums, codes, np.where(valid, values, 0.0))
     first = np.unique(codes, return_index=True)[1]
     coords: dict[str, Any] = {"stimulus_id": ("presentation", np.asarray(unique, dtype=object))}
     for name, values in data.coords.items():
@@ -62,8 +75,45 @@ def average_repetitions(assembly: xr.DataArray, coord: str = "repetition") -> xr
     for name, values in data.coords.items():
         if values.dims == ("neuroid",):
             coords[str(name)] = ("neuroid", np.asarray(values.values))
-    return xr.DataArray(sums / counts[:, None], dims=("presentation", "neuroid"), coords=coords,
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.where(counts > 0, sums / np.maximum(counts, 1.0), np.nan)
+    return xr.DataArray(mean, dims=("presentation", "neuroid"), coords=coords,
                         attrs=dict(assembly.attrs))
+
+
+def skip_nan_neuroids(split: NeuralSplit) -> tuple[NeuralSplit, dict[str, Any] | None]:
+    """``split`` without the neuroids that have no valid trial for some stimulus, and the counts.
+
+    Returns ``(split, None)`` when the data holds no NaN. Raises :class:`SpecError` when every
+    value, or every neuroid, is NaN.
+    """
+    values = np.asarray(split.repetitions.values, dtype=np.float64)
+    missing = int(np.isnan(values).sum())
+    if missing == 0:
+        return split, None
+    if missing == values.size:
+        raise SpecError(
+            f"{split.name}: every value of the assembly is NaN ({values.size} values, "
+            f"{values.shape[1]} neuroids); the data file is broken or the wrong one: fetch it "
+            "again (neuroalign cache clear, then neuroalign fetch)"
+        )
+    target = np.asarray(split.target.values)
+    bad = np.isnan(target).any(axis=0)
+    ids = [str(i) for i in split.repetitions["neuroid_id"].values] \
+        if "neuroid_id" in split.repetitions.coords else [str(i) for i in range(len(bad))]
+    if bad.all():
+        raise SpecError(
+            f"{split.name}: every neuroid has a stimulus without any valid (non-NaN) trial "
+            f"({missing} NaN values); nothing can be scored: check the data file"
+        )
+    stats = {"nan_values": missing, "values": int(values.size),
+             "neuroids_skipped": int(bad.sum()), "neuroids_kept": int((~bad).sum()),
+             "skipped_neuroid_ids": [i for i, b in zip(ids, bad) if b][:20]}
+    keep = np.flatnonzero(~bad)
+    cleaned = NeuralSplit(name=split.name, stimuli=split.stimuli,
+                          repetitions=split.repetitions.isel(neuroid=keep), sha256=split.sha256,
+                          _target=split.target.isel(neuroid=keep))
+    return cleaned, stats
 
 
 def resolve_layers(model: Model, region: str | None,
@@ -129,6 +179,7 @@ class NeuralBenchmark(Benchmark):
     def __init__(self, spec):
         self.spec = spec
         self._splits: dict[str, NeuralSplit] = {}
+        self._nan: dict[str, dict[str, Any]] = {}
         self._ceilings: dict[str, Score] = {}
         self._metric: Callable[[Any, Any], Score] | None = None
 
@@ -149,9 +200,24 @@ class NeuralBenchmark(Benchmark):
 
     # ---------------------------------------------------------------- machinery
     def split(self, role: str) -> NeuralSplit:
-        """The split ``role`` (``"selection"`` or ``"reported"``), loaded once."""
+        """The split ``role`` (``"selection"`` or ``"reported"``), loaded once; neuroids with no
+        valid trial for some stimulus are skipped (see :func:`skip_nan_neuroids`)."""
         if role not in self._splits:
-            self._splits[role] = self.load_split(role)
+            import warnings
+
+            from neuroalign.errors import DataQualityWarning
+
+            split, stats = skip_nan_neuroids(self.load_split(role))
+            if stats is not None:
+                self._nan[role] = {"split": split.name, **stats}
+                warnings.warn(
+                    f"{self.spec.id}: {split.name} holds {stats['nan_values']} NaN values of "
+                    f"{stats['values']}; NaN trials are skipped in averages, and "
+                    f"{stats['neuroids_skipped']} neuroid(s) without a valid trial for some "
+                    f"stimulus are skipped by the ceiling and the metric "
+                    f"({stats['neuroids_kept']} kept); counts in Score.attrs['nan']",
+                    DataQualityWarning, stacklevel=2)
+            self._splits[role] = split
         return self._splits[role]
 
     @property
@@ -229,6 +295,8 @@ class NeuralBenchmark(Benchmark):
             "reduction": str(self.reduction),
             "visual_degrees": self.spec.visual_degrees,
         })
+        if self._nan:
+            attrs["nan"] = {role: dict(stats) for role, stats in self._nan.items()}
         if per_layer is not None:
             attrs.update({"selection_split": self.split("selection").name,
                           "layers_raw": per_layer_raw,

@@ -140,12 +140,18 @@ class InternalConsistency(Ceiling):
 
 
 def _check_neuroids(values: np.ndarray, ids: list[str]) -> None:
-    bad = np.flatnonzero(~np.isfinite(values).all(axis=0))
+    bad = np.flatnonzero(np.isinf(values).any(axis=0))
     if bad.size:
         raise MetricInputError(
-            f"assembly has NaN or infinite values in {bad.size} neuroid(s): "
-            f"{examples(ids[i] for i in bad)}; drop or impute them before estimating the ceiling")
-    flat = constant_columns(values)
+            f"assembly has infinite values in {bad.size} neuroid(s): "
+            f"{examples(ids[i] for i in bad)}; drop them before estimating the ceiling")
+    empty = np.flatnonzero(np.isnan(values).all(axis=0))
+    if empty.size:
+        raise MetricInputError(
+            f"assembly has {empty.size} all-NaN neuroid(s): {examples(ids[i] for i in empty)}; "
+            "drop them before estimating the ceiling")
+    # NaN trials are skipped (Brain-Score's skipna); a neuroid is constant if its valid values are
+    flat = constant_columns(np.where(np.isnan(values), np.nanmean(values, axis=0), values))
     if flat.size:
         raise MetricInputError(
             f"assembly has {flat.size} constant neuroid(s): {examples(ids[i] for i in flat)}; "
@@ -165,7 +171,16 @@ def _half_means(values: np.ndarray, stimulus_rows: np.ndarray, n_stimuli: int,
             f"{examples(missing)}; every stimulus needs every repetition (or drop those stimuli)")
     summing = sparse.csr_matrix((np.ones(rows.size), (rows, np.arange(rows.size))),
                                 shape=(n_stimuli, rows.size))
-    return np.asarray(summing @ values[mask]) / counts[:, None]
+    chosen_values = values[mask]
+    valid = ~np.isnan(chosen_values)
+    if valid.all():
+        return np.asarray(summing @ chosen_values) / counts[:, None]
+    # NaN trials skipped (xarray skipna); a stimulus with none valid in this half is NaN, so the
+    # neuroid's r is NaN in this split and the median over neuroids skips it (Brain-Score)
+    sums = np.asarray(summing @ np.where(valid, chosen_values, 0.0))
+    valid_counts = np.asarray(summing @ valid.astype(np.float64))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(valid_counts > 0, sums / np.maximum(valid_counts, 1.0), np.nan)
 
 
 def _value(score: Score | float, name: str) -> float:
