@@ -327,9 +327,10 @@ def run(
         skipped = sorted(set(installed) - set(wanted))
         if skipped:
             console.print(f"[yellow]skipping {len(skipped)} installed benchmark(s) of kind "
-                          f"{'/'.join(SLOW_KINDS)} ({_safe(', '.join(skipped))}): gradient attacks on "
-                          "ImageNet-size models take tens of minutes per model on a CPU. Run them "
-                          "with neuroalign.demo.run(benchmarks=['*']) or neuroalign score.[/]")
+                          f"{'/'.join(SLOW_KINDS)} ({_safe(', '.join(skipped))}): gradient "
+                          "attacks on ImageNet-size models take tens of minutes per model on a "
+                          "CPU. Run them with neuroalign.app.demo.run(benchmarks=['*']) or "
+                          "neuroalign score.[/]")
     if not wanted:
         raise NeuroalignError("no benchmark to run: install a benchmark plugin (e.g. pip install "
                               "neuroalign-majaj2015) or fix the benchmarks= patterns")
@@ -337,8 +338,9 @@ def run(
                   and get_spec("model", m).parameters.get("pretrained")]
     if pretrained:
         console.print(f"[yellow]offline: pretrained weights cannot be downloaded, so "
-                      f"{_safe(', '.join(pretrained))} {'is' if len(pretrained) == 1 else 'are'} scored "
-                      "with random weights (pretrained=False)[/]")
+                      f"{_safe(', '.join(pretrained))} "
+                      f"{'is' if len(pretrained) == 1 else 'are'} scored with random weights "
+                      "(pretrained=False)[/]")
     registry = ResultsDatabase(output / "results.sqlite")
     errors: dict[tuple[str, str], str] = {}
     timings: dict[str, float] = {}
