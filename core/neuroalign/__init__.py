@@ -33,7 +33,7 @@ _EXPORTS: dict[str, str] = {
     "list_datasets": "plugins.lookup", "list_metrics": "plugins.lookup",
     "list_ceilings": "plugins.lookup", "list_attacks": "plugins.lookup",
     "list_benchmarks": "plugins.lookup", "list_aggregators": "plugins.lookup",
-    "load_model": "plugins.lookup",
+    "load_model": "plugins.lookup", "install": "plugins.install",
     # models, stimuli, scoring, composing and ranking
     "TorchModel": "extraction.torch_model", "StimulusSet": "stimuli",
     "score": "scoring.engine", "score_many": "scoring.engine",
@@ -57,6 +57,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .plugins.hookspecs import hookimpl  # noqa: F401
     from .plugins.lookup import *  # noqa: F403
     from .plugins.manager import PluginManager  # noqa: F401
+    from .plugins.install import install  # noqa: F401
     from .scores import Provenance, Score  # noqa: F401
     from .scoring.aggregate import rank  # noqa: F401
     from .scoring.composite import compose  # noqa: F401

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Iterable
+from typing import Any
 
 __all__ = [
     "NeuroalignError",
@@ -29,17 +30,36 @@ class NeuroalignError(Exception):
 
 
 class UnknownIdError(NeuroalignError, KeyError):
-    """An id that no installed plugin registered."""
+    """An id that no installed plugin registered.
 
-    def __init__(self, kind: str, identifier: str, known: Iterable[str]):
+    When a configured registry index lists a distribution that provides it, the error says so
+    and carries the install hint as fields: ``providers`` (every
+    :class:`~neuroalign.plugins.providers.Provider` found), and for the first one ``distribution``,
+    ``distribution_version``, ``registry`` and ``install_command``
+    (``"neuroalign install <distribution>"``); all None when no registry lists the id.
+    """
+
+    def __init__(self, kind: str, identifier: str, known: Iterable[str],
+                 providers: Iterable[Any] = ()):
         self.kind = kind
         self.identifier = identifier
         self.matches = closest(identifier, known)
-        hint = f"; did you mean {_quoted(self.matches)}?" if self.matches else ""
-        message = (
-            f"unknown {kind} {identifier!r}{hint} "
-            f"(list the valid ids with: neuroalign list {kind}s)"
-        )
+        self.providers = list(providers)
+        first = self.providers[0] if self.providers else None
+        self.distribution = first.distribution if first else None
+        self.distribution_version = first.version if first else None
+        self.registry = first.registry if first else None
+        self.install_command = first.install_command if first else None
+        if first is not None:
+            others = [f"{p.distribution!r} {p.version} ({p.registry})" for p in self.providers[1:]]
+            also = f"; also listed by {', '.join(others)}" if others else ""
+            message = f"unknown {kind} {identifier!r}: {first.message()}{also}"
+        else:
+            hint = f"; did you mean {_quoted(self.matches)}?" if self.matches else ""
+            message = (
+                f"unknown {kind} {identifier!r}{hint} "
+                f"(list the valid ids with: neuroalign list {kind}s)"
+            )
         super().__init__(message)
 
     def __str__(self) -> str:  # KeyError would repr() the message

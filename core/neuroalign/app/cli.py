@@ -251,6 +251,11 @@ def info(identifier: str, kind: str | None, as_json: bool) -> None:
         found.append((k, entry))
     if not found:
         known = {i: k for k in KINDS_FOR_SEARCH for i in registry.ids(k)}
+        from ..plugins.providers import hint_for
+
+        providers = hint_for(kind and ("metric" if kind == "ceiling" else kind), identifier)
+        if providers:  # not installed, but a configured registry says who provides it
+            raise UnknownIdError(providers[0].kind, identifier, known, providers=providers)
         matches = closest(identifier, known)
         named = [f"{m!r} ({known[m]})" for m in matches]
         if len(named) > 1:
@@ -438,7 +443,7 @@ def report(model: str, benchmark: str, db: str | None, aggregator: str, html_pat
 # ------------------------------------------------------------------------------ registry index
 @cli.group(cls=_Group)
 def registry() -> None:
-    """Build or search the benchmark registry index."""
+    """Build, search, refresh or publish registry indexes."""
 
 
 @registry.command("build")
@@ -461,7 +466,7 @@ def registry_build(output: str | None, description: str, as_json: bool) -> None:
 def _default_index_output() -> str:
     from pathlib import Path
 
-    root = Path(__file__).resolve().parent.parent.parent
+    root = Path(__file__).resolve().parents[3]  # app -> neuroalign -> core -> checkout
     if (root / "pyproject.toml").is_file() and (root / "registry").is_dir():
         return str(root / "registry" / "index.json")
     return "index.json"
@@ -575,6 +580,17 @@ def new_plugin(name: str, kind: str, directory: str, overwrite: bool) -> None:
 #: threads sleep instead of spinning, which on a machine shared with other jobs kept repeated
 #: calls within ~10 % where spinning varied 7x (docs/attacks.md, "Timing hygiene")
 OMP_WAIT_POLICY = "PASSIVE"
+
+
+def _add_remote_commands() -> None:
+    from .remote_cli import install_command, publish_command, refresh_command
+
+    cli.add_command(install_command)
+    registry.add_command(publish_command)
+    registry.add_command(refresh_command)
+
+
+_add_remote_commands()
 
 
 def main(argv: list[str] | None = None) -> None:

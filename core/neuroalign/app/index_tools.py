@@ -107,13 +107,15 @@ def build_index(
             id=e.spec.id, version=e.spec.version, distribution=e.distribution, kind=e.spec.kind,
             region=e.spec.region, dataset=e.spec.dataset, metric=e.spec.metric,
             description=e.spec.description, citation=e.spec.citation,
+            paper_section=e.spec.paper_section,
         )
         for e in registry.entries("benchmark") if keep(e.distribution)
     ]
     datasets = [
         DatasetEntry(
             id=e.spec.id, version=e.spec.version, distribution=e.distribution,
-            assets=list(e.spec.assets), description=e.spec.description,
+            assets=list(e.spec.assets), description=e.spec.description, kind=e.spec.kind,
+            license=e.spec.license, size=_total_size(e.spec.assets),
         )
         for e in registry.entries("dataset") if keep(e.distribution)
     ]
@@ -124,8 +126,10 @@ def build_index(
     def plugin_record(distribution: str, version: str) -> dict[str, Any]:
         return by_dist.setdefault(distribution, {
             "distribution": distribution, "version": version, "entry_point": [],
-            "pip": f"pip install {distribution}", "benchmarks": [], "datasets": [],
-            "models": [], "description": _dist_summary(distribution),
+            "pip": f"pip install {distribution}", "requirement": f"{distribution}=={version}",
+            "license": _dist_license(distribution), "benchmarks": [], "datasets": [],
+            "models": [], "metrics": [], "attacks": [], "aggregators": [],
+            "description": _dist_summary(distribution),
         })
 
     for info in plugins.values():
@@ -133,7 +137,9 @@ def build_index(
             plugin_record(info.distribution, info.version)["entry_point"].append(
                 f"{info.name} = {info.module}"
             )
-    for kind, key in (("benchmark", "benchmarks"), ("dataset", "datasets"), ("model", "models")):
+    for kind, key in (("benchmark", "benchmarks"), ("dataset", "datasets"), ("model", "models"),
+                      ("metric", "metrics"), ("attack", "attacks"),
+                      ("aggregator", "aggregators")):
         for e in registry.entries(kind):
             if keep(e.distribution):
                 plugin_record(e.distribution, e.version)[key].append(e.spec.id)
@@ -151,6 +157,20 @@ def build_index(
         benchmarks=sorted(benchmarks, key=lambda b: (b.id, b.version)),
         datasets=sorted(datasets, key=lambda d: (d.id, d.version)),
     )
+
+
+def _total_size(assets: Iterable[Any]) -> int | None:
+    """Total bytes of ``assets``, or None when any size is unknown."""
+    sizes = [asset.size for asset in assets]
+    return sum(sizes) if sizes and all(size is not None for size in sizes) else None
+
+
+def _dist_license(distribution: str) -> str:
+    try:
+        meta = metadata.metadata(distribution)
+    except metadata.PackageNotFoundError:
+        return ""
+    return meta.get("License-Expression") or meta.get("License") or ""
 
 
 def _dist_summary(distribution: str) -> str:
@@ -211,21 +231,11 @@ def _file_mode(path: Path) -> int:
 
 
 def default_index_url() -> str:
-    """Where :func:`read_index` looks without an explicit URL (see the module docstring)."""
-    env = os.environ.get("NEUROALIGN_REGISTRY", "").strip()
-    if env:
-        return env
-    here = Path(__file__).resolve().parent
-    checkout = here.parent.parent / "registry" / "index.json"
-    if checkout.is_file() and (here.parent.parent / "pyproject.toml").is_file():
-        return str(checkout)
-    packaged = here / "data" / "index.json"
-    if packaged.is_file():
-        return str(packaged)
-    raise AssetError(
-        "no registry index configured: set NEUROALIGN_REGISTRY to an index URL "
-        "(e.g. NEUROALIGN_REGISTRY=https://example.org/neuroalign/index.json) or pass --index URL"
-    )
+    """Where :func:`read_index` looks without an explicit URL: the first configured registry
+    (:func:`neuroalign.store.registries.configured_registries`)."""
+    from ..store.registries import configured_registries
+
+    return configured_registries()[0]
 
 
 def read_index(url: str | None = None, storage_options: dict[str, Any] | None = None) -> Index:

@@ -134,7 +134,9 @@ class Registry:
                 data["parameters"] = {**data["parameters"], "tag": tag}
                 return Entry(ModelSpec.model_validate(data), base_entry.distribution,
                              base_entry.version, base_entry.plugin)
-        raise UnknownIdError(kind, identifier, entries)
+        from .providers import unknown_id_error  # the registries may say who provides it
+
+        raise unknown_id_error(kind, identifier, entries)
 
     def spec(self, kind: str, identifier: str) -> Spec:
         return self.entry(kind, identifier).spec

@@ -174,8 +174,8 @@ class CompositeBenchmark(Benchmark):
             For the first missing member (with close matches), listing every missing member
             and the distributions that provide them.
         """
-        from ..errors import UnknownIdError
         from ..plugins.lookup import list_benchmarks
+        from ..plugins.providers import unknown_id_error
 
         missing = self.unregistered_members()
         if not missing:
@@ -184,7 +184,7 @@ class CompositeBenchmark(Benchmark):
         named = sorted({providers[m] for m in missing if m in providers})
         install = (f"install {' '.join(named)} (pip install {' '.join(named)})" if named
                    else "install the plugin that registers them")
-        error = UnknownIdError("benchmark", missing[0], list_benchmarks())
+        error = unknown_id_error("benchmark", missing[0], list_benchmarks())
         error.args = (
             f"{error}. Composite {self.spec.id!r} needs benchmark(s) {missing} that no installed "
             f"plugin registers: {install}, or score the other members with a missing one "

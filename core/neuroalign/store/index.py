@@ -19,6 +19,7 @@ from __future__ import annotations
 import copy
 import json
 import posixpath
+import re
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -26,7 +27,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from ..specs import AssetSpec
 
 __all__ = ["INDEX_FORMAT", "PluginEntry", "BenchmarkEntry", "DatasetEntry", "Index",
-           "load_index", "parse_index", "resolve_relative", "describe_validation_error"]
+           "load_index", "parse_index", "resolve_relative", "describe_validation_error",
+           "normalize_name"]
 
 INDEX_FORMAT = "neuroalign-index/1"
 
@@ -35,27 +37,46 @@ class _Entry(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+#: a distribution name (PEP 508 name: letters, digits, ``.``, ``_``, ``-``; nothing else)
+DISTRIBUTION_NAME = r"^[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?$"
+#: a version as published (PEP 440 characters only; ``neuroalign install`` parses it fully)
+VERSION_TEXT = r"^[A-Za-z0-9][A-Za-z0-9.+!_-]*$"
+
+
 class PluginEntry(_Entry):
-    distribution: str
-    version: str
+    distribution: str = Field(pattern=DISTRIBUTION_NAME)
+    version: str = Field(pattern=VERSION_TEXT)
     entry_point: str = ""
-    pip: str = Field("", description="The command that installs it, e.g. 'pip install neuroalign-majaj2015'.")
+    pip: str = Field("", description="Shown to users, never run: e.g. 'pip install neuroalign-majaj2015'.")
+    requirement: str = Field("", description="What `neuroalign install` asks pip for when there "
+                             "is no wheel: 'name==version' (default: built from the two fields).")
+    wheel: AssetSpec | None = Field(None, description="The plugin's wheel in the store (relative "
+                                    "URL, sha256 required); `neuroalign install` prefers it.")
+    license: str = ""
     benchmarks: list[str] = Field(default_factory=list)
     datasets: list[str] = Field(default_factory=list)
     models: list[str] = Field(default_factory=list)
+    metrics: list[str] = Field(default_factory=list)
+    attacks: list[str] = Field(default_factory=list)
+    aggregators: list[str] = Field(default_factory=list)
     description: str = ""
+
+    def ids(self, kind: str) -> list[str]:
+        """The ids of ``kind`` (``benchmark``, ``dataset``, ``model``, ...) this plugin provides."""
+        return list(getattr(self, kind + "s", []) or [])
 
 
 class BenchmarkEntry(_Entry):
     id: str
     version: int
-    distribution: str
+    distribution: str = Field(pattern=DISTRIBUTION_NAME)
     kind: str = "neural"
     region: str | None = None
     dataset: str | None = None
     metric: str | None = None
     description: str = ""
     citation: str = ""
+    paper_section: str = ""
 
 
 class DatasetEntry(_Entry):
@@ -64,6 +85,9 @@ class DatasetEntry(_Entry):
     distribution: str
     assets: list[AssetSpec] = Field(default_factory=list)
     description: str = ""
+    kind: str = ""
+    license: str = Field("", description="Licence or data-use agreement users must accept.")
+    size: int | None = Field(None, ge=0, description="Total bytes of the assets, when known.")
 
 
 class Index(_Entry):
@@ -80,8 +104,21 @@ class Index(_Entry):
                 return entry
         return None
 
+    def plugin(self, distribution: str) -> PluginEntry | None:
+        """The entry of ``distribution`` (compared by normalised name), if listed."""
+        wanted = normalize_name(distribution)
+        for entry in self.plugins:
+            if normalize_name(entry.distribution) == wanted:
+                return entry
+        return None
+
     def to_json(self) -> str:
         return self.model_dump_json(indent=2)
+
+
+def normalize_name(name: str) -> str:
+    """PEP 503 normalised distribution name (``Neuroalign_Majaj2015`` -> ``neuroalign-majaj2015``)."""
+    return re.sub(r"[-_.]+", "-", name).lower()
 
 
 def resolve_relative(url: str, base: str) -> str:
@@ -166,6 +203,19 @@ def _check_remote_urls(index: Index, target: str, base: str) -> None:
     from ..specs import REMOTE_SCHEMES
 
     root = _normalized(base).rstrip("/") + "/"
+    for i, plugin in enumerate(index.plugins):
+        if plugin.wheel is None:
+            continue
+        url = plugin.wheel.url
+        if _scheme(url) in REMOTE_SCHEMES and (_normalized(url).startswith(root)
+                                                or plugin.wheel.sha256):
+            continue
+        raise AssetError(
+            f"registry index {target!r}: field plugins[{i}].wheel.url of {plugin.distribution!r} "
+            f"is {url!r}; an index read from a remote store may only point under its own "
+            f"location ({root}) or at other remote URLs with a sha256, never at local files "
+            "(file://, absolute paths, memory://)"
+        )
     for i, dataset in enumerate(index.datasets):
         for j, asset in enumerate(dataset.assets):
             url = asset.url
@@ -210,6 +260,10 @@ def parse_index(data: Any, url: str, *, remote: bool | None = None) -> Index:
     for dataset in data.get("datasets", []):
         for asset in dataset.get("assets", []):
             asset["url"] = resolve_relative(asset["url"], base)
+    for plugin in data.get("plugins", []):
+        wheel = plugin.get("wheel")
+        if isinstance(wheel, dict) and isinstance(wheel.get("url"), str):
+            wheel["url"] = resolve_relative(wheel["url"], base)
     try:
         index = Index.model_validate(data)
     except ValidationError as error:
