@@ -159,6 +159,10 @@ def plan_install(requested: Iterable[str], *, registries: list[str] | None = Non
                 match = (registry, plugin)
                 break
         if match is None:
+            unread = [f"registry {r.url!r} could not be read: {r.problem}" for r in indexes
+                      if r.index is None]
+            if unread:  # say why first: the refused index may be the one that lists it
+                raise AssetError(f"cannot resolve {name!r}: " + "; ".join(unread))
             problems = [f"{r.url}: {r.problem}" for r in indexes if r.problem]
             searched = [r.url for r in indexes]
             raise NeuroalignError(
