@@ -310,3 +310,108 @@ def test_cli_publish_needs_plugins_and_shows_them(tmp_path):
     result = CliRunner().invoke(cli, ["registry", "publish", str(tmp_path), "not-a-plugin"])
     assert result.exit_code == 2 and "neither a plugin folder" in result.output
     shutil.rmtree(tmp_path, ignore_errors=True)
+
+
+# ------------------------------------------------------------------------------ end to end
+_FRESH_SCRIPT = r'''
+import json, socket, sys
+real_connect = socket.socket.connect
+def connect(self, address):  # this process may reach 127.0.0.1 only
+    if isinstance(address, tuple) and address[0] not in ("127.0.0.1", "::1", "localhost"):
+        raise OSError(f"tried to reach {address!r}")
+    return real_connect(self, address)
+socket.socket.connect = connect
+
+import neuroalign
+from neuroalign.app.cli import cli
+registry = sys.argv[1]
+out = {"core": neuroalign.__file__}
+try:
+    neuroalign.get_benchmark("Example.IT-corr")
+except neuroalign.UnknownIdError as error:
+    out["hint"] = str(error)
+    out["fields"] = [error.distribution, error.distribution_version, error.registry,
+                     error.install_command]
+try:
+    cli.main(["install", "neuroalign-example", "--registry", registry, "--yes"],
+             prog_name="neuroalign", standalone_mode=False)
+except SystemExit as stop:
+    out["exit"] = stop.code
+import neuroalign_example
+out["plugin"] = neuroalign_example.__file__
+score = neuroalign.score("example:linear", "Example.IT-corr")
+out["score"] = float(score.value)
+print("RESULT " + json.dumps(out))
+'''
+
+
+def _fresh_venv(tmp_path: Path) -> Path:
+    """A venv with only the core installed; third-party libraries through a path file."""
+    import subprocess
+    import sys
+    import sysconfig
+    import venv
+
+    env_dir = tmp_path / "venv"
+    venv.EnvBuilder(with_pip=False).create(env_dir)
+    python = env_dir / "bin" / "python"
+    site = subprocess.run([python, "-c", "import sysconfig; print(sysconfig.get_paths()"
+                           "['purelib'])"], capture_output=True, text=True,
+                          check=True).stdout.strip()
+    # this environment's libraries (pip, numpy, s3fs, ...) but none of its neuroalign packages
+    shadow = tmp_path / "third-party"
+    shadow.mkdir()
+    for entry in Path(sysconfig.get_paths()["purelib"]).iterdir():
+        if not entry.name.lower().startswith(("neuroalign", "__editable__", "_neuroalign")) \
+                and not entry.name.endswith(".pth"):
+            (shadow / entry.name).symlink_to(entry)
+    Path(site, "_third_party.pth").write_text(f"{shadow}\n")
+    subprocess.run([sys.executable, "-m", "pip", "--python", str(python), "install", "-q",
+                    "--no-deps", "--no-build-isolation", "--no-index",
+                    str(Path(__file__).resolve().parents[1])],
+                   check=True, capture_output=True, text=True)
+    return python
+
+
+@pytest.mark.slow
+def test_publish_then_a_fresh_environment_gets_the_hint_installs_and_scores(tmp_path,
+                                                                            monkeypatch):
+    import os
+    import subprocess
+
+    from neuroalign.app.publish import publish
+    from neuroalign.testing.fixtures import write_synthetic_store
+
+    spec = neuroalign.get_spec("dataset", "Example.toy")
+    monkeypatch.setenv("NEUROALIGN_STORE", str(write_synthetic_store([spec], tmp_path / "syn")))
+    python = _fresh_venv(tmp_path)
+    with moto_s3_server() as s3:
+        s3.client().create_bucket(Bucket="neuroalign-plugins", ACL="public-read")
+        publish("s3://neuroalign-plugins", [Path(__file__).resolve().parents[1] / "plugins" /
+                                            "neuroalign-example"],
+                storage_options={"key": FAKE_AWS["aws_access_key_id"],
+                                 "secret": FAKE_AWS["aws_secret_access_key"],
+                                 "endpoint_url": s3.endpoint_url}, show=lambda line: None)
+        env = {key: value for key, value in os.environ.items()
+               if not key.startswith(("NEUROALIGN_", "PYTHON"))}
+        env.update(NEUROALIGN_HOME=str(tmp_path / "home"), OMP_NUM_THREADS="1",
+                   NEUROALIGN_REGISTRY="s3://neuroalign-plugins",
+                   NEUROALIGN_STORE="s3://neuroalign-plugins",  # its data too
+                   NEUROALIGN_S3_ENDPOINT_URL=s3.endpoint_url, PIP_NO_INDEX="1",
+                   PIP_DISABLE_PIP_VERSION_CHECK="1", PYTHONDONTWRITEBYTECODE="1")
+        run = subprocess.run([python, "-c", _FRESH_SCRIPT, "s3://neuroalign-plugins"],
+                             capture_output=True, text=True, env=env, cwd=tmp_path)
+    lines = [line for line in run.stdout.splitlines() if line.startswith("RESULT ")]
+    assert run.returncode == 0 and lines, run.stdout[-3000:] + run.stderr[-3000:]
+    out = json.loads(lines[0][len("RESULT "):])
+    site = str(python.parent.parent)
+    assert out["core"].startswith(site) and out["plugin"].startswith(site)
+    assert out["fields"] == ["neuroalign-example", "0.1.0", "s3://neuroalign-plugins",
+                             "neuroalign install neuroalign-example"]
+    assert ("'Example.IT-corr' is provided by 'neuroalign-example' 0.1.0 (registry "
+            "s3://neuroalign-plugins") in out["hint"]
+    assert "will run:" in run.stderr and "neuroalign_example-0.1.0-py3-none-any.whl" in run.stderr
+    assert "installed neuroalign-example 0.1.0" in run.stderr
+    # the same data (fetched from the store) and code give the score this environment gets
+    expected = neuroalign.score("example:linear", "Example.IT-corr", use_cache=False)
+    assert out["score"] == pytest.approx(float(expected.value), abs=1e-6)
