@@ -474,19 +474,36 @@ def _default_index_output() -> str:
 
 @registry.command("search")
 @click.argument("query", nargs=-1)
-@click.option("--index", "index_url", help="Index URL (default: $NEUROALIGN_REGISTRY, else the "
-              "index shipped with neuroalign).")
+@click.option("--index", "index_url", help="Search only this index URL (default: every configured "
+              "registry: $NEUROALIGN_REGISTRY, config.json 'registries', else the index shipped "
+              "with neuroalign).")
+@click.option("--refresh", is_flag=True, help="Fetch the registry indexes again first.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON hits.")
-def registry_search(query: tuple[str, ...], index_url: str | None, as_json: bool) -> None:
-    """Find benchmarks in the registry index and the pip command that installs them."""
+def registry_search(query: tuple[str, ...], index_url: str | None, refresh: bool,
+                    as_json: bool) -> None:
+    """Find benchmarks in the registry indexes and the command that installs them."""
+    from ..store.registries import registry_indexes
     from .index_tools import read_index, search_index
 
-    hits = search_index(read_index(index_url), " ".join(query))
+    if index_url:
+        hits = search_index(read_index(index_url), " ".join(query))
+    else:
+        hits, seen = [], set()
+        for found in registry_indexes(refresh="always" if refresh else "stale"):
+            if found.problem or found.source == "cache":
+                note = f"; {found.problem}" if found.problem else ""
+                click.secho(plain(f"registry {found.describe()}{note}"), fg="yellow", err=True)
+            if found.index is None:
+                continue
+            for hit in search_index(found.index, " ".join(query)):
+                if hit.benchmark not in seen:  # the first registry that lists an id wins
+                    seen.add(hit.benchmark)
+                    hits.append(hit)
     if as_json:
         _emit_json([hit.as_dict() for hit in hits])
         return
     if not hits:
-        click.echo(f"no benchmark matches {' '.join(query)!r}", err=True)
+        click.echo(f"no benchmark matches {plain(' '.join(query))!r}", err=True)
         return
     _table(None, ("benchmark", "region", "installed", "install with", "description"), (
         [h.benchmark, h.region, _styled("yes", "green") if h.installed else "no", h.pip,

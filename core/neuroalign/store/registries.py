@@ -188,10 +188,9 @@ def registry_indexes(urls: list[str] | None = None, *, refresh: str = "missing"
 
 def _read(url: str, policy: str) -> RegistryIndex:
     from .assets import is_offline, resolve_url, storage_options
-    from .index import load_index
 
     if _scheme(url) not in REMOTE_SCHEMES:
-        return RegistryIndex(url, load_index(url, storage_options(_scheme(url))), "local")
+        return RegistryIndex(url, _local(url, storage_options(_scheme(url))), "local")
     copy = _copy_path(url)
     meta = _read_meta(copy)
     age = time.time() - float(meta.get("fetched", 0)) if meta else float("inf")
@@ -211,6 +210,22 @@ def _read(url: str, policy: str) -> RegistryIndex:
         raise AssetError(f"registry {url!r} has no cached copy and {why} forbids fetching it; "
                          "run 'neuroalign registry refresh' with network access")
     return RegistryIndex(url, _cached(url, copy, meta), "cache", age)
+
+
+def _local(url: str, options: dict[str, Any]) -> Index:
+    """A local index, parsed again only when the file changed (misses can be frequent)."""
+    from .index import load_index
+
+    path = Path(url[len("file://"):] if url.lower().startswith("file://") else url).expanduser()
+    if _scheme(url) != "file" or not path.is_file():
+        return load_index(url, options)
+    stamp = path.stat().st_mtime_ns
+    memo = _MEMO.get(url)
+    if memo is not None and memo[0] == stamp:
+        return memo[1]
+    index = load_index(url, options)
+    _MEMO[url] = (stamp, index)
+    return index
 
 
 def _read_meta(copy: Path) -> dict[str, Any]:
