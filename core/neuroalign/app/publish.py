@@ -39,7 +39,7 @@ from ..errors import AssetError, NeuroalignError
 from ..specs import REMOTE_SCHEMES, AssetSpec
 from ..store.index import INDEX_FORMAT, normalize_name, parse_index
 
-__all__ = ["PublishResult", "publish", "build_wheel", "plugin_source"]
+__all__ = ["PublishResult", "build_wheel", "plugin_source", "publish"]
 
 #: zip timestamps of built wheels (1980-01-01): the same source gives the same bytes
 SOURCE_DATE_EPOCH = "315532800"
@@ -95,7 +95,7 @@ def build_wheel(source: Path, output: Path) -> Path:
         done = subprocess.run(
             [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation",
              "--no-index", "-w", str(output), str(copy)],
-            capture_output=True, text=True, env=env, cwd=tmp)
+            capture_output=True, text=True, env=env, cwd=tmp, check=False)
     if done.returncode != 0:
         tail = " | ".join((done.stderr or done.stdout).strip().splitlines()[-6:])
         raise NeuroalignError(f"building the wheel of {str(source)!r} failed: {tail}")
@@ -262,7 +262,7 @@ def _publish_dataset(target: _Store, identifier: str, version: int, data: bool,
     from ..store.assets import assets_for, fetch
 
     spec = get_registry().spec("dataset", identifier)
-    entry = [d for d in _installed_datasets() if d.id == identifier][0].model_dump(mode="json")
+    entry = next(d for d in _installed_datasets() if d.id == identifier).model_dump(mode="json")
     assets = []
     for name, asset in sorted(assets_for(spec).items()):
         if not data:

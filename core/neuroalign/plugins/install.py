@@ -21,7 +21,7 @@ from ..errors import AssetError, NeuroalignError, OfflineError
 from ..store.index import DISTRIBUTION_NAME, PluginEntry, normalize_name
 from .providers import INDEXED_KINDS, index_ids
 
-__all__ = ["InstallStep", "InstallResult", "install", "plan_install", "reload_plugins"]
+__all__ = ["InstallResult", "InstallStep", "install", "plan_install", "reload_plugins"]
 
 
 @dataclass
@@ -282,7 +282,7 @@ def _download_wheel(step: InstallStep) -> None:
 
 
 def _run_pip(step: InstallStep) -> None:
-    done = subprocess.run(step.command, capture_output=True, text=True)
+    done = subprocess.run(step.command, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         tail = (done.stderr or done.stdout).strip().splitlines()[-8:]
         raise NeuroalignError(f"pip failed installing {step.distribution} {step.version} (exit "

@@ -16,8 +16,14 @@ from dataclasses import dataclass
 from ..errors import UnknownIdError
 from ..store.index import Index, normalize_name
 
-__all__ = ["INDEXED_KINDS", "Provider", "find_providers", "hint_for", "unknown_id_error",
-           "index_ids"]
+__all__ = [
+    "INDEXED_KINDS",
+    "Provider",
+    "find_providers",
+    "hint_for",
+    "index_ids",
+    "unknown_id_error",
+]
 
 #: registry kinds the index lists ids for
 INDEXED_KINDS = ("benchmark", "dataset", "model", "metric", "attack", "aggregator")

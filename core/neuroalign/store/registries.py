@@ -44,8 +44,15 @@ from ..specs import REMOTE_SCHEMES
 from .cache import atomic_path, home, write_meta
 from .index import Index, parse_index
 
-__all__ = ["DEFAULT_MAX_AGE", "RegistryIndex", "configured_registries", "project_index_url",
-           "registry_indexes", "max_age", "describe_age"]
+__all__ = [
+    "DEFAULT_MAX_AGE",
+    "RegistryIndex",
+    "configured_registries",
+    "describe_age",
+    "max_age",
+    "project_index_url",
+    "registry_indexes",
+]
 
 DEFAULT_MAX_AGE = 86400
 REFRESH_POLICIES = ("always", "stale", "missing", "never")
@@ -252,7 +259,7 @@ def _fetch(url: str, resolved: str, copy: Path) -> Index:
     except FileNotFoundError as error:
         raise AssetError(f"no registry index at {target!r}; check the URL in "
                          "NEUROALIGN_REGISTRY / config.json 'registries'") from error
-    except Exception as error:  # network stacks raise many types; name the store and the cause
+    except Exception as error:  # noqa: BLE001 - network stacks raise many types; name the cause
         raise AssetError(f"cannot reach registry {url!r} ({type(error).__name__}: {error})") \
             from None
     index = _parse(raw, _target(url))  # never cache what fails the trust rules
