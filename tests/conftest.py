@@ -11,7 +11,8 @@ import pytest
 
 #: variables that would make a test depend on the machine it runs on
 _ENVIRONMENT = ("NEUROALIGN_LOAD_PLUGINS", "NEUROALIGN_DISABLE_PLUGINS", "NEUROALIGN_STORE",
-                "NEUROALIGN_OFFLINE", "NEUROALIGN_MIRROR", "NEUROALIGN_REGISTRY")
+                "NEUROALIGN_OFFLINE", "NEUROALIGN_MIRROR", "NEUROALIGN_REGISTRY",
+                "NEUROALIGN_REGISTRY_MAX_AGE", "NEUROALIGN_FIND_ON_MISS")
 
 
 @pytest.fixture(autouse=True)

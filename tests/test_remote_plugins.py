@@ -63,7 +63,7 @@ def pip_calls(monkeypatch):
     """pip is never really run in-process: the commands it would have run are recorded."""
     calls: list[list[str]] = []
     monkeypatch.setattr(install_module, "_run_pip", lambda step: calls.append(step.command))
-    monkeypatch.setattr(install_module, "reload_plugins", lambda: None)
+    monkeypatch.setattr(install_module, "reload_plugins", lambda distributions=(): None)
     return calls
 
 
@@ -415,3 +415,20 @@ def test_publish_then_a_fresh_environment_gets_the_hint_installs_and_scores(tmp_
     # the same data (fetched from the store) and code give the score this environment gets
     expected = neuroalign.score("example:linear", "Example.IT-corr", use_cache=False)
     assert out["score"] == pytest.approx(float(expected.value), abs=1e-6)
+
+
+def test_reload_drops_the_modules_of_the_installed_distributions():
+    import sys
+
+    import neuroalign_example.plugin  # noqa: F401 - loaded, as after a first install
+
+    saved = {k: v for k, v in sys.modules.items() if k.split(".")[0] == "neuroalign_example"}
+    try:
+        before = neuroalign.get_plugin_manager()
+        install_module.reload_plugins(["neuroalign-example"])
+        assert not [k for k in sys.modules if k.split(".")[0] == "neuroalign_example"]
+        assert "neuroalign" in sys.modules  # nothing else is touched
+        assert neuroalign.get_plugin_manager() is not before
+        assert "Example.IT-corr" in neuroalign.list_benchmarks()  # loads (again) from disk
+    finally:  # later tests keep the module objects they imported
+        sys.modules.update(saved)

@@ -241,7 +241,7 @@ def install(requested: str | Iterable[str], *, yes: bool = False,
             _download_wheel(step)
     for step in steps:
         _run_pip(step)
-    reload_plugins()
+    reload_plugins([step.distribution for step in steps])
     return InstallResult(steps, True, _resolvable(names))
 
 
@@ -289,11 +289,25 @@ def _run_pip(step: InstallStep) -> None:
                               f"{done.returncode}): " + " | ".join(tail))
 
 
-def reload_plugins() -> None:
-    """Forget the loaded plugins so the next lookup loads every installed one again."""
+def reload_plugins(distributions: Iterable[str] = ()) -> None:
+    """Forget the loaded plugins so the next lookup loads every installed one again.
+
+    Modules of ``distributions`` (their entry points' top-level packages) already imported
+    are dropped from ``sys.modules`` too, so an upgraded plugin's new code is what loads.
+    """
+    from importlib import metadata
+
     from .lookup import use_plugin_manager
 
     importlib.invalidate_caches()
+    wanted = {normalize_name(name) for name in distributions}
+    tops = set()
+    for point in metadata.entry_points(group="neuroalign"):
+        dist = getattr(point, "dist", None)
+        if dist is not None and normalize_name(dist.metadata["Name"] or "") in wanted:
+            tops.add(point.value.split(":", 1)[0].split(".", 1)[0])
+    for name in [m for m in sys.modules if m.split(".", 1)[0] in tops]:
+        del sys.modules[name]
     use_plugin_manager(None)
 
 
