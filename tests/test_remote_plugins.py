@@ -432,3 +432,23 @@ def test_reload_drops_the_modules_of_the_installed_distributions():
         assert "Example.IT-corr" in neuroalign.list_benchmarks()  # loads (again) from disk
     finally:  # later tests keep the module objects they imported
         sys.modules.update(saved)
+
+
+def test_an_unreachable_registry_is_not_retried_on_every_miss(tmp_path, monkeypatch,
+                                                              neuroalign_loopback_only):
+    from neuroalign.store import registries
+
+    monkeypatch.setattr(registries, "_FAILED", {})
+    with loopback_http_server(tmp_path, fail_with=503) as (base, hits):
+        monkeypatch.setenv("NEUROALIGN_REGISTRY", base)
+        for _ in range(3):
+            with pytest.raises(neuroalign.UnknownIdError) as caught:
+                neuroalign.get_benchmark("Fake.IT-x")
+            assert caught.value.providers == []
+        tried = hits.count
+        assert tried >= 1
+        (found,) = registries.registry_indexes()
+        assert "not retried" in found.problem and hits.count == tried
+        result = CliRunner().invoke(cli, ["registry", "refresh"])  # explicit: tries again
+        assert result.exit_code == 2 and "could not be read" in result.output
+        assert hits.count > tried

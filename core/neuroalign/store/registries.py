@@ -59,6 +59,12 @@ REFRESH_POLICIES = ("always", "stale", "missing", "never")
 _SPLIT = re.compile(r"[;\s]+")
 #: url -> (cache file mtime_ns, parsed index): parsed once per process per copy
 _MEMO: dict[str, tuple[int, Index]] = {}
+#: url -> (time, error) of a failed fetch: a lookup miss does not try it again for a while
+_FAILED: dict[str, tuple[float, str]] = {}
+#: seconds a failed fetch keeps lookup misses from retrying that registry
+RETRY_AFTER = 300.0
+#: seconds to connect to / read from a registry (indexes are small)
+CONNECT_TIMEOUT, READ_TIMEOUT = 5, 30
 
 
 @dataclass(frozen=True)
@@ -203,10 +209,17 @@ def _read(url: str, policy: str) -> RegistryIndex:
     age = time.time() - float(meta.get("fetched", 0)) if meta else float("inf")
     fetch = (policy == "always" or (policy == "stale" and age > max_age())
              or (policy in ("stale", "missing") and not meta))
+    failed = _FAILED.get(url)
+    if fetch and policy == "missing" and failed and time.time() - failed[0] < RETRY_AFTER:
+        raise AssetError(failed[1] + " (not retried for a lookup miss within "
+                         f"{int(RETRY_AFTER)} s; run 'neuroalign registry refresh')")
     if fetch:
         try:
-            return RegistryIndex(url, _fetch(url, resolve_url(url), copy), "fetched")
+            index = _fetch(url, resolve_url(url), copy)
+            _FAILED.pop(url, None)
+            return RegistryIndex(url, index, "fetched")
         except AssetError as error:
+            _FAILED[url] = (time.time(), str(error))
             if not meta:
                 raise
             stale = (f"could not refresh it ({error}); using the cached copy from "
@@ -254,7 +267,8 @@ def _fetch(url: str, resolved: str, copy: Path) -> Index:
 
     target = _target(resolved)
     try:
-        with fsspec.open(target, "rb", **storage_options(_scheme(target))) as handle:
+        with fsspec.open(target, "rb", **_timeouts(_scheme(target),
+                                                   storage_options(_scheme(target)))) as handle:
             raw = handle.read()
     except FileNotFoundError as error:
         raise AssetError(f"no registry index at {target!r}; check the URL in "
@@ -269,6 +283,25 @@ def _fetch(url: str, resolved: str, copy: Path) -> Index:
                url=url, sha256=hashlib.sha256(raw).hexdigest(), fetched=time.time())
     _MEMO[url] = (copy.stat().st_mtime_ns, index)
     return index
+
+
+def _timeouts(scheme: str, options: dict[str, Any]) -> dict[str, Any]:
+    """``options`` plus short timeouts and no retry storms (config.json values win)."""
+    options = dict(options)
+    if scheme == "s3":
+        config = {"connect_timeout": CONNECT_TIMEOUT, "read_timeout": READ_TIMEOUT,
+                  "retries": {"max_attempts": 1}}
+        options["config_kwargs"] = {**config, **options.get("config_kwargs", {})}
+    elif scheme in ("http", "https"):
+        import aiohttp
+
+        client = dict(options.get("client_kwargs", {}))
+        client.setdefault("timeout", aiohttp.ClientTimeout(total=READ_TIMEOUT,
+                                                           sock_connect=CONNECT_TIMEOUT))
+        options["client_kwargs"] = client
+    elif scheme in ("gs", "gcs"):
+        options.setdefault("timeout", READ_TIMEOUT)
+    return options
 
 
 def _parse(raw: bytes, target: str) -> Index:
