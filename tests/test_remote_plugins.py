@@ -299,9 +299,20 @@ def test_publish_to_s3_then_the_index_resolves(tmp_path, monkeypatch, s3_store, 
     result = publish("s3://pub", [str(root)], storage_options=credentials,
                      show=lambda line: None)
     assert result.index == "s3://pub/index.json" and result.uploaded[-1] == "index.json"
+    # the command, with credentials from the environment: the same bytes, nothing re-uploaded
+    for name, value in FAKE_AWS.items():
+        monkeypatch.setenv(name.upper(), value)
+    shown = CliRunner().invoke(cli, ["registry", "publish", "s3://pub", str(root), "--json"])
+    assert shown.exit_code == 0, shown.output
+    assert "3 already there" in shown.output and '"uploaded": [\n    "index.json"\n  ]' in shown.output
     monkeypatch.delenv("NEUROALIGN_STORE")
     plan = install_module.plan_install(["Example.IT-corr"], registries=["s3://pub"])
     assert plan[0].source == "wheel" and plan[0].wheel_url.startswith("s3://pub/wheels/")
+    # neuroalign-example 0.1.0 is installed here: nothing to do, pip is not run
+    result = neuroalign.install("Example.IT-corr", registries="s3://pub", yes=True,
+                                show=lambda line: None)
+    assert not result.installed and pip_calls == []
+    assert result.resolved == {"Example.IT-corr": "benchmark"}
 
 
 def test_cli_publish_needs_plugins_and_shows_them(tmp_path):

@@ -234,6 +234,12 @@ def install(requested: str | Iterable[str], *, yes: bool = False,
         say(plain("  will run: " + " ".join(_quote(part) for part in step.command)))
     if dry_run:
         return InstallResult(steps, False)
+    current = [s for s in steps if _same_version(_installed(s.distribution), s.version)]
+    for step in current:
+        say(plain(f"{step.distribution} {step.version} is already installed; nothing to do"))
+    steps = [s for s in steps if s not in current]
+    if not steps:
+        return InstallResult(current, False, _resolvable(names))
     if not yes and not (confirm or _ask)(steps):
         raise NeuroalignError("installation cancelled; nothing was installed")
     for step in steps:  # every wheel is downloaded and verified before pip runs at all
@@ -243,6 +249,24 @@ def install(requested: str | Iterable[str], *, yes: bool = False,
         _run_pip(step)
     reload_plugins([step.distribution for step in steps])
     return InstallResult(steps, True, _resolvable(names))
+
+
+def _installed(distribution: str) -> str | None:
+    from importlib import metadata
+
+    try:
+        return metadata.version(distribution)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def _same_version(installed: str | None, listed: str) -> bool:
+    from packaging.version import InvalidVersion, Version
+
+    try:
+        return installed is not None and Version(installed) == Version(listed)
+    except InvalidVersion:
+        return installed == listed
 
 
 def _quote(part: str) -> str:
