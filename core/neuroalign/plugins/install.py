@@ -245,9 +245,11 @@ def install(requested: str | Iterable[str], *, yes: bool = False,
     for step in steps:  # every wheel is downloaded and verified before pip runs at all
         if step.source == "wheel":
             _download_wheel(step)
-    for step in steps:
-        _run_pip(step)
-    reload_plugins([step.distribution for step in steps])
+    try:
+        for step in steps:
+            _run_pip(step)
+    finally:  # what did install resolves even when a later step failed
+        reload_plugins([step.distribution for step in steps])
     return InstallResult(steps, True, _resolvable(names))
 
 
@@ -307,6 +309,10 @@ def _download_wheel(step: InstallStep) -> None:
 
 def _run_pip(step: InstallStep) -> None:
     done = subprocess.run(step.command, capture_output=True, text=True, check=False)
+    if done.returncode != 0 and "No module named pip" in (done.stderr or ""):
+        raise NeuroalignError(f"pip is not installed in this environment ({sys.executable}); "
+                              f"add it with: {sys.executable} -m ensurepip, then run the "
+                              "install again (nothing was installed)")
     if done.returncode != 0:
         tail = (done.stderr or done.stdout).strip().splitlines()[-8:]
         raise NeuroalignError(f"pip failed installing {step.distribution} {step.version} (exit "

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ..errors import DuplicateIdError, SpecError, UnknownIdError
+from ..errors import DuplicateIdError, SpecError
 from ..specs import (
     AggregatorSpec,
     AttackSpec,
