@@ -129,6 +129,9 @@ def test_a_miss_reads_the_cache_and_never_refreshes_it(tmp_path, monkeypatch,
     monkeypatch.setenv("NEUROALIGN_OFFLINE", "1")
     with pytest.raises(neuroalign.UnknownIdError, match=r"index cached \d+ seconds? ago"):
         neuroalign.get_benchmark("Fake.IT-x")
+    shown = CliRunner().invoke(cli, ["registry", "search", "fake"])
+    assert shown.exit_code == 0 and "Fake.IT-x" in shown.output
+    assert f"registry {base}, cached copy from" in shown.output
 
 
 def test_offline_without_a_cached_copy_is_a_plain_miss(monkeypatch, neuroalign_loopback_only):
