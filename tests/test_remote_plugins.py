@@ -170,6 +170,15 @@ def test_install_downloads_the_wheel_through_the_store_and_runs_pip_on_it(s3_sto
     assert step.command[1:4] == ["-m", "pip", "install"] and step.command[-1] == step.wheel_path
     assert Path(step.wheel_path).read_bytes() == wheel.read_bytes()
     assert any("will run:" in line and step.wheel_path in line for line in shown)
+    # a local registry: the wheel is verified and installed where it is
+    (tmp_path / "index.json").write_text(json.dumps(_index(_wheel_entry(wheel) | {"url": WHEEL})))
+    (local,) = neuroalign.install(DIST, registries=str(tmp_path), yes=True,
+                                  show=lambda line: None).steps
+    assert local.wheel_path == str(wheel) and pip_calls[-1] == local.command
+    wheel.write_bytes(wheel.read_bytes() + b"x")
+    with pytest.raises(ChecksumMismatchError):
+        neuroalign.install(DIST, registries=str(tmp_path), yes=True, show=lambda line: None)
+    assert len(pip_calls) == 2
 
 
 def test_a_wheel_whose_bytes_differ_from_the_index_hash_is_refused(s3_store, tmp_path,

@@ -92,7 +92,7 @@ def _wheel_step(plugin: PluginEntry, registry: str, position: str, requested: li
                 ) -> InstallStep:
     from packaging.utils import InvalidWheelFilename, canonicalize_version, parse_wheel_filename
 
-    from ..store.assets import cache_path
+    from ..store.assets import _local_path, _scheme, cache_path, resolve_url
 
     wheel = plugin.wheel
     assert wheel is not None
@@ -110,7 +110,8 @@ def _wheel_step(plugin: PluginEntry, registry: str, position: str, requested: li
             or canonicalize_version(version) != canonicalize_version(plugin.version)):
         raise AssetError(f"registry index {registry!r}: field {position}.wheel.url {wheel.url!r}"
                          f" is not a wheel of {plugin.distribution} {plugin.version}")
-    path = str(cache_path(wheel))
+    resolved = resolve_url(wheel.url)  # mirrors apply; a local file is installed in place
+    path = str(_local_path(resolved) if _scheme(resolved) == "file" else cache_path(wheel))
     return InstallStep(plugin.distribution, plugin.version, registry, requested, "wheel",
                        _pip_command(path), wheel.url, wheel.sha256, path)
 
@@ -292,7 +293,7 @@ def _download_wheel(step: InstallStep) -> None:
     asset = AssetSpec(name="wheel", url=step.wheel_url or "", sha256=step.wheel_sha256,
                       format="other")
     try:
-        fetch(asset, progress=False)
+        path = fetch(asset, progress=False)
     except OfflineError:
         if not is_offline():
             raise
@@ -305,6 +306,9 @@ def _download_wheel(step: InstallStep) -> None:
             raise  # ChecksumMismatchError and the like: already precise
         raise AssetError(f"cannot reach the store of registry {step.registry!r} to download "
                          f"{step.wheel_url}; nothing was installed ({error})") from None
+    if str(path) != step.wheel_path:  # the command shown must be the command run
+        raise AssetError(f"the wheel {step.wheel_url} was fetched to {str(path)!r}, not to "
+                         f"{step.wheel_path!r} as shown; nothing was installed")
 
 
 def _run_pip(step: InstallStep) -> None:
