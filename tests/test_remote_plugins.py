@@ -43,11 +43,13 @@ def _wheel(directory: Path) -> Path:
 
 def _index(wheel: dict | None = None, **plugin: object) -> dict:
     entry = {"distribution": DIST, "version": "0.2.0", "pip": f"pip install {DIST}",
-             "benchmarks": ["Fake.IT-x"], "datasets": [], "models": ["fake:net"],
+             "benchmarks": ["Fake.IT-x"], "datasets": ["Fake.data"], "models": ["fake:net"],
              "description": "a fake plugin", **plugin}
     if wheel is not None:
         entry["wheel"] = wheel
     return {"format": INDEX_FORMAT, "plugins": [entry],
+            "datasets": [{"id": "Fake.data", "version": 1, "distribution": DIST,
+                          "license": "Fake Data Access Agreement: accept it first"}],
             "benchmarks": [{"id": "Fake.IT-x", "version": 1, "distribution": DIST, "kind": "neural",
                             "region": "IT", "citation": "@article{fake}"}]}
 
@@ -233,6 +235,7 @@ def test_package_index_entries_install_name_equals_version(tmp_path, monkeypatch
     assert result.exit_code == 0 and pip_calls == []
     assert "pip install --disable-pip-version-check --no-input neuroalign-fakeplug==0.2.0" \
         in result.output
+    assert "data Fake.data: Fake Data Access Agreement: accept it first" in result.output
     result = CliRunner().invoke(cli, ["install", DIST], input="n\n")
     assert result.exit_code == 2 and "cancelled" in result.output and pip_calls == []
     result = CliRunner().invoke(cli, ["install", DIST], input="y\n")

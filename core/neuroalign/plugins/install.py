@@ -37,6 +37,7 @@ class InstallStep:
     wheel_url: str | None = None
     wheel_sha256: str | None = None
     wheel_path: str | None = None
+    licences: dict[str, str] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -183,6 +184,8 @@ def plan_install(requested: Iterable[str], *, registries: list[str] | None = Non
             requirement = _requirement(plugin, registry.url, position)
             steps[key] = InstallStep(plugin.distribution, plugin.version, registry.url, [name],
                                      "package-index", _pip_command(requirement))
+        steps[key].licences = {d.id: d.license for d in registry.index.datasets
+                               if normalize_name(d.distribution) == key and d.license}
     return list(steps.values())
 
 
@@ -232,6 +235,8 @@ def install(requested: str | Iterable[str], *, yes: bool = False,
                   f"{step.registry}" if step.source == "wheel"
                   else f"the package index, as listed by registry {step.registry}")
         say(plain(f"{step.distribution} {step.version}: {origin}"))
+        for dataset, licence in step.licences.items():  # agreements users must accept
+            say(plain(f"  data {dataset}: {licence}"))
         say(plain("  will run: " + " ".join(_quote(part) for part in step.command)))
     if dry_run:
         return InstallResult(steps, False)
