@@ -461,7 +461,7 @@ def registry_build(output: str | None, description: str, as_json: bool) -> None:
 def _default_index_output() -> str:
     from pathlib import Path
 
-    root = Path(__file__).resolve().parent.parent.parent
+    root = Path(__file__).resolve().parents[3]  # <repo>/core/neuroalign/app/cli.py
     if (root / "pyproject.toml").is_file() and (root / "registry").is_dir():
         return str(root / "registry" / "index.json")
     return "index.json"
