@@ -8,6 +8,7 @@ separately (fed the IT feature map 96 x 2 x 2). Prints seconds per benchmark and
 
     OMP_NUM_THREADS=1 python benchmarks/bench_nsd.py          # 1 BLAS thread
     OMP_NUM_THREADS=2 python benchmarks/bench_nsd.py          # the 2-core target
+    BENCH_NSD_DIR=/tmp/bench-nsd python benchmarks/bench_nsd.py  # keep/reuse the twin there
 """
 
 from __future__ import annotations
@@ -40,13 +41,15 @@ def main() -> None:
     from neuroalign.testing import store_env, write_synthetic_store
 
     warnings.filterwarnings("ignore")
-    work = Path(tempfile.mkdtemp(prefix="bench-nsd-"))
+    work = Path(os.environ.get("BENCH_NSD_DIR") or tempfile.mkdtemp(prefix="bench-nsd-"))
     home = work / "home"
     os.environ["NEUROALIGN_HOME"] = str(home)
     specs = [e.spec for e in get_registry().entries("dataset") if e.spec.id.startswith("NSD.")]
-    start = time.perf_counter()
-    write_synthetic_store(specs, work / "store", seed=0, scale=1.0)
-    print(f"synthetic twin at scale 1 (raw tree + prepare): {time.perf_counter() - start:.0f} s")
+    if not (work / "store" / "index.json").is_file():
+        start = time.perf_counter()
+        write_synthetic_store(specs, work / "store", seed=0, scale=1.0)
+        print(f"synthetic twin at scale 1 (raw tree + prepare): "
+              f"{time.perf_counter() - start:.0f} s")
     with store_env(work / "store", home=home):
         truth = neuroalign.get_model("synthetic:groundtruth")
         stimuli = neuroalign.get_dataset("NSD.shared515").load()
