@@ -28,6 +28,9 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = [
     "score",
     "score_many",
+    "is_current",
+    "lookup_current",
+    "run_benchmark",
     "progress_enabled",
     "track",
 ]
@@ -142,22 +145,46 @@ def _members_unchanged(stored: Score, benchmark: Benchmark) -> bool:
     return stored.provenance.member_versions == versions()
 
 
+def is_current(stored: Score | None, benchmark: Benchmark, *, weights_hash: str,
+               request: str = DEFAULT_REQUEST) -> bool:
+    """Whether ``stored`` is a result of the model with ``weights_hash`` on the current version of
+    ``benchmark`` for ``request`` (and, for a composite, its members' current versions).
+
+    This is the rule every executor uses to skip work: :func:`score` (through
+    :func:`lookup_current`) and the grid workers (on the records the client sends them).
+    """
+    if stored is None:
+        return False
+    prov = stored.provenance
+    return ((prov.model_weights_sha256 or "") == (weights_hash or "")
+            and int(prov.benchmark_version or 0) == int(benchmark.version or 0)
+            and prov.request == request and _members_unchanged(stored, benchmark))
+
+
+def lookup_current(registry: ResultsDatabase, model_id: str, benchmark: Benchmark, *,
+                   weights_hash: str, request: str = DEFAULT_REQUEST) -> Score | None:
+    """The stored result of ``model_id`` on ``benchmark`` that :func:`is_current` accepts, or
+    ``None`` (then it must be computed)."""
+    stored = registry.get(model_id, benchmark.identifier, weights_hash=weights_hash,
+                          version=benchmark.version, request=request)
+    return stored if is_current(stored, benchmark, weights_hash=weights_hash,
+                                request=request) else None
+
+
 def _call(benchmark: Benchmark, model: Model, layers: Sequence[str] | None,
           progress: bool | None) -> Score:
     return benchmark(model, layers=None if layers is None else list(layers), progress=progress)
 
 
-def _score_one(model: Model, benchmark: Benchmark, layers: Sequence[str] | None,
-               use_cache: bool, registry: ResultsDatabase | None, seed: int | None,
-               progress: bool | None) -> Score:
-    weights = model.weights_hash()
-    request = _request_key(layers)
-    if use_cache and registry is not None:
-        stored = registry.get(model.identifier, benchmark.identifier, weights_hash=weights,
-                              version=benchmark.version, request=request)
-        if (stored is not None and stored.provenance.request == request
-                and _members_unchanged(stored, benchmark)):
-            return stored
+def run_benchmark(model: Model, benchmark: Benchmark, *, layers: Sequence[str] | None = None,
+                  seed: int | None = None, progress: bool | None = None,
+                  weights_hash: str | None = None) -> Score:
+    """Call ``benchmark`` on ``model`` and return its Score with the full provenance (the results
+    key, data sha256, plugin versions, wall time); stores nothing.
+
+    ``weights_hash`` saves recomputing the model's weights sha256 when the caller has it.
+    """
+    weights = weights_hash if weights_hash is not None else model.weights_hash()
     start = time.perf_counter()
     result = _call(benchmark, model, layers, progress)
     elapsed = time.perf_counter() - start
@@ -170,9 +197,23 @@ def _score_one(model: Model, benchmark: Benchmark, layers: Sequence[str] | None,
         dataset_sha256={**result.provenance.dataset_sha256, **sha},
         plugins={**result.provenance.plugins, **_plugins_involved(model, benchmark)},
         seed=seed if seed is not None else result.provenance.seed, wall_time_s=round(elapsed, 3),
-        request=request, member_versions=result.provenance.member_versions,
+        request=_request_key(layers), member_versions=result.provenance.member_versions,
     )
-    result = result.model_copy(update={"provenance": provenance})
+    return result.model_copy(update={"provenance": provenance})
+
+
+def _score_one(model: Model, benchmark: Benchmark, layers: Sequence[str] | None,
+               use_cache: bool, registry: ResultsDatabase | None, seed: int | None,
+               progress: bool | None) -> Score:
+    weights = model.weights_hash()
+    request = _request_key(layers)
+    if use_cache and registry is not None:
+        stored = lookup_current(registry, model.identifier, benchmark, weights_hash=weights,
+                                request=request)
+        if stored is not None:
+            return stored
+    result = run_benchmark(model, benchmark, layers=layers, seed=seed, progress=progress,
+                           weights_hash=weights)
     if registry is not None:
         registry.put(result)
     return result
