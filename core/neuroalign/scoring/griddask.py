@@ -27,7 +27,7 @@ from typing import Any
 from ..errors import NeuroalignError
 from .gridworker import Outcome, Task, is_transient, run_task, worker_plugins
 
-__all__ = ["connect", "cuda_devices", "make_cluster", "check_workers", "placement", "run"]
+__all__ = ["connect", "cuda_devices", "gpu_cluster_spec", "make_cluster", "check_workers", "placement", "run"]
 
 #: environment variables a cluster made here passes on to its workers
 ENV_PREFIX = "NEUROALIGN_"
@@ -66,6 +66,26 @@ def _worker_env() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if k.startswith(ENV_PREFIX)}
 
 
+def gpu_cluster_spec(devices: Sequence[str], *, threads_per_worker: int = 1,
+                     resources: Mapping[str, float] | None = None) -> dict[str, Any]:
+    """Keyword arguments of a ``distributed.SpecCluster`` with one worker per CUDA device:
+    each pinned to its device through ``CUDA_VISIBLE_DEVICES`` and declaring ``GPU=1``."""
+    distributed = _import_distributed()
+    env = _worker_env()
+    workers = {
+        f"gpu-{device}": {"cls": distributed.Nanny, "options": {
+            "nthreads": int(threads_per_worker), "host": "127.0.0.1",
+            "dashboard_address": None, "silence_logs": logging.ERROR,
+            "resources": {**(resources or {}), "GPU": 1},
+            "env": {**env, "CUDA_VISIBLE_DEVICES": str(device)}}}
+        for device in devices
+    }
+    scheduler = {"cls": distributed.Scheduler,
+                 "options": {"host": "127.0.0.1", "dashboard_address": None}}
+    return {"workers": workers, "scheduler": scheduler, "silence_logs": logging.ERROR,
+            "name": "neuroalign-gpu"}
+
+
 def make_cluster(*, workers: int | None, threads_per_worker: int,
                  resources: Mapping[str, float] | None, devices: Sequence[str] | None = None
                  ) -> Any:
@@ -73,27 +93,16 @@ def make_cluster(*, workers: int | None, threads_per_worker: int,
     :func:`cuda_devices`) with ``GPU=1``, else ``workers`` CPU worker processes."""
     distributed = _import_distributed()
     devices = cuda_devices() if devices is None else list(devices)
-    env = _worker_env()
-    common = {"nthreads": int(threads_per_worker), "host": "127.0.0.1",
-              "dashboard_address": None, "silence_logs": logging.ERROR}
     if devices:
-        if workers is not None and workers != len(devices):
+        if workers is not None:
             devices = devices[: int(workers)]
-        specs = {
-            f"gpu-{device}": {"cls": distributed.Nanny, "options": {
-                **common, "resources": {**(resources or {}), "GPU": 1},
-                "env": {**env, "CUDA_VISIBLE_DEVICES": str(device)}}}
-            for device in devices
-        }
-        scheduler = {"cls": distributed.Scheduler,
-                     "options": {"host": "127.0.0.1", "dashboard_address": None}}
-        return distributed.SpecCluster(workers=specs, scheduler=scheduler,
-                                       silence_logs=logging.ERROR, name="neuroalign-gpu")
+        return distributed.SpecCluster(**gpu_cluster_spec(
+            devices, threads_per_worker=threads_per_worker, resources=resources))
     count = int(workers) if workers else max(1, (os.cpu_count() or 1) // int(threads_per_worker))
     return distributed.LocalCluster(
         n_workers=count, threads_per_worker=int(threads_per_worker), processes=True,
         host="127.0.0.1", dashboard_address=None, silence_logs=logging.ERROR,
-        resources=dict(resources) if resources else None, env=env,
+        resources=dict(resources) if resources else None, env=_worker_env(),
     )
 
 
