@@ -7,6 +7,7 @@ with its layer selection) live in their plugins (``neuroalign_neural.benchmark``
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -130,7 +131,12 @@ def _results_database(results: Any) -> ResultsDatabase | None:
         return None
     if hasattr(results, "put") and hasattr(results, "get"):
         return results
-    raise SpecError(f"results must be True, False or a ResultsDatabase; found {results!r}")
+    if isinstance(results, (str, os.PathLike)):
+        from .results import ResultsDatabase
+
+        return ResultsDatabase(results)
+    raise SpecError(f"results must be True, False, a path or a ResultsDatabase; found "
+                    f"{results!r}")
 
 
 def _request_key(layers: Sequence[str] | None) -> str:

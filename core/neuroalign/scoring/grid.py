@@ -17,7 +17,6 @@ Executors: ``"local"`` runs the tasks in this process, model by model; ``"dask"`
 from __future__ import annotations
 
 import fnmatch
-import os
 import sys
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -377,10 +376,6 @@ def grid(
     if name == "local" and scheduler:
         raise SpecError("scheduler= needs executor='dask'")
     need = _parse_resources(resources)
-    if isinstance(results, (str, os.PathLike)):
-        from .results import ResultsDatabase
-
-        results = ResultsDatabase(results)
     database = _results_database(results)
     tasks = plan(list(models), list(benchmarks), pretrained=pretrained,
                  database=database if use_cache else None)
