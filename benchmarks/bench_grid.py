@@ -31,10 +31,10 @@ import tempfile
 import time
 from pathlib import Path
 
-MODELS = ["synthetic:groundtruth", "clickme:groundtruth-harmonized", "example:linear"]
+MODELS = ["synthetic:groundtruth", "example:linear", "example:linear.seed1"]
 BENCHMARKS = ["MajajHong2015.V4-pls", "MajajHong2015.IT-pls", "MajajHong2015.V4-ridge",
               "MajajHong2015.IT-ridge"]
-PLUGINS = "majaj2015,neural,synthetic,clickme,example"
+PLUGINS = "majaj2015,neural,synthetic,example"
 
 
 def _child(mode: str, store: str, home: str, db: str) -> dict:

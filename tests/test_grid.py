@@ -280,3 +280,15 @@ def test_kill_the_client_mid_grid_then_rerun_computes_only_missing_pairs(example
     assert {o.pair for o in result.stored} == before
     records = _records(db)
     assert len(records) == len(set(records)) == len(everything)
+
+
+def test_progress_prints_plain_lines_with_counts_and_eta_when_not_a_terminal(capsys):
+    from neuroalign.scoring.grid import _Progress
+
+    bar = _Progress(3, True, interval=0.0)
+    bar.update(gridworker.Outcome("m", "a", "computed"))
+    bar.update(gridworker.Outcome("m", "b", "failed"))
+    bar.close()
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert lines[0].startswith("grid: 1/3 pairs (1 computed, 0 stored, 0 failed)")
+    assert "ETA" in lines[0] and lines[-1].startswith("grid: 2/3 pairs")

@@ -17,6 +17,7 @@ Executors: ``"local"`` runs the tasks in this process, model by model; ``"dask"`
 from __future__ import annotations
 
 import fnmatch
+import os
 import sys
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -353,7 +354,8 @@ def grid(
     results : bool, path or ResultsDatabase
         The results database (True: the default one; False: none, nothing is skipped).
     progress : bool, optional
-        Counts and ETA on stderr (default on: a bar on a terminal, else a line every 10 s).
+        Counts and ETA on stderr (default on, unless ``NEUROALIGN_PROGRESS=0``: a bar on a
+        terminal, else a line every 10 s).
     on_result : callable, optional
         Called on the client with each pair's outcome as it arrives, after it is stored.
 
@@ -380,7 +382,10 @@ def grid(
     tasks = plan(list(models), list(benchmarks), pretrained=pretrained,
                  database=database if use_cache else None)
     outcome_of: dict[tuple[str, str], Outcome] = {}
-    bar = _Progress(len(tasks), progress is not False)
+    if progress is None:  # default on (a bar or plain lines); NEUROALIGN_PROGRESS=0 turns it off
+        forced = os.environ.get("NEUROALIGN_PROGRESS", "").strip().lower()
+        progress = forced not in {"0", "false", "no", "off"}
+    bar = _Progress(len(tasks), bool(progress))
     start = time.perf_counter()
 
     def record(outcome: Outcome) -> None:
