@@ -36,7 +36,7 @@ _EXPORTS: dict[str, str] = {
     "load_model": "plugins.lookup",
     # models, stimuli, scoring, composing and ranking
     "TorchModel": "extraction.torch_model", "StimulusSet": "stimuli",
-    "score": "scoring.engine", "score_many": "scoring.engine",
+    "score": "scoring.engine", "score_many": "scoring.engine", "grid": "scoring.grid",
     "compose": "scoring.composite", "rank": "scoring.aggregate",
     # errors
     "NeuroalignError": "errors", "UnknownIdError": "errors", "DuplicateIdError": "errors",
@@ -61,5 +61,6 @@ if TYPE_CHECKING:  # pragma: no cover
     from .scoring.aggregate import rank  # noqa: F401
     from .scoring.composite import compose  # noqa: F401
     from .scoring.engine import score, score_many  # noqa: F401
+    from .scoring.grid import grid  # noqa: F401
     from .specs import *  # noqa: F403
     from .stimuli import StimulusSet  # noqa: F401

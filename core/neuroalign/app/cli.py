@@ -511,6 +511,71 @@ def score(model: str, benchmarks: tuple[str, ...], layer: str | None, random_wei
         _emit_json([json.loads(s.to_json()) for _, s in scores])
 
 
+@cli.command("grid")
+@click.argument("models", nargs=-1, required=True)
+@click.option("--benchmarks", "-b", "patterns", multiple=True, required=True,
+              help="Benchmark id or fnmatch pattern (repeatable, or comma-separated).")
+@click.option("--executor", type=click.Choice(["local", "dask"]), default="dask",
+              show_default=True, help="local: this process; dask: a dask.distributed cluster.")
+@click.option("--scheduler", help="Address of a running dask scheduler (default: start a "
+              "cluster on this machine).")
+@click.option("--workers", type=int, help="Workers of a cluster started here (default: one per "
+              "CUDA device, else one per CPU core).")
+@click.option("--threads-per-worker", type=int, default=1, show_default=True)
+@click.option("--resources", help="Resources each task needs, e.g. GPU=1.")
+@click.option("--group", type=click.Choice(["model", "pair"]), default="model",
+              show_default=True, help="model: a model's benchmarks run on one worker.")
+@click.option("--retries", type=int, default=2, show_default=True,
+              help="Extra attempts for transient failures.")
+@click.option("--random-weights", is_flag=True, help="Randomly initialised weights.")
+@click.option("--no-cache", is_flag=True, help="Recompute pairs that are stored and current.")
+@click.option("--results", "results_path", type=click.Path(dir_okay=False),
+              help="Results database (default: $NEUROALIGN_RESULTS or "
+              "$NEUROALIGN_HOME/results.sqlite).")
+@click.option("--json", "as_json", is_flag=True, help="Print every pair's outcome as JSON.")
+def grid_command(models: tuple[str, ...], patterns: tuple[str, ...], executor: str,
+                 scheduler: str | None, workers: int | None, threads_per_worker: int,
+                 resources: str | None, group: str, retries: int, random_weights: bool,
+                 no_cache: bool, results_path: str | None, as_json: bool) -> None:
+    """Score every MODEL on every benchmark matching --benchmarks; resumable.
+
+    Results are written to the results database as they arrive; a rerun computes only the
+    pairs that are missing or outdated. Failed pairs do not stop the others: they are listed
+    at the end and the command exits with status 1.
+
+    \b
+    Examples:
+      neuroalign grid timm:resnet18 timm:resnet50 -b 'MajajHong2015.*'
+      neuroalign grid cornet:z -b 'MajajHong2015.*' --scheduler tcp://10.0.0.5:8786
+      neuroalign grid timm:resnet50 -b 'NSD.*' --resources GPU=1
+    """
+    from ..scoring.grid import grid
+
+    benchmarks = [p.strip() for item in patterns for p in item.split(",") if p.strip()]
+    result = grid(list(models), benchmarks, executor=executor, scheduler=scheduler,
+                  workers=workers, threads_per_worker=threads_per_worker, resources=resources,
+                  group=group, retries=retries, pretrained=not random_weights,
+                  use_cache=not no_cache, results=results_path or True)
+    if as_json:
+        _emit_json([{"model": o.model, "benchmark": o.benchmark, "status": o.status,
+                     "value": None if o.score is None else o.score.value,
+                     "error": None if o.score is None else o.score.error,
+                     "layer": None if o.score is None else o.score.layer,
+                     "failure": o.error, "worker": o.worker, "seconds": o.seconds}
+                    for o in result.outcomes.values()])
+    else:
+        _plain_table(("model", "benchmark", "status", "score", "error", "layer"), [
+            [o.model, o.benchmark, o.status, None if o.score is None else o.score.value,
+             None if o.score is None else o.score.error,
+             None if o.score is None else o.score.layer]
+            for o in result.outcomes.values()])
+    click.echo(result.summary(), err=True)
+    if not result.ok:
+        click.secho(f"{len(result.failed)} pair(s) failed:", fg="red", err=True)
+        click.echo(result.failure_table(), err=True)
+        sys.exit(1)
+
+
 def _print_score(model: str, benchmark: str, result: Any) -> None:
     from rich.text import Text
 

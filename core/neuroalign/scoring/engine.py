@@ -7,6 +7,7 @@ with its layer selection) live in their plugins (``neuroalign_neural.benchmark``
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
@@ -25,6 +26,9 @@ __all__ = [
     "score",
     "score_many",
     "data_fingerprint",
+    "is_current",
+    "lookup_current",
+    "run_benchmark",
     "progress_enabled",
     "track",
 ]
@@ -124,7 +128,12 @@ def _results_database(results: Any) -> ResultsDatabase | None:
         return None
     if hasattr(results, "put") and hasattr(results, "get"):
         return results
-    raise SpecError(f"results must be True, False or a ResultsDatabase; found {results!r}")
+    if isinstance(results, (str, os.PathLike)):
+        from .results import ResultsDatabase
+
+        return ResultsDatabase(results)
+    raise SpecError(f"results must be True, False, a path or a ResultsDatabase; found "
+                    f"{results!r}")
 
 
 def _request_key(layers: Sequence[str] | None) -> str:
@@ -201,27 +210,56 @@ def _merge_files(declared: dict[str, str], reported: dict[str, str], benchmark: 
     return {**reported, **declared}
 
 
+
+def is_current(stored: Score | None, benchmark: Benchmark, *, weights_hash: str,
+               request: str = DEFAULT_REQUEST, data_sha256: str | None = None) -> bool:
+    """Whether ``stored`` is a result of the model with ``weights_hash`` on the current version of
+    ``benchmark`` for ``request``, computed on the data whose digest is ``data_sha256`` (and, for
+    a composite, on its members' current versions).
+
+    This is the rule every executor uses to skip work: :func:`score` (through
+    :func:`lookup_current`) and the grid (on the records the client holds).
+    """
+    if stored is None:
+        return False
+    prov = stored.provenance
+    return ((prov.model_weights_sha256 or "") == (weights_hash or "")
+            and int(prov.benchmark_version or 0) == int(benchmark.version or 0)
+            and prov.request == request
+            and (data_sha256 is None or prov.data_sha256 == data_sha256)
+            and _members_unchanged(stored, benchmark))
+
+
+def lookup_current(registry: ResultsDatabase, model_id: str, benchmark: Benchmark, *,
+                   weights_hash: str, request: str = DEFAULT_REQUEST,
+                   data_sha256: str | None = None) -> Score | None:
+    """The stored result of ``model_id`` on ``benchmark`` that :func:`is_current` accepts, or
+    ``None`` (then it must be computed)."""
+    stored = registry.get(model_id, benchmark.identifier, weights_hash=weights_hash,
+                          version=benchmark.version, request=request, data_sha256=data_sha256)
+    return stored if is_current(stored, benchmark, weights_hash=weights_hash, request=request,
+                                data_sha256=data_sha256) else None
+
+
 def _call(benchmark: Benchmark, model: Model, layers: Sequence[str] | None,
           progress: bool | None) -> Score:
     return benchmark(model, layers=None if layers is None else list(layers), progress=progress)
 
 
-def _score_one(model: Model, benchmark: Benchmark, layers: Sequence[str] | None,
-               use_cache: bool, registry: ResultsDatabase | None, seed: int | None,
-               progress: bool | None) -> Score:
+def run_benchmark(model: Model, benchmark: Benchmark, *, layers: Sequence[str] | None = None,
+                  seed: int | None = None, progress: bool | None = None,
+                  weights_hash: str | None = None,
+                  declared: dict[str, str] | None = None) -> Score:
+    """Call ``benchmark`` on ``model`` and return its Score with the full provenance (the results
+    key, data sha256, plugin versions, wall time); stores nothing.
+
+    ``weights_hash`` and ``declared`` (:func:`data_fingerprint` of the benchmark) save
+    recomputing them when the caller has them.
+    """
     from .results import data_digest
 
-    weights = model.weights_hash()
-    request = _request_key(layers)
-    declared = data_fingerprint(benchmark)
-    digest = data_digest(declared)
-    if use_cache and registry is not None:
-        stored = registry.get(model.identifier, benchmark.identifier, weights_hash=weights,
-                              version=benchmark.version, request=request, data_sha256=digest)
-        if (stored is not None and stored.provenance.request == request
-                and stored.provenance.data_sha256 == digest
-                and _members_unchanged(stored, benchmark)):
-            return stored
+    weights = weights_hash if weights_hash is not None else model.weights_hash()
+    declared = data_fingerprint(benchmark) if declared is None else declared
     start = time.perf_counter()
     result = _call(benchmark, model, layers, progress)
     elapsed = time.perf_counter() - start
@@ -233,12 +271,29 @@ def _score_one(model: Model, benchmark: Benchmark, layers: Sequence[str] | None,
         benchmark_id=benchmark.identifier, benchmark_version=benchmark.version,
         dataset_sha256=_merge_files(declared, {**result.provenance.dataset_sha256, **sha},
                                     benchmark.identifier),
-        data_sha256=digest,
+        data_sha256=data_digest(declared),
         plugins={**result.provenance.plugins, **_plugins_involved(model, benchmark)},
         seed=seed if seed is not None else result.provenance.seed, wall_time_s=round(elapsed, 3),
-        request=request, member_versions=result.provenance.member_versions,
+        request=_request_key(layers), member_versions=result.provenance.member_versions,
     )
-    result = result.model_copy(update={"provenance": provenance})
+    return result.model_copy(update={"provenance": provenance})
+
+
+def _score_one(model: Model, benchmark: Benchmark, layers: Sequence[str] | None,
+               use_cache: bool, registry: ResultsDatabase | None, seed: int | None,
+               progress: bool | None) -> Score:
+    from .results import data_digest
+
+    weights = model.weights_hash()
+    request = _request_key(layers)
+    declared = data_fingerprint(benchmark)
+    if use_cache and registry is not None:
+        stored = lookup_current(registry, model.identifier, benchmark, weights_hash=weights,
+                                request=request, data_sha256=data_digest(declared))
+        if stored is not None:
+            return stored
+    result = run_benchmark(model, benchmark, layers=layers, seed=seed, progress=progress,
+                           weights_hash=weights, declared=declared)
     if registry is not None:
         registry.put(result)
     return result
