@@ -18,6 +18,7 @@ from ..specs import (
     AttackSpec,
     BenchmarkSpec,
     DatasetSpec,
+    FigureSpec,
     MetricSpec,
     ModelSpec,
     Spec,
@@ -36,6 +37,7 @@ KINDS: dict[str, type[Spec]] = {
     "attack": AttackSpec,
     "benchmark": BenchmarkSpec,
     "aggregator": AggregatorSpec,
+    "figure": FigureSpec,
 }
 
 

@@ -38,6 +38,7 @@ __all__ = [
     "ZMeanAggregator",
     "MeanRankAggregator",
     "benchmark_groups",
+    "benchmark_directions",
     "rank",
     "Agreement",
     "agreement",
@@ -212,14 +213,21 @@ class MeanAggregator(_Base):
     def rank(self, table: pd.DataFrame) -> pd.Series:
         """The hierarchical mean of each row (model) of a model x benchmark table.
 
-        Columns are grouped by :func:`benchmark_groups`; NaN cells are missing scores.
+        Columns are grouped by :func:`benchmark_groups`; NaN cells are missing scores. Columns
+        whose benchmark is lower-is-better (:func:`benchmark_directions`) are left out, as
+        engineering benchmarks are: an arithmetic mean of alignment scores has no place for
+        them (``zmean`` and ``meanrank`` include them with their sign flipped).
         """
         import pandas as pd
 
         groups = benchmark_groups(table)
+        higher = benchmark_directions(table)
+        columns = [c for c in table.columns if higher[c]]  # lower-is-better: left out
+        numbers = numeric_table(table[columns]).to_numpy() if columns else None
         out = {}
-        for model, row in table.iterrows():
-            leaves = [(c, *groups[c], float(row[c]), None) for c in table.columns]
+        for position, model in enumerate(table.index):
+            leaves = [(c, *groups[c], float(numbers[position, i]), None)
+                      for i, c in enumerate(columns)]
             out[model] = _hierarchical(leaves, self.missing)[0]
         return pd.Series(out, name=self.spec.id, dtype=float).reindex(table.index)
 
@@ -253,149 +261,45 @@ class ZMeanAggregator(_TableAggregator):
     Notes
     -----
     A benchmark on which every model scores the same carries no information: its z-scores are
-    0, not NaN. Paper 001 notes the drawback: a model's z-mean changes when other models are
-    added.
+    0, not NaN. The z-scores of a lower-is-better benchmark (:func:`benchmark_directions`) are
+    negated, so that higher is better for every column. Paper 001 notes the drawback: a model's
+    z-mean changes when other models are added.
     """
 
     default_id = "zmean"
 
     def rank(self, table: pd.DataFrame) -> pd.Series:
         """Mean z-score of each row (model); higher is better."""
+        higher = benchmark_directions(table)
         table = self._prepared(table)
         ddof = int(self.spec.parameters.get("ddof", 0))
         std = table.std(axis=0, ddof=ddof).replace(0.0, math.inf)
         z = (table - table.mean(axis=0)) / std
-        return z.mean(axis=1, skipna=True).rename(self.spec.id)
+        sign = [1.0 if higher[c] else -1.0 for c in table.columns]
+        return (z * sign).mean(axis=1, skipna=True).rename(self.spec.id)
 
 
 class MeanRankAggregator(_TableAggregator):
     """Rank models on each benchmark, then average each model's ranks (paper 001, section 4).
 
     Ranks run from 1 (worst) to n (best) so that, as for every aggregator, higher is better; ties
-    share their average rank. ``parameters["missing"]``: ``"skip"`` (default: a model is ranked
-    among the models that have the benchmark, and its ranks are averaged over what it has) or
-    ``"zero"`` (a missing score counts as 0 and is ranked).
+    share their average rank; on a lower-is-better benchmark (:func:`benchmark_directions`) the
+    lowest value gets the highest rank. ``parameters["missing"]``: ``"skip"`` (default: a model
+    is ranked among the models that have the benchmark, and its ranks are averaged over what it
+    has) or ``"zero"`` (a missing score counts as 0 and is ranked).
     """
 
     default_id = "meanrank"
 
     def rank(self, table: pd.DataFrame) -> pd.Series:
         """Mean rank of each row (model); higher is better."""
-        table = self._prepared(table)
-        ranks = table.rank(axis=0, method="average", ascending=True, na_option="keep")
-        return ranks.mean(axis=1, skipna=True).rename(self.spec.id)
-
-
-# ------------------------------------------------------------------------------ tables
-
-
-def benchmark_groups(table: pd.DataFrame) -> dict[str, tuple[str, str]]:
-    """``column -> (region, kind)`` for the benchmark columns of ``table``.
-
-    In order of precedence: ``table.attrs["benchmarks"][column]`` (a mapping with ``region``
-    and ``kind``); the spec of a registered benchmark of that id; the ``Region`` of a
-    ``Family.Region-metric`` id; else the column is a group of its own of kind ``neural``.
-    """
-    declared = table.attrs.get("benchmarks", {}) if hasattr(table, "attrs") else {}
-    groups: dict[str, tuple[str, str]] = {}
-    for column in table.columns:
-        info = dict(declared.get(column, {}))
-        if "region" not in info or "kind" not in info:
-            spec = _registered_benchmark(str(column))
-            if spec is not None:
-                info.setdefault("region", spec.region)
-                info.setdefault("kind", spec.kind)
-        region = info.get("region") or _region_of_id(str(column)) or str(column)
-        kind = info.get("kind")
-        if kind in (None, "composite"):
-            kind = _kind_of_region(region) or "neural"
-        groups[column] = (region, kind)
-    return groups
-
-
-def _registered_benchmark(identifier: str) -> Any:
-    from ..plugins.lookup import get_registry
-
-    try:
-        return get_registry().spec("benchmark", identifier)
-    except (NeuroalignError, ValueError):
-        return None
-
-
-def rank(self, table: pd.DataFrame) -> pd.Series:
-        """The hierarchical mean of each row (model) of a model x benchmark table.
-
-        Columns are grouped by :func:`benchmark_groups`; NaN cells are missing scores.
-        """
         import pandas as pd
 
-        groups = benchmark_groups(table)
-        out = {}
-        for model, row in table.iterrows():
-            leaves = [(c, *groups[c], float(row[c]), None) for c in table.columns]
-            out[model] = _hierarchical(leaves, self.missing)[0]
-        return pd.Series(out, name=self.spec.id, dtype=float).reindex(table.index)
-
-
-class _TableAggregator(_Base):
-    """An aggregator that needs several models: it ranks tables and refuses to combine."""
-
-    default_missing = "skip"
-    combines = False
-
-    def combine(self, children: Mapping[str, Score]) -> Score:
-        """Not defined for one model; raises :class:`~neuroalign.SpecError` pointing to rank."""
-        raise self._needs_several_models()
-
-    def _prepared(self, table: pd.DataFrame) -> pd.DataFrame:
-        table = numeric_table(table)
-        return table.fillna(0.0) if self.missing == "zero" else table
-
-
-class ZMeanAggregator(_TableAggregator):
-    """z-transform each benchmark across models, then average each model's z-scores.
-
-    Parameters
-    ----------
-    spec : AggregatorSpec, optional
-        ``parameters["missing"]``: ``"skip"`` (default: average the z-scores a model has) or
-        ``"zero"`` (a missing raw score counts as 0 before the transform).
-        ``parameters["ddof"]``: delta degrees of freedom of the standard deviation (default 0,
-        as ``scipy.stats.zscore``).
-
-    Notes
-    -----
-    A benchmark on which every model scores the same carries no information: its z-scores are
-    0, not NaN. Paper 001 notes the drawback: a model's z-mean changes when other models are
-    added.
-    """
-
-    default_id = "zmean"
-
-    def rank(self, table: pd.DataFrame) -> pd.Series:
-        """Mean z-score of each row (model); higher is better."""
+        higher = benchmark_directions(table)
         table = self._prepared(table)
-        ddof = int(self.spec.parameters.get("ddof", 0))
-        std = table.std(axis=0, ddof=ddof).replace(0.0, math.inf)
-        z = (table - table.mean(axis=0)) / std
-        return z.mean(axis=1, skipna=True).rename(self.spec.id)
-
-
-class MeanRankAggregator(_TableAggregator):
-    """Rank models on each benchmark, then average each model's ranks (paper 001, section 4).
-
-    Ranks run from 1 (worst) to n (best) so that, as for every aggregator, higher is better; ties
-    share their average rank. ``parameters["missing"]``: ``"skip"`` (default: a model is ranked
-    among the models that have the benchmark, and its ranks are averaged over what it has) or
-    ``"zero"`` (a missing score counts as 0 and is ranked).
-    """
-
-    default_id = "meanrank"
-
-    def rank(self, table: pd.DataFrame) -> pd.Series:
-        """Mean rank of each row (model); higher is better."""
-        table = self._prepared(table)
-        ranks = table.rank(axis=0, method="average", ascending=True, na_option="keep")
+        ranks = pd.DataFrame({
+            c: table[c].rank(method="average", ascending=higher[c], na_option="keep")
+            for c in table.columns}, index=table.index)
         return ranks.mean(axis=1, skipna=True).rename(self.spec.id)
 
 
@@ -426,6 +330,24 @@ def benchmark_groups(table: pd.DataFrame) -> dict[str, tuple[str, str]]:
     return groups
 
 
+def benchmark_directions(table: pd.DataFrame) -> dict[str, bool]:
+    """``column -> higher_is_better`` for the benchmark columns of ``table``.
+
+    From ``table.attrs["benchmarks"][column]["higher_is_better"]``, else the spec of a registered
+    benchmark of that id, else True.
+    """
+    declared = table.attrs.get("benchmarks", {}) if hasattr(table, "attrs") else {}
+    out: dict[str, bool] = {}
+    for column in table.columns:
+        info = declared.get(column, {})
+        if "higher_is_better" in info:
+            out[column] = bool(info["higher_is_better"])
+            continue
+        spec = _registered_benchmark(str(column))
+        out[column] = bool(getattr(spec, "higher_is_better", True)) if spec is not None else True
+    return out
+
+
 def _registered_benchmark(identifier: str) -> Any:
     from ..plugins.lookup import get_registry
 
@@ -433,14 +355,6 @@ def _registered_benchmark(identifier: str) -> Any:
         return get_registry().spec("benchmark", identifier)
     except (NeuroalignError, ValueError):
         return None
-
-
-def wide_table(table: pd.DataFrame) -> pd.DataFrame:
-    """Pivot a tidy results table (model, benchmark, value columns) to model x benchmark."""
-    for model, bench in (("model_id", "benchmark_id"), ("model", "benchmark")):
-        if {model, bench, "value"} <= set(table.columns):
-            return table.pivot_table(index=model, columns=bench, values="value", aggfunc="last")
-    return table
 
 
 def rank(table: pd.DataFrame, aggregator: str | Aggregator = "mean") -> pd.Series:
