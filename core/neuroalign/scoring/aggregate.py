@@ -351,8 +351,11 @@ def benchmark_directions(table: pd.DataFrame) -> dict[str, bool]:
 def _registered_benchmark(identifier: str) -> Any:
     from ..plugins.lookup import get_registry
 
+    registry = get_registry()
+    if identifier not in registry.ids("benchmark", identifier):  # no costly did-you-mean
+        return None
     try:
-        return get_registry().spec("benchmark", identifier)
+        return registry.spec("benchmark", identifier)
     except (NeuroalignError, ValueError):
         return None
 

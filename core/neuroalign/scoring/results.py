@@ -41,7 +41,8 @@ if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
     import xarray as xr
 
-__all__ = ["COLUMNS", "DEFAULT_REQUEST", "ResultsDatabase", "default_results_path"]
+__all__ = ["COLUMNS", "DEFAULT_REQUEST", "ResultsDatabase", "default_results_path", "to_pandas",
+           "to_xarray"]
 
 #: schema version stored in ``PRAGMA user_version``
 SCHEMA_VERSION = 2
@@ -473,3 +474,7 @@ def _copy_v1_records(connection: sqlite3.Connection) -> None:
             (*row, request),
         )
     connection.execute("DROP TABLE scores_v1")
+
+
+# Notebook helpers live in neuroalign.scoring.export; re-exported here.
+from .export import to_pandas, to_xarray  # noqa: E402

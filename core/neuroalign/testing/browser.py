@@ -72,7 +72,7 @@ class Browser:
         target = self._send("Target.createTarget", {"url": "about:blank"})["targetId"]
         self._session = self._send("Target.attachToTarget",
                                    {"targetId": target, "flatten": True})["sessionId"]
-        for domain in ("Page", "Runtime", "Log", "Network"):
+        for domain in ("Page", "Runtime", "Log", "Network", "Performance"):
             self.send(f"{domain}.enable")
         self.resize(self.width, self.height)
         return self
@@ -170,6 +170,12 @@ class Browser:
         self._wait_for("Page.loadEventFired")
         self.evaluate("new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
         return time.perf_counter() - started
+
+    def metrics(self) -> dict[str, float]:
+        """The renderer's counters (``Performance.getMetrics``): e.g. ``TaskDuration`` (seconds
+        of main-thread work since the page was created), ``ScriptDuration``, ``LayoutDuration``,
+        ``RecalcStyleDuration``, ``Nodes``."""
+        return {m["name"]: m["value"] for m in self.send("Performance.getMetrics")["metrics"]}
 
     def evaluate(self, expression: str) -> Any:
         """Evaluate JavaScript in the page (promises awaited); return its JSON value."""

@@ -124,6 +124,7 @@ def build_report(results: ResultsDatabase | ReportData | None = None, *, model: 
     entries = [e for e in registry.entries("figure")
                if any(fnmatch.fnmatchcase(e.spec.id, p) for p in patterns)]
     entries.sort(key=lambda e: (e.spec.order, e.spec.id))
+    context.groups()  # shared by every copy the figures get
     for entry in entries:
         spec = entry.spec
         try:

@@ -197,16 +197,23 @@ class Heatmap(Chart):
     vmax: float = 1.0
     value_label: str = "value"
     mark_label: str = "marked"
+    #: a symmetric matrix (rows == columns): only the lower triangle is drawn and exported
+    triangle: bool = False
     kind = "heatmap"
+
+    def cells(self) -> list[tuple[int, int]]:
+        """``(row, column)`` indices of the cells drawn."""
+        return [(i, j) for i in range(len(self.rows)) for j in range(len(self.columns))
+                if not self.triangle or j <= i]
 
     @property
     def n_marks(self) -> int:
-        return len(self.rows) * len(self.columns)
+        return len(self.cells())
 
     def table(self) -> tuple[list[str], list[list[Any]]]:
         return (["row", "column", self.value_label, self.mark_label],
-                [[r, c, self.values[i][j], bool(self.marked[i][j]) if self.marked else False]
-                 for i, r in enumerate(self.rows) for j, c in enumerate(self.columns)])
+                [[self.rows[i], self.columns[j], self.values[i][j],
+                  bool(self.marked[i][j]) if self.marked else False] for i, j in self.cells()])
 
 
 @dataclass
@@ -298,7 +305,19 @@ class FigureContext:
             return None
         return self.extras[column]
 
+    def groups(self) -> dict[str, tuple[str, str]]:
+        """``benchmark -> (region, kind)`` of the board's columns (computed once)."""
+        cached = self.__dict__.get("_groups")
+        if cached is None:
+            from ...scoring.aggregate import benchmark_groups
+
+            cached = self.__dict__["_groups"] = benchmark_groups(self.board.values)
+        return cached
+
     def about(self, subject: str | None, parameters: Mapping[str, Any] | None = None
               ) -> FigureContext:
         """A copy drawn for ``subject`` with ``parameters``."""
-        return replace(self, subject=subject, parameters=dict(parameters or {}))
+        copy = replace(self, subject=subject, parameters=dict(parameters or {}))
+        if "_groups" in self.__dict__:
+            copy.__dict__["_groups"] = self.__dict__["_groups"]
+        return copy

@@ -54,6 +54,8 @@ class _Base(Figure):
 
 def _ordered(context: FigureContext, benchmark: str) -> pd.Series:
     """The benchmark's scored models, best first by its direction."""
+    if benchmark not in context.board.values.columns:
+        raise FigureUnavailable(f"no results for {benchmark}")
     column = context.board.values[benchmark].dropna()
     return column.sort_values(ascending=not context.higher_is_better(benchmark), kind="stable")
 
@@ -166,13 +168,14 @@ class RegionScores(_Base):
 
     def __call__(self, context: FigureContext) -> BarChart:
         """The region bars of model ``context.subject``."""
-        from ...scoring.aggregate import benchmark_groups
         from ...scoring.stats import rho_hierarchy
         from ...scoring.tables import HIERARCHY
 
         model = _subject(context)
         values = context.board.values
-        groups = benchmark_groups(values)
+        if model not in values.index:
+            raise FigureUnavailable(f"no results for {model}")
+        groups = context.groups()
         row = values.loc[model]
         regions: dict[str, list[float]] = {}
         for bench, value in row.items():
@@ -187,8 +190,11 @@ class RegionScores(_Base):
         caption = "mean ceiled score of the region's benchmarks"
         depth = {r: means[r] for r in HIERARCHY if r in means}
         if len(depth) >= 2:
-            rho = rho_hierarchy(depth)
-            caption += f"; ρ-hierarchy (Spearman vs depth over {', '.join(depth)}) = {rho:.2f}"
+            if len(set(depth.values())) == 1:
+                shown = "undefined (equal scores)"
+            else:
+                shown = f"{rho_hierarchy(depth):.2f}"
+            caption += f"; ρ-hierarchy (Spearman vs depth over {', '.join(depth)}) = {shown}"
         return BarChart(
             title=f"{model}: score per region",
             description=f"Bar chart of {model}'s mean score in {', '.join(order)}.",
@@ -200,7 +206,8 @@ class MetricAgreement(_Base):
 
     Paper 001 (Fig. 1): only models with every score (``complete``, default True). Columns of
     lower-is-better benchmarks are negated first, so a positive rho always means "the two rank
-    models alike". Parameters: ``alpha`` (0.05), ``complete`` (True).
+    models alike". Parameters: ``alpha`` (0.05), ``complete`` (True), ``full_matrix_up_to``
+    (30: with more benchmarks only the lower triangle of the symmetric matrix is drawn).
     """
 
     def __call__(self, context: FigureContext) -> Heatmap:
@@ -237,7 +244,8 @@ class MetricAgreement(_Base):
                      f"{result.mean_rho:.2f}; dot: p < {result.alpha:g}/{len(result.pairs())} "
                      "(Bonferroni)"),
             rows=names, columns=names, values=result.rho.to_numpy().tolist(), marked=marked,
-            value_label="rho", mark_label="significant")
+            value_label="rho", mark_label="significant",
+            triangle=len(names) > int(self._param(context, "full_matrix_up_to", 30)))
 
 
 class RankingComparison(_Base):
@@ -277,7 +285,9 @@ class RankingComparison(_Base):
                                          shade=1 - (float(ref_rank[m]) - 1) / max(n - 1, 1),
                                          highlight=moved))
             if name != present[0]:
-                notes.append(f"ρ({present[0]}, {name}) = {spearmanr(reference, series)[0]:.2f}")
+                constant = reference.nunique() < 2 or series.nunique() < 2
+                rho = "undefined" if constant else f"{spearmanr(reference, series)[0]:.2f}"
+                notes.append(f"ρ({present[0]}, {name}) = {rho}")
         return StripChart(
             title="Ranking under each aggregator",
             description=(f"{n} models placed by their min-max normalised score under "

@@ -25,6 +25,9 @@ __all__ = ["render_page"]
 _esc = html.escape
 #: sections with more subjects than this start collapsed
 OPEN_LIMIT = 12
+#: leaderboard rows in the page body; the rest wait as inert text in chunks of this many rows
+#: and become DOM after the first paint (or at once before any sort, filter or download)
+FIRST_ROWS = 50
 
 
 def _asset(name: str) -> str:
@@ -97,25 +100,25 @@ def _leaderboard(report: Report) -> str:
     rows = []
     for i, model in enumerate(board.models):
         m = _esc(model)
-        cells = [f'<tr data-m="{m}"><td class="r">{i + 1}</td><td class="model">{m}</td>']
+        cells = [f'<tr data-m="{m}"><td class="r">{i + 1}<td class="model">{m}']
         for k in range(len(names)):
             v = aggs[k][i]
-            cells.append(f'<td class="agg a{k} na" title="no aggregate">–</td>' if math.isnan(v)
-                         else f'<td class="agg a{k}" data-v="{v:.6g}">{_fmt(v)}</td>')
+            cells.append(f'<td class="agg a{k} na" title="no aggregate">–' if math.isnan(v)
+                         else f'<td class="agg a{k}" data-v="{v:.6g}">{_fmt(v)}')
         for j, bench in enumerate(board.benchmarks):
             v = values[i, j]
             if math.isnan(v):
                 reason = data.missing.get((model, bench), "not scored")
-                cells.append(f'<td class="na" title="{_esc(reason)}">–</td>')
+                cells.append(f'<td class="na" title="{_esc(reason)}">–')
                 continue
             stale = data.stale.get((model, bench))
             klass = f"q{shade[i, j]}" + (" stale" if stale else "")
             title = f' title="{_esc(stale)}"' if stale else ""
             e = errors[i, j]
-            err = "" if math.isnan(e) else f"<small>±{_fmt(e)}</small>"
+            err = "" if math.isnan(e) else f"<em>±{_fmt(e)}</em>"
             layer = f"<i>{_esc(str(layers[i, j]))}</i>" if layers[i, j] else ""
-            cells.append(f'<td class="{klass}"{title}>{_fmt(v)}{err}{layer}</td>')
-        rows.append("".join(cells) + "</tr>")
+            cells.append(f'<td class="{klass}"{title}>{_fmt(v)}{err}{layer}')
+        rows.append("".join(cells))  # end tags of td and tr are implied (HTML5)
     rules = "".join(f"#lb.s{i} .agg:not(.a{i}){{display:none}}" for i in range(len(names)))
     lower = [b for b in board.benchmarks if not board.directions.get(b, True)]
     legend = ("Cells: ceiled score ± error, the chosen layer below; shade: position within the "
@@ -138,10 +141,15 @@ def _leaderboard(report: Report) -> str:
         f'aria-live="polite"></span>{_downloads("leaderboard")}</div>'
         f'<p class="caption">{_esc(legend)}</p>'
         + (f'<ul class="notes">{failed}</ul>' if failed else "")
-        + '<div class="tablewrap"><table id="lb" class="s0"><caption class="muted">'
+        + '<div class="tablewrap"><table id="lb" class="s0" style="width:'
+        + f'{2.6 + 15 + 4.6 * len(names) + 8.6 * len(board.benchmarks):.1f}rem">'
+        + '<caption class="muted">'
         f'{len(board.models)} models × {len(board.benchmarks)} benchmarks</caption><thead><tr>'
-        + "".join(head) + "</tr></thead><tbody>\n" + "\n".join(rows)
-        + "\n</tbody></table></div></section>"
+        + "".join(head) + "</tr></thead><tbody>\n" + "\n".join(rows[:FIRST_ROWS])
+        + "\n</tbody></table></div>"
+        + "".join(f'<script type="text/html" class="lb-rows">{chr(10).join(rows[k:k + FIRST_ROWS])}'
+                  "</script>" for k in range(FIRST_ROWS, len(rows), FIRST_ROWS))
+        + "</section>"
     )
 
 
@@ -186,16 +194,27 @@ def _spec_line(report: Report, bench: str) -> str:
     return text
 
 
+def _details(attribute: str, name: str, body: str, opened: bool) -> str:
+    """A collapsible section. Collapsed ones hold their body as inert text (a
+    ``<script type="text/html">``) that the page's script turns into DOM when first opened:
+    a 600-model page then parses only what is shown."""
+    n = _esc(name)
+    if opened:
+        return (f'<details class="section" {attribute}="{n}" open><summary>{n}</summary>'
+                f'<div class="section-body">{body}</div></details>')
+    inert = body.replace("</script", "<\\/script")
+    return (f'<details class="section lazy" {attribute}="{n}"><summary>{n}</summary>'
+            f'<div class="section-body"></div><script type="text/html">{inert}</script>'
+            "</details>")
+
+
 def _benchmarks(report: Report) -> str:
     benches = report.data.board.benchmarks
-    opened = " open" if len(benches) <= OPEN_LIMIT else ""
+    opened = len(benches) <= OPEN_LIMIT
     parts = ['<section id="benchmarks"><h2>Benchmarks</h2>']
     for bench in benches:
-        b = _esc(bench)
-        parts.append(f'<details class="section" data-benchmark-section="{b}"{opened}>'
-                     f'<summary>{b}</summary><div class="section-body">'
-                     f'{_spec_line(report, bench)}{_placed(report.placed("benchmark", bench))}'
-                     "</div></details>")
+        body = _spec_line(report, bench) + _placed(report.placed("benchmark", bench))
+        parts.append(_details("data-benchmark-section", bench, body, opened))
     return "".join(parts) + "</section>"
 
 
@@ -226,11 +245,8 @@ def _card(report: Report, model: str, rank: int) -> str:
         if value is not None and not math.isnan(value):
             rows.insert(1, (f"{name} aggregate", f"{value:.3f}"))
     card = "".join(f"<dt>{_esc(k)}</dt><dd>{_esc(v)}</dd>" for k, v in rows)
-    m = _esc(model)
-    opened = " open" if len(data.board.models) <= OPEN_LIMIT else ""
-    return (f'<details class="section" data-model-card="{m}"{opened}><summary>{m}</summary>'
-            f'<div class="section-body"><dl class="card">{card}</dl>'
-            f'{_placed(report.placed("model", model))}</div></details>')
+    body = f'<dl class="card">{card}</dl>{_placed(report.placed("model", model))}'
+    return _details("data-model-card", model, body, len(data.board.models) <= OPEN_LIMIT)
 
 
 def _models(report: Report) -> str:

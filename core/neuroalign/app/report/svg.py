@@ -280,22 +280,25 @@ def heatmap_svg(chart: Heatmap) -> str:
     pad = 150 if labels else 10
     width, height = pad + cell * n_cols + 90, pad + cell * n_rows + 10
     parts = _open(chart, width, height)
-    for i, row in enumerate(chart.rows):
-        if labels:
-            parts.append(f'<text class="tick" x="{_num(pad - 4)}" y="{_num(pad + cell * i + cell / 2 + 4)}" '
-                         f'text-anchor="end">{_esc(_short(row, 24))}</text>')
-        for j, column in enumerate(chart.columns):
-            value = chart.values[i][j]
-            mark = bool(chart.marked[i][j]) if chart.marked else False
-            tip = f"{row} × {column}: {chart.value_label} {_fmt(value)}" + (
-                f" ({chart.mark_label})" if mark else "")
-            cx, cy = pad + cell * j, pad + cell * i
-            parts.append(f'<rect class="mark" x="{_num(cx)}" y="{_num(cy)}" width="{_num(cell)}" '
-                         f'height="{_num(cell)}" fill="{diverging(value, chart.vmin, chart.vmax)}">'
-                         f'<title>{_esc(tip)}</title></rect>')
-            if mark:
-                parts.append(f'<circle class="sig" cx="{_num(cx + cell / 2)}" '
-                             f'cy="{_num(cy + cell / 2)}" r="{_num(max(cell / 7, 0.8))}"/>')
+    if labels:
+        for i, row in enumerate(chart.rows):
+            parts.append(f'<text class="tick" x="{_num(pad - 4)}" '
+                         f'y="{_num(pad + cell * i + cell / 2 + 4)}" text-anchor="end">'
+                         f'{_esc(_short(row, 24))}</text>')
+    size = _num(cell)
+    for i, j in chart.cells():
+        row, column = chart.rows[i], chart.columns[j]
+        value = chart.values[i][j]
+        mark = bool(chart.marked[i][j]) if chart.marked else False
+        tip = f"{row} × {column}: {chart.value_label} {_fmt(value)}" + (
+            f" ({chart.mark_label})" if mark else "")
+        cx, cy = pad + cell * j, pad + cell * i
+        parts.append(f'<rect class="mark" x="{_num(cx)}" y="{_num(cy)}" width="{size}" '
+                     f'height="{size}" fill="{diverging(value, chart.vmin, chart.vmax)}">'
+                     f'<title>{_esc(tip)}</title></rect>')
+        if mark:
+            parts.append(f'<circle class="sig" cx="{_num(cx + cell / 2)}" '
+                         f'cy="{_num(cy + cell / 2)}" r="{_num(max(cell / 7, 0.8))}"/>')
     if labels:
         for j, column in enumerate(chart.columns):
             tx = pad + cell * j + cell / 2 + 4
@@ -306,9 +309,11 @@ def heatmap_svg(chart: Heatmap) -> str:
     for k in range(20):
         value = chart.vmax - (chart.vmax - chart.vmin) * k / 19
         parts.append(f'<rect x="{_num(bx)}" y="{_num(by + bh * k / 20)}" width="12" '
-                     f'height="{_num(bh / 20 + 0.5)}" fill="{diverging(value, chart.vmin, chart.vmax)}"/>')
-    parts.append(f'<text class="tick" x="{_num(bx + 16)}" y="{_num(by + 8)}">{_fmt(chart.vmax)}</text>'
-                 f'<text class="tick" x="{_num(bx + 16)}" y="{_num(by + bh)}">{_fmt(chart.vmin)}</text>')
+                     f'height="{_num(bh / 20 + 0.5)}" '
+                     f'fill="{diverging(value, chart.vmin, chart.vmax)}"/>')
+    parts.append(f'<text class="tick" x="{_num(bx + 16)}" y="{_num(by + 8)}">'
+                 f'{_fmt(chart.vmax)}</text><text class="tick" x="{_num(bx + 16)}" '
+                 f'y="{_num(by + bh)}">{_fmt(chart.vmin)}</text>')
     parts.append("</svg>")
     return "".join(parts)
 

@@ -31,6 +31,8 @@ class RobustAccuracyCurves(Figure):
 
         bench = context.subject or ""
         limit = int(context.parameters.get("max_series", 8))
+        if bench not in context.board.values.columns:
+            raise FigureUnavailable(f"no results for {bench!r}")
         column = context.board.values[bench].dropna().sort_values(ascending=False)
         curves: list[tuple[str, Any]] = []
         for model in column.index:

@@ -15,6 +15,7 @@ from neuroalign import (
     AttackSpec,
     BenchmarkSpec,
     DatasetSpec,
+    FigureSpec,
     MetricSpec,
     ModelSpec,
     Preprocessing,
@@ -126,4 +127,19 @@ def register_aggregators(register):
         id="example_median",
         factory="neuroalign_example.aggregator:MedianAggregator",
         description="Median of the children's values; ranks models by their median score.",
+    ))
+
+
+@hookimpl
+def register_figures(register):
+    """A report figure: each model's V4 score against its IT score (the core's scatter)."""
+    register(FigureSpec(
+        id="example_v4_vs_it",
+        factory="neuroalign.app.report.figures:BenchmarkScatter",
+        scope="global",
+        section="Example",
+        benchmarks="Example.*",
+        parameters={"x": "Example.V4-corr", "y": "Example.IT-corr",
+                    "x_label": "V4 score", "y_label": "IT score"},
+        description="V4 vs IT score of each model on the toy data.",
     ))

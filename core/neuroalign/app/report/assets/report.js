@@ -12,7 +12,33 @@
     return parseFloat(text);
   }
 
+  // rows past the first FIRST_ROWS (page.py) wait as inert text, one <script type="text/html">
+  // per chunk: each becomes DOM after the first paint, or all at once before anything reads or
+  // reorders the rows
+  var pending = Array.prototype.slice.call(document.querySelectorAll('script.lb-rows'));
+  function addRows(script) {
+    var holder = document.createElement('template'), fragment = document.createDocumentFragment();
+    holder.innerHTML = '<table><tbody>' + script.textContent + '</tbody></table>';
+    var body = holder.content.querySelector('tbody');
+    while (body.firstChild) fragment.appendChild(body.firstChild);
+    table.tBodies[0].appendChild(fragment);
+    script.remove();
+  }
+  function ensureAll() { while (pending.length) addRows(pending.shift()); finish(); }
+  function finish() {
+    var report = window.neuroalignReport;
+    if (report && !report.complete && !pending.length) {
+      report.complete = true;
+      report.completedAt = performance.now();  // ms since navigation: every row is in
+    }
+  }
+  function addChunk() {
+    if (pending.length) { addRows(pending.shift()); setTimeout(addChunk, 0); }
+    finish();
+  }
+
   function sortBy(th, descending) {
+    ensureAll();
     var body = table.tBodies[0];
     var col = Array.prototype.indexOf.call(th.parentNode.children, th);
     var rows = Array.prototype.slice.call(body.rows);
@@ -43,6 +69,7 @@
   }
 
   function filterModels(text) {
+    ensureAll();
     var needle = text.trim().toLowerCase(), shown = 0, total = 0;
     Array.prototype.forEach.call(table.tBodies[0].rows, function (r) {
       var hit = !needle || r.dataset.m.toLowerCase().indexOf(needle) >= 0;
@@ -76,6 +103,7 @@
   }
 
   function leaderboardData() {
+    ensureAll();
     var heads = Array.prototype.slice.call(table.tHead.rows[0].cells);
     var columns = ['rank', 'model', 'aggregator', 'aggregate', 'benchmark', 'value', 'error', 'layer', 'note'];
     var aggIndex = table.className.replace('s', '');
@@ -86,7 +114,7 @@
       var aggTh = table.querySelector('thead th.a' + aggIndex);
       heads.forEach(function (th, col) {
         if (th.dataset.b === undefined) return;
-        var td = r.cells[col], small = td.querySelector('small'), layer = td.querySelector('i');
+        var td = r.cells[col], small = td.querySelector('em'), layer = td.querySelector('i');
         rows.push([parseInt(r.cells[0].textContent, 10), r.dataset.m, aggTh ? aggTh.dataset.agg : null,
           aggCell ? cellNumber(aggCell) : null, th.dataset.b,
           isNaN(cellNumber(td)) ? null : cellNumber(td),
@@ -111,6 +139,21 @@
     return JSON.stringify(data.rows.map(function (row) {
       var out = {}; data.columns.forEach(function (c, i) { out[c] = row[i]; }); return out;
     }), null, 1);
+  }
+
+  // collapsed sections keep their figures as inert text until first opened
+  function materialise(details) {
+    var inert = details.querySelector(':scope > script[type="text/html"]');
+    if (!inert) return;
+    details.querySelector(':scope > .section-body').innerHTML = inert.textContent.replace(/<\\\/script/g, '</script');
+    inert.remove();
+    details.classList.remove('lazy');
+  }
+  document.addEventListener('toggle', function (e) {
+    if (e.target.tagName === 'DETAILS' && e.target.open) materialise(e.target);
+  }, true);
+  function expandAll() {
+    document.querySelectorAll('details.lazy').forEach(function (d) { materialise(d); d.open = true; });
   }
 
   function figureData(key) { return key === 'leaderboard' ? leaderboardData() : DATA[key]; }
@@ -139,9 +182,16 @@
     table.tHead.addEventListener('keydown', function (e) {
       if (e.key === 'Enter' || e.key === ' ') { e.preventDefault(); e.target.click(); }
     });
-    updateCount();
   }
   window.neuroalignReport = {csv: function (k) { return toCSV(figureData(k)); },
                              json: function (k) { return toJSON(figureData(k)); },
-                             selectAggregator: selectAggregator, sortBy: sortBy};
+                             selectAggregator: selectAggregator, sortBy: sortBy,
+                             complete: !pending.length,
+                             expandAll: expandAll};
+  if (table) {
+    var total = table.tBodies[0].rows.length;
+    pending.forEach(function (p) { total += (p.textContent.match(/<tr /g) || []).length; });
+    document.getElementById('count').textContent = 'showing ' + total + ' models';
+    requestAnimationFrame(function () { setTimeout(addChunk, 0); });
+  }
 })();
