@@ -145,7 +145,7 @@ def test_info_unknown_id_suggests(env):
     assert result.stderr.strip() == (
         "error: unknown id 'Tiny2024.IT-pl'; did you mean 'Tiny2024.IT-pls' (benchmark), "
         "'Tiny2024.V4-pls' (benchmark) or 'Tiny2024.public' (dataset)? (list the valid ids with: neuroalign list KIND, KIND one "
-        "of aggregators, attacks, benchmarks, ceilings, datasets, metrics, models)")
+        "of aggregators, attacks, benchmarks, ceilings, datasets, figures, metrics, models)")
     assert "Traceback" not in result.output
     result = run("info", "Tiny2024.IT-pl", "--kind", "benchmark")
     assert result.exit_code == 2

@@ -37,9 +37,11 @@ LIST_KINDS: dict[str, tuple[str, tuple[str, ...]]] = {
     "attacks": ("attack", ("norm", "description")),
     "benchmarks": ("benchmark", ("version", "region", "kind", "metric", "ceiling")),
     "aggregators": ("aggregator", ("description",)),
+    "figures": ("figure", ("scope", "section", "description")),
 }
-KINDS_FOR_SEARCH = ("model", "dataset", "metric", "attack", "benchmark", "aggregator")
-INFO_KINDS = ("model", "dataset", "metric", "ceiling", "attack", "benchmark", "aggregator")
+KINDS_FOR_SEARCH = ("model", "dataset", "metric", "attack", "benchmark", "aggregator", "figure")
+INFO_KINDS = ("model", "dataset", "metric", "ceiling", "attack", "benchmark", "aggregator",
+              "figure")
 
 
 # ------------------------------------------------------------------------------ plumbing
@@ -384,22 +386,38 @@ def _results_options(function):
 
 @cli.command()
 @_results_options
-@click.option("--json", "as_json", is_flag=True, help="Print JSON records.")
-@click.option("--csv", "as_csv", is_flag=True, help="Print CSV.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON records (= --format json).")
+@click.option("--csv", "as_csv", is_flag=True, help="Print CSV (= --format csv).")
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json", "parquet"]),
+              default=None, help="Output format (default: a table; parquet needs pyarrow and "
+              "--output).")
+@click.option("--output", "-o", type=click.Path(dir_okay=False),
+              help="Write to this file (atomically) instead of stdout.")
 @click.option("--request", "-r", default="default", show_default=True,
               help="fnmatch pattern of layer requests: 'default' (the model's own layers), "
                    "'layers=*' (runs with --layer), '*' (all).")
 def results(model: str, benchmark: str, db: str | None, as_json: bool, as_csv: bool,
-            request: str) -> None:
-    """Show stored scores (one row per model x benchmark x weights x version x request)."""
-    from ..scoring.results import ResultsDatabase
+            fmt: str | None, output: str | None, request: str) -> None:
+    """Show or export stored scores (one row per model x benchmark x weights x version x
+    request)."""
+    from ..scoring.export import to_pandas, write_table
 
-    frame = ResultsDatabase(db).query(model, benchmark, request=request)
-    if as_json:
-        _emit_json(json.loads(frame.to_json(orient="records")))
-    elif as_csv:
-        click.echo(frame.to_csv(index=False), nl=False)
-    elif frame.empty:
+    if sum(bool(x) for x in (as_json, as_csv, fmt)) > 1:
+        raise NeuroalignError("give one of --json, --csv and --format")
+    fmt = fmt or ("json" if as_json else "csv" if as_csv else "table")
+    frame = to_pandas(db, model=model, benchmark=benchmark, request=request)
+    if fmt != "table":
+        if fmt == "parquet" and output is None:
+            raise NeuroalignError("--format parquet is binary: give --output FILE.parquet")
+        data = write_table(frame, fmt, output)
+        if output is None:
+            click.echo(data.decode(), nl=False)
+        else:
+            click.echo(f"wrote {len(frame)} records to {output}", err=True)
+        return
+    if output is not None:
+        raise NeuroalignError("--output needs --format csv, json or parquet")
+    if frame.empty:
         click.echo("no stored results match (score something with: neuroalign score MODEL BENCHMARK)",
                    err=True)
     else:
@@ -416,23 +434,40 @@ def results(model: str, benchmark: str, db: str | None, as_json: bool, as_csv: b
 
 @cli.command()
 @_results_options
-@click.option("--aggregator", "-a", default="mean", show_default=True, help="Aggregator id.")
-@click.option("--html", "html_path", type=click.Path(dir_okay=False), help="Also write an HTML report.")
+@click.option("--aggregator", "-a", default="mean", show_default=True,
+              help="Aggregator the leaderboard is sorted by (the page offers every registered one).")
+@click.option("--html", "html_path", type=click.Path(dir_okay=False),
+              help="Write the HTML report (one self-contained file) here.")
+@click.option("--models-csv", type=click.Path(exists=True, dir_okay=False),
+              help="Per-model columns for the figures, e.g. 'model,imagenet_top1'.")
+@click.option("--figures", default="*", show_default=True,
+              help="fnmatch pattern of figure ids to draw (neuroalign list figures).")
+@click.option("--title", default="neuroalign report", show_default=True, help="Page title.")
 @click.option("--json", "as_json", is_flag=True, help="Print the leaderboard as JSON.")
 def report(model: str, benchmark: str, db: str | None, aggregator: str, html_path: str | None,
-           as_json: bool) -> None:
-    """Leaderboard of stored results: models x benchmarks, plus an aggregate column."""
-    from .report import leaderboard, print_leaderboard, write_html
+           models_csv: str | None, figures: str, title: str, as_json: bool) -> None:
+    """Leaderboard of stored results, and (--html) the full HTML report with figures."""
     from ..scoring.results import ResultsDatabase
+    from .report import build_report, leaderboard, print_leaderboard, write_report
+    from .report.data import read_models_csv
 
-    board = leaderboard(ResultsDatabase(db).query(model, benchmark), aggregator=aggregator)
+    database = ResultsDatabase(db)
+    if html_path:
+        extras = read_models_csv(models_csv) if models_csv else None
+        built = build_report(database, model=model, benchmark=benchmark, aggregator=aggregator,
+                             extras=extras, figures=figures)
+        board = built.data.board
+    else:
+        board = leaderboard(database.query(model, benchmark), aggregator=aggregator)
     if as_json:
         _emit_json(board.to_dict())
     else:
         print_leaderboard(board, _console())
     if html_path:
-        path = write_html(board, html_path)
-        click.echo(f"wrote {path}", err=True)
+        path = write_report(html_path, built, title=title)
+        shown = len(built.charts)
+        click.echo(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB, {shown} figures)",
+                   err=True)
 
 
 # ------------------------------------------------------------------------------ registry index

@@ -17,7 +17,7 @@
    Adversarial (gradient-attack) benchmarks are skipped unless asked for: on a CPU they take
    tens of minutes per ImageNet-size model.
 4. A leaderboard (ceiled scores, errors, chosen layers, aggregate) is printed and written to
-   ``<output>/leaderboard.html``.
+   ``<output>/leaderboard.html``, and the full report with figures to ``<output>/report.html``.
 
 numpy/scipy BLAS runs single-threaded during scoring (``NEUROALIGN_BLAS_THREADS`` to change):
 the metrics' matrices are small, and multi-threaded OpenBLAS is very slow on a busy machine.
@@ -403,6 +403,7 @@ def _report(console, registry, output, models, benchmarks, errors, failures, tim
     console.print()
     print_leaderboard(board, console)
     path = write_html(board, output / "leaderboard.html", title="neuroalign demo leaderboard")
+    report = _html_report(registry, output, errors, console)
     if failures:
         console.print(f"[red]dataset generators that failed: {_safe(failures)}[/]")
     if errors:
@@ -416,5 +417,17 @@ def _report(console, registry, output, models, benchmarks, errors, failures, tim
             if _is_ground_truth(top) else ""))
     times = ", ".join(f"{m} {t:.0f} s" for m, t in timings.items())
     console.print(f"[dim]wall time {time.perf_counter() - started:.0f} s ({_safe(times)}); HTML "
-                  f"leaderboard: {_safe(path)}[/]")
+                  f"leaderboard: {_safe(path)}; report with figures: {_safe(report)}[/]")
     return board
+
+
+def _html_report(results, output, errors, console):
+    """The full HTML report (``neuroalign report --html``) of the demo's results database."""
+    from .report import write_report
+
+    try:
+        return write_report(output / "report.html", results, failures=dict(errors),
+                            title="neuroalign demo report")
+    except Exception as error:  # noqa: BLE001 - the leaderboard above is the demo's result
+        console.print(f"[red]the HTML report failed: {type(error).__name__}: {error}[/]")
+        return None

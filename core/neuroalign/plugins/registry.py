@@ -18,6 +18,7 @@ from ..specs import (
     AttackSpec,
     BenchmarkSpec,
     DatasetSpec,
+    FigureSpec,
     MetricSpec,
     ModelSpec,
     Spec,
@@ -33,6 +34,7 @@ KINDS: dict[str, type[Spec]] = {
     "attack": AttackSpec,
     "benchmark": BenchmarkSpec,
     "aggregator": AggregatorSpec,
+    "figure": FigureSpec,
 }
 
 

@@ -16,6 +16,7 @@ _EXPORTS: dict[str, str] = {
     "score": "engine", "score_many": "engine", "progress_enabled": "engine", "track": "engine",
     "grid": "grid", "GridResult": "grid",
     "ResultsDatabase": "results", "DEFAULT_REQUEST": "results",
+    "to_pandas": "export", "to_xarray": "export",
     "compose": "composite", "CompositeBenchmark": "composite",
     "rank": "aggregate", "MeanAggregator": "aggregate", "ZMeanAggregator": "aggregate",
     "MeanRankAggregator": "aggregate",

@@ -38,6 +38,7 @@ __all__ = [
     "ZMeanAggregator",
     "MeanRankAggregator",
     "benchmark_groups",
+    "benchmark_directions",
     "region_means",
     "rank",
     "Agreement",
@@ -231,14 +232,19 @@ class MeanAggregator(_Base):
     def rank(self, table: pd.DataFrame) -> pd.Series:
         """The hierarchical mean of each row (model) of a model x benchmark table.
 
-        Columns are grouped by :func:`benchmark_groups`; NaN cells are missing scores.
+        Columns are grouped by :func:`benchmark_groups`; NaN cells are missing scores. Columns
+        whose benchmark is lower-is-better (:func:`benchmark_directions`) are left out, as
+        engineering benchmarks are: an arithmetic mean of alignment scores has no place for
+        them (``zmean`` and ``meanrank`` include them with their sign flipped).
         """
         import pandas as pd
 
         groups = benchmark_groups(table)
+        higher = benchmark_directions(table)
+        columns = [c for c in table.columns if higher[c]]  # lower-is-better: left out
         out = {}
         for model, row in table.iterrows():
-            leaves = [(c, *groups[c], float(row[c]), None) for c in table.columns]
+            leaves = [(c, *groups[c], float(row[c]), None) for c in columns]
             out[model] = _hierarchical(leaves, self.missing, self.levels)[0]
         return pd.Series(out, name=self.spec.id, dtype=float).reindex(table.index)
 
@@ -279,12 +285,15 @@ class ZMeanAggregator(_TableAggregator):
     default_id = "zmean"
 
     def rank(self, table: pd.DataFrame) -> pd.Series:
-        """Mean z-score of each row (model); higher is better."""
+        """Mean z-score of each row (model); higher is better. The z-scores of a lower-is-better
+        benchmark (:func:`benchmark_directions`) are negated."""
+        higher = benchmark_directions(table)
         table = self._prepared(table)
         ddof = int(self.spec.parameters.get("ddof", 0))
         std = table.std(axis=0, ddof=ddof).replace(0.0, math.inf)
         z = (table - table.mean(axis=0)) / std
-        return z.mean(axis=1, skipna=True).rename(self.spec.id)
+        sign = [1.0 if higher[c] else -1.0 for c in table.columns]
+        return (z * sign).mean(axis=1, skipna=True).rename(self.spec.id)
 
 
 class MeanRankAggregator(_TableAggregator):
@@ -299,9 +308,15 @@ class MeanRankAggregator(_TableAggregator):
     default_id = "meanrank"
 
     def rank(self, table: pd.DataFrame) -> pd.Series:
-        """Mean rank of each row (model); higher is better."""
+        """Mean rank of each row (model); higher is better. On a lower-is-better benchmark
+        (:func:`benchmark_directions`) the lowest value gets the highest rank."""
+        import pandas as pd
+
+        higher = benchmark_directions(table)
         table = self._prepared(table)
-        ranks = table.rank(axis=0, method="average", ascending=True, na_option="keep")
+        ranks = pd.DataFrame({
+            c: table[c].rank(method="average", ascending=higher[c], na_option="keep")
+            for c in table.columns}, index=table.index)
         return ranks.mean(axis=1, skipna=True).rename(self.spec.id)
 
 
@@ -351,6 +366,24 @@ def region_means(table: pd.DataFrame) -> pd.DataFrame:
             columns.setdefault(region, []).append(column)
     return pd.DataFrame({region: table[names].mean(axis=1, skipna=True)
                          for region, names in columns.items()}, index=table.index)
+
+
+def benchmark_directions(table: pd.DataFrame) -> dict[str, bool]:
+    """``column -> higher_is_better`` for the benchmark columns of ``table``.
+
+    From ``table.attrs["benchmarks"][column]["higher_is_better"]``, else the spec of a registered
+    benchmark of that id, else True.
+    """
+    declared = table.attrs.get("benchmarks", {}) if hasattr(table, "attrs") else {}
+    out: dict[str, bool] = {}
+    for column in table.columns:
+        info = declared.get(column, {})
+        if "higher_is_better" in info:
+            out[column] = bool(info["higher_is_better"])
+            continue
+        spec = _registered_benchmark(str(column))
+        out[column] = bool(getattr(spec, "higher_is_better", True)) if spec is not None else True
+    return out
 
 
 def _registered_benchmark(identifier: str) -> Any:

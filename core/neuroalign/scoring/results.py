@@ -34,7 +34,7 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -283,6 +283,20 @@ class ResultsDatabase:
                 connection.execute("ROLLBACK")
                 raise
             connection.execute("COMMIT")
+
+    def put_many(self, scores: Iterable[Score]) -> int:
+        """Store every Score of ``scores`` in one transaction (all or none); return how many."""
+        rows = [_row(score) for score in scores]
+        with self._lock:
+            connection = self._connect()
+            connection.execute("BEGIN IMMEDIATE")
+            try:
+                connection.executemany(_UPSERT, rows)
+            except BaseException:
+                connection.execute("ROLLBACK")
+                raise
+            connection.execute("COMMIT")
+        return len(rows)
 
     def delete(self, model: str = "*", benchmark: str = "*", *, weights_hash: str | None = None,
                version: int | None = None, request: str = "*") -> int:

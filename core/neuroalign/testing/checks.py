@@ -610,6 +610,35 @@ def check_benchmark_deterministic(info: _Plugin, spec: Spec) -> None:
         raise _fail(spec, f"score {models[0].id!r} deterministically", f"{values[0]!r} then {values[1]!r}")
 
 
+# ------------------------------------------------------------------------------ figures
+
+
+def check_figure_explains_missing_data(info: _Plugin, spec: Spec) -> None:
+    """Called without any results, the figure raises FigureUnavailable with a reason."""
+    import pandas as pd
+
+    from ..app.report.charts import FigureContext
+    from ..app.report.leaderboard import leaderboard
+    from ..errors import FigureUnavailable
+
+    empty = pd.DataFrame(columns=["model", "benchmark", "value"])
+    board = leaderboard(empty, aggregator=None)
+    subject = {"benchmark": "Absent.IT-none", "model": "absent:model"}.get(spec.scope)
+    context = FigureContext(results=empty, board=board, subject=subject,
+                            parameters=dict(spec.parameters))
+    figure = resolve_factory(spec.factory)(spec)
+    try:
+        figure(context)
+    except FigureUnavailable as error:
+        if not str(error).strip():
+            raise _fail(spec, "say why it cannot be drawn", "an empty FigureUnavailable") from error
+        return
+    except Exception as error:  # noqa: BLE001
+        raise _fail(spec, "raise FigureUnavailable when its data is absent",
+                    f"{type(error).__name__}: {error}") from error
+    raise _fail(spec, "raise FigureUnavailable when its data is absent", "charts from no data")
+
+
 _KIND_CHECKS: dict[str, list[Callable[..., None]]] = {
     "Dataset": [check_dataset_synthetic_loads, check_dataset_synthetic_deterministic],
     "Metric": [check_metric_perfect_source, check_metric_shuffled_source,
@@ -618,4 +647,5 @@ _KIND_CHECKS: dict[str, list[Callable[..., None]]] = {
                 check_metric_inputs_not_mutated],
     "Aggregator": [check_aggregator_rank, check_aggregator_combine],
     "Benchmark": [check_benchmark_references, check_benchmark_deterministic],
+    "Figure": [check_figure_explains_missing_data],
 }
