@@ -56,6 +56,10 @@ class Leaderboard:
         Paper 000's rho-hierarchy per model: Spearman correlation of its V1, V2, V4, IT region
         means (:func:`neuroalign.aggregate.region_means`) with depth 1..4; NaN for a model with
         fewer than two of those regions; None when no model has two.
+    identity : pandas.DataFrame or None
+        Per row: ``weights`` (which weights, in words) and ``data`` (real, synthetic ...), when
+        the results table had those columns. A model scored with several identities gets one
+        row per identity, labelled ``"<model> [<weights>, <data>]"``.
     """
 
     values: pd.DataFrame
@@ -65,6 +69,12 @@ class Leaderboard:
     aggregator: str | None = None
     higher_is_better: bool = True
     rho_hierarchy: pd.Series | None = None
+    identity: pd.DataFrame | None = None
+
+    def _identity(self, model: Any) -> dict[str, Any]:
+        if self.identity is None or model not in self.identity.index:
+            return {}
+        return {k: self.identity.at[model, k] for k in ("weights", "data")}
 
     @property
     def models(self) -> list[str]:
@@ -97,8 +107,8 @@ class Leaderboard:
                                       "layer": self.layers.at[model, bench]}
             aggregate = None if self.aggregate is None else _num(self.aggregate.get(model))
             rho = None if self.rho_hierarchy is None else _num(self.rho_hierarchy.get(model))
-            rows.append({"rank": rank, "model": str(model), "aggregate": aggregate,
-                         "rho_hierarchy": rho, "scores": scores})
+            rows.append({"rank": rank, "model": str(model), **self._identity(model),
+                         "aggregate": aggregate, "rho_hierarchy": rho, "scores": scores})
         return {"aggregator": self.aggregator, "higher_is_better": self.higher_is_better,
                 "benchmarks": self.benchmarks, "rows": rows}
 
@@ -121,8 +131,11 @@ def leaderboard(results: pd.DataFrame | ResultsDatabase | None = None, *,
         ``error``, ``layer``, ``weights_hash``, ``version``, ``updated``), as returned by
         :meth:`ResultsDatabase.query`; or a registry (all its records); default: the default
         results registry. When a (model, benchmark) pair has several records the highest
-        version, then the latest, is used; a model stored with several weights hashes gets one
-        row per weights (``model [hash8]``).
+        version, then the latest, is used. With ``weights`` and ``data`` columns (as
+        :meth:`ResultsDatabase.query` returns), a model stored with several (weights, data)
+        identities gets one row per identity (``model [weights, data]``) and the identity is
+        shown; otherwise a model stored with several weights hashes gets one row per weights
+        (``model [hash8]``).
     aggregator : str or None
         Registered aggregator id for the aggregate column, or None for no aggregate.
 
@@ -149,7 +162,14 @@ def leaderboard(results: pd.DataFrame | ResultsDatabase | None = None, *,
                             ("version", 0), ("updated", "")):
         if column not in table.columns:
             table[column] = default
-    table = _label_weights(table)
+    has_identity = {"weights", "data"} <= set(table.columns)
+    if has_identity:
+        from ..scoring.results import row_labels
+
+        table = table.copy()
+        table["model"] = row_labels(table)
+    else:
+        table = _label_weights(table)
     table = table.sort_values(["version", "updated"], na_position="first").drop_duplicates(
         ["model", "benchmark"], keep="last"
     )
@@ -176,15 +196,19 @@ def leaderboard(results: pd.DataFrame | ResultsDatabase | None = None, *,
         order = values.mean(axis=1).sort_values(ascending=False, na_position="last",
                                                 kind="stable").index
     rho = _rho_hierarchy(values)
+    identity = None
+    if has_identity:
+        identity = table.drop_duplicates("model").set_index("model")[["weights", "data"]]
+        identity = identity.reindex(order)
     return Leaderboard(values.loc[order], errors.loc[order], layers.loc[order],
                        None if aggregate is None else aggregate.loc[order], aggregator, higher,
-                       None if rho is None else rho.loc[order])
+                       None if rho is None else rho.loc[order], identity)
 
 
 def _rho_hierarchy(values: pd.DataFrame) -> pd.Series | None:
     """Paper 000's rho-hierarchy per model, or None when no model has two of V1, V2, V4, IT."""
-    from .aggregate import HIERARCHY, region_means
-    from .stats import rho_hierarchy
+    from ..scoring.aggregate import HIERARCHY, region_means
+    from ..scoring.stats import rho_hierarchy
 
     if values.empty:
         return None
@@ -225,6 +249,9 @@ def render_table(board: Leaderboard, *, title: str | None = "Leaderboard",
     table = Table(title=title, title_justify="left", header_style="bold", show_edge=False)
     table.add_column("#", justify="right")
     table.add_column("model")
+    if board.identity is not None:
+        table.add_column("weights")
+        table.add_column("data")
     if board.aggregate is not None:
         table.add_column(board.aggregator or "aggregate", justify="right", style="bold")
     if board.rho_hierarchy is not None:
@@ -233,6 +260,9 @@ def render_table(board: Leaderboard, *, title: str | None = "Leaderboard",
         table.add_column(bench, justify="right", overflow="fold")
     for rank, model in enumerate(board.values.index, start=1):
         row = [str(rank), str(model)]
+        if board.identity is not None:
+            identity = board._identity(model)
+            row += [str(identity.get("weights", "")), str(identity.get("data", ""))]
         if board.aggregate is not None:
             value = board.aggregate.get(model)
             row.append("" if value is None or math.isnan(value) else f"{value:.3f}")
@@ -304,6 +334,8 @@ def render_html(board: Leaderboard, *, title: str = "neuroalign leaderboard") ->
     esc = html.escape
     generated = datetime.now(timezone.utc).isoformat(timespec="seconds")
     head = ['<th data-sort="num">#</th>', '<th class="model">model</th>']
+    if board.identity is not None:
+        head += ['<th class="model">weights</th>', '<th class="model">data</th>']
     if board.aggregate is not None:
         head.append(f"<th>{esc(board.aggregator or 'aggregate')}</th>")
     if board.rho_hierarchy is not None:
@@ -313,6 +345,10 @@ def render_html(board: Leaderboard, *, title: str = "neuroalign leaderboard") ->
     for rank, model in enumerate(board.values.index, start=1):
         cells = [f'<td data-v="{rank}">{rank}</td>',
                  f'<td class="model" data-v="{esc(str(model))}">{esc(str(model))}</td>']
+        if board.identity is not None:
+            identity = board._identity(model)
+            cells += [f'<td class="model" data-v="{esc(str(identity.get(k, "")))}">'
+                      f'{esc(str(identity.get(k, "")))}</td>' for k in ("weights", "data")]
         if board.aggregate is not None:
             agg = board.aggregate.get(model)
             agg = float("nan") if agg is None else float(agg)
