@@ -403,7 +403,7 @@ def next_commands(output: str | os.PathLike[str], store: str | os.PathLike[str],
         ("every score in the demo's results database, with weights and data source",
          f"neuroalign results --db {results}"),
         ("with network: pretrained weights on Brain-Score's public Majaj-Hong data (no "
-         "credentials; about 1 GB downloaded once)",
+         "credentials; downloaded once into the cache)",
          f"neuroalign score {model} {real}"),
     ]
 
