@@ -215,7 +215,7 @@ def _stream(
     import torch
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
-    from ..scoring.engine import PlainProgress, progress_mode
+    from ..progress import PlainProgress, progress_mode
 
     mode = progress_mode(progress)
     columns = ("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
@@ -404,7 +404,7 @@ def extract(
     cache : bool
         Read and write the per-layer activation cache (and the fitted PCA reducers).
     progress : bool, optional
-        Progress report (:func:`neuroalign.scoring.engine.progress_mode`): a bar on a terminal,
+        Progress report (:func:`neuroalign.progress.progress_mode`): a bar on a terminal,
         plain lines every 10 s otherwise; False: none.
 
     Returns
