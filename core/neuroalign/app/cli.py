@@ -171,9 +171,9 @@ def cli(ctx: click.Context, debug: bool) -> None:
     \b
     Examples:
       neuroalign list benchmarks 'MajajHong2015.*'
-      neuroalign score timm:resnet18 MajajHong2015.IT-pls
+      neuroalign score timm:resnet18 MajajHong2015public.IT-pls
       neuroalign results --json
-      neuroalign registry search fmri
+      neuroalign registry search IT
     """
     ctx.with_resource(_warning_printer())
 
@@ -399,7 +399,14 @@ def _results_options(function):
 def results(model: str, benchmark: str, db: str | None, as_json: bool, as_csv: bool,
             fmt: str | None, output: str | None, request: str) -> None:
     """Show or export stored scores (one row per model x benchmark x weights x version x
-    request)."""
+    request).
+
+    \b
+    weights: pretrained:<tag>, random or weights (neither said), then the sha256 prefix
+    data:    real, or synthetic/store <path> (NEUROALIGN_STORE at scoring time)
+    """
+    if as_json and as_csv:
+        raise click.UsageError("--json and --csv are mutually exclusive: pick one")
     from ..scoring.export import to_pandas, write_table
 
     if sum(bool(x) for x in (as_json, as_csv, fmt)) > 1:
@@ -418,17 +425,17 @@ def results(model: str, benchmark: str, db: str | None, as_json: bool, as_csv: b
     if output is not None:
         raise NeuroalignError("--output needs --format csv, json or parquet")
     if frame.empty:
-        click.echo("no stored results match (score something with: neuroalign score MODEL BENCHMARK)",
-                   err=True)
+        click.echo("no stored results match (score something with: neuroalign score MODEL "
+                   "BENCHMARK)", err=True)
     else:
-        columns = ["model", "benchmark", "version", "value", "error", "raw", "ceiling", "layer",
-                   "created", "data"]
+        columns = ["model", "weights", "data", "data_sha256", "benchmark", "version", "value",
+                   "error", "raw", "ceiling", "layer", "created"]
         if request != "default":
-            columns.insert(3, "request")
+            columns.insert(4, "request")
         frame["created"] = frame["created"].str.slice(0, 19)
-        # which data each score came from: the digest's first 12 hex digits (--json: all files)
-        frame["data"] = [str(d)[:12] if isinstance(d, str) and d else "unknown"
-                         for d in frame["data_sha256"]]
+        # which bytes each score came from: the digest's first 12 hex digits (--json: all files)
+        frame["data_sha256"] = [str(d)[:12] if isinstance(d, str) and d else "unknown"
+                                for d in frame["data_sha256"]]
         _table(None, columns, frame[columns].itertuples(index=False))
 
 
@@ -529,16 +536,43 @@ def registry_search(query: tuple[str, ...], index_url: str | None, as_json: bool
 @click.argument("benchmarks", nargs=-1, required=True)
 @click.option("--layer", "-l", help="Score this layer only (no layer selection).")
 @click.option("--random-weights", is_flag=True, help="Randomly initialised weights.")
+@click.option("--device", help="Where forward passes run: cpu, cuda, cuda:1, mps (default: CUDA "
+              "when available, else CPU).")
+@click.option("--batch-size", type=click.IntRange(min=1), help="Images per forward pass "
+              "(default: the model's, 64 for torch models).")
+@click.option("--param", "params", multiple=True, metavar="KEY=VALUE",
+              help="A model or benchmark parameter (repeatable); VALUE is read as JSON when it "
+                   "parses (3, 0.5, true, [1,2]), else as text. KEY goes to whichever spec "
+                   "declares it; prefix model. or benchmark. when both do.")
 @click.option("--no-cache", is_flag=True, help="Recompute the score even if a result is stored (cached activations are still reused).")
 @click.option("--json", "as_json", is_flag=True, help="Print the Scores as JSON.")
 def score(model: str, benchmarks: tuple[str, ...], layer: str | None, random_weights: bool,
-          no_cache: bool, as_json: bool) -> None:
-    """Score MODEL on each BENCHMARK; results go to the results registry."""
+          device: str | None, batch_size: int | None, params: tuple[str, ...], no_cache: bool,
+          as_json: bool) -> None:
+    """Score MODEL on each BENCHMARK; results go to the results database.
+
+    Every id (and --param) is checked before anything is scored. Offline, point
+    NEUROALIGN_STORE at a store (the demo prints the exact command) and set NEUROALIGN_OFFLINE=1.
+    """
+    from ..plugins.lookup import get_spec
+
+    model_spec = get_spec("model", model)  # unknown ids and tags fail here, before any scoring
+    benchmark_specs = [get_spec("benchmark", b) for b in benchmarks]
+    model_params, benchmark_params = _split_params(params, model_spec, benchmark_specs)
+    extra: dict[str, Any] = {}
+    if model_params:
+        extra["model_parameters"] = model_params
+    if benchmark_params:
+        extra["benchmark_parameters"] = benchmark_params
+    if device is not None:
+        extra["device"] = device
+    if batch_size is not None:
+        extra["batch_size"] = batch_size
     from ..scoring.engine import score as run
     scores = []
     for benchmark_id in benchmarks:
         result = run(model, benchmark_id, layers=[layer] if layer else None,
-                     pretrained=not random_weights, use_cache=not no_cache)
+                     pretrained=not random_weights, use_cache=not no_cache, **extra)
         scores.append((benchmark_id, result))
         if not as_json:
             _print_score(model, benchmark_id, result)
@@ -609,6 +643,51 @@ def grid_command(models: tuple[str, ...], patterns: tuple[str, ...], executor: s
         click.secho(f"{len(result.failed)} pair(s) failed:", fg="red", err=True)
         click.echo(result.failure_table(), err=True)
         sys.exit(1)
+
+
+def _parse_value(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+def _split_params(params: Iterable[str], model_spec: Any,
+                  benchmark_specs: list[Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """``KEY=VALUE`` strings -> (model parameters, benchmark parameters).
+
+    A key goes to the spec that declares it (``model.KEY`` / ``benchmark.KEY`` force one); a key
+    neither declares, or both do without a prefix, is an error naming the valid keys.
+    """
+    model_keys = set(model_spec.parameters)
+    bench_keys = set().union(*(spec.parameters for spec in benchmark_specs))
+    model_params: dict[str, Any] = {}
+    bench_params: dict[str, Any] = {}
+    for item in params:
+        key, equals, text = item.partition("=")
+        key = key.strip()
+        if not equals or not key:
+            raise click.UsageError(f"--param {item!r}: expected KEY=VALUE, e.g. --param "
+                                   "pretrained=false or --param benchmark.n_splits=5")
+        value = _parse_value(text)
+        target, _, bare = key.partition(".") if key.startswith(("model.", "benchmark.")) \
+            else ("", "", key)
+        if target == "model" or (not target and bare in model_keys and bare not in bench_keys):
+            model_params[bare] = value
+        elif target == "benchmark" or (not target and bare in bench_keys
+                                       and bare not in model_keys):
+            bench_params[bare] = value
+        elif not target and bare in model_keys and bare in bench_keys:
+            raise click.UsageError(f"--param {bare}: both the model and a benchmark declare "
+                                   f"{bare!r}; write model.{bare}=... or benchmark.{bare}=...")
+        else:
+            raise click.UsageError(
+                f"--param {bare}: neither model {model_spec.id!r} (parameters: "
+                f"{sorted(model_keys) or 'none'}) nor the benchmarks (parameters: "
+                f"{sorted(bench_keys) or 'none'}) declare {bare!r}; prefix model. or benchmark. "
+                "to pass an undeclared one"
+            )
+    return model_params, bench_params
 
 
 def _print_score(model: str, benchmark: str, result: Any) -> None:

@@ -215,11 +215,12 @@ def default_index_url() -> str:
     env = os.environ.get("NEUROALIGN_REGISTRY", "").strip()
     if env:
         return env
-    here = Path(__file__).resolve().parent
-    checkout = here.parent.parent / "registry" / "index.json"
-    if checkout.is_file() and (here.parent.parent / "pyproject.toml").is_file():
+    package = Path(__file__).resolve().parent.parent  # core/neuroalign
+    root = package.parent.parent  # the source checkout, when installed from one
+    checkout = root / "registry" / "index.json"
+    if checkout.is_file() and (root / "pyproject.toml").is_file():
         return str(checkout)
-    packaged = here / "data" / "index.json"
+    packaged = package / "data" / "index.json"
     if packaged.is_file():
         return str(packaged)
     raise AssetError(

@@ -37,6 +37,7 @@ __all__ = [
     "MeanAggregator",
     "ZMeanAggregator",
     "MeanRankAggregator",
+    "FunctionAggregator",
     "benchmark_groups",
     "benchmark_directions",
     "region_means",
@@ -395,6 +396,101 @@ def _registered_benchmark(identifier: str) -> Any:
         return None
 
 
+class FunctionAggregator(Aggregator):
+    """A plain function ``f(table) -> pandas.Series`` used as an aggregator.
+
+    ``f`` receives a model x benchmark table (rows: models; columns: benchmark ids or group
+    names; values: ceiled scores, NaN where missing) and returns one value per row, higher is
+    better. :meth:`rank` is ``f`` itself; :meth:`combine` calls ``f`` on a one-row table of a
+    single model's child scores, so the same function works in :func:`neuroalign.compose`.
+
+    Parameters
+    ----------
+    function : callable
+        ``f(table) -> Series`` (a scalar is accepted from a one-row table too).
+    identifier : str, optional
+        The aggregator's id (``[a-z][a-z0-9_]*``); default the function's name in lower case,
+        prefixed ``fn_`` so it never shadows a registered aggregator.
+
+    Examples
+    --------
+    >>> suite = neuroalign.compose({"V4": [...], "IT": [...]},
+    ...                            aggregator=lambda t: t.median(axis=1))  # doctest: +SKIP
+    """
+
+    combines = True
+
+    def __init__(self, function: Any, identifier: str | None = None):
+        import re
+
+        if not callable(function):
+            raise SpecError(f"FunctionAggregator needs a callable f(table) -> Series; found "
+                            f"{function!r}")
+        self.function = function
+        if identifier is None:
+            raw = getattr(function, "__name__", "function")
+            raw = "lambda" if raw == "<lambda>" else raw
+            identifier = "fn_" + (re.sub(r"[^a-z0-9_]", "_", raw.lower()).strip("_") or "function")
+        self.spec = AggregatorSpec(
+            id=identifier, factory="neuroalign.aggregate:FunctionAggregator",
+            description=f"the function {getattr(function, '__qualname__', function)!r}",
+        )
+
+    def __repr__(self) -> str:
+        return f"FunctionAggregator({self.function!r}, id={self.spec.id!r})"
+
+    def rank(self, table: pd.DataFrame) -> pd.Series:
+        """``f(table)`` checked to be one number per row."""
+        import pandas as pd
+
+        out = self.function(table)
+        if not isinstance(out, pd.Series):
+            if len(table.index) == 1 and isinstance(out, (int, float)):
+                out = pd.Series([float(out)], index=table.index)
+            else:
+                raise SpecError(
+                    f"aggregator {self.spec.id!r}: f(table) must return a pandas Series (one "
+                    f"value per row of the model x benchmark table); it returned "
+                    f"{type(out).__name__}"
+                )
+        if len(out) != len(table.index) or not out.index.equals(table.index):
+            raise SpecError(
+                f"aggregator {self.spec.id!r}: f(table) returned {len(out)} values indexed "
+                f"{list(out.index)[:5]}; expected one per row, indexed {list(table.index)[:5]} "
+                "(reduce over axis=1)"
+            )
+        return out.astype(float).rename(self.spec.id)
+
+    def combine(self, children: Mapping[str, Score]) -> Score:
+        """One Score: ``f`` on the one-row table of the children's values."""
+        import pandas as pd
+
+        table = pd.DataFrame([{name: float(child.value) for name, child in children.items()}],
+                             index=pd.Index(["model"], name="model"))
+        table.attrs["benchmarks"] = {
+            name: {"region": child.attrs.get("region"), "kind": child.attrs.get("kind")}
+            for name, child in children.items()
+        }
+        value = float(self.rank(table).iloc[0])
+        plugins: dict[str, str] = {}
+        for child in children.values():
+            plugins.update(child.provenance.plugins)
+        return Score(value=value, children=dict(children),
+                     attrs={"aggregator": self.spec.id}, provenance=Provenance(plugins=plugins))
+
+
+
+def wide_table(table: pd.DataFrame) -> pd.DataFrame:
+    """Pivot a tidy results table (model, benchmark, value columns) to model x benchmark."""
+    for model, bench in (("model_id", "benchmark_id"), ("model", "benchmark")):
+        if {model, bench, "value"} <= set(table.columns):
+            return table.pivot_table(index=model, columns=bench, values="value", aggfunc="last")
+    return table
+
+
+def rank(table: pd.DataFrame, aggregator: Any = "mean") -> pd.Series:
+
+
 def rank(table: pd.DataFrame, aggregator: str | Aggregator = "mean") -> pd.Series:
     """One value per model from a model x benchmark table, higher is better.
 
@@ -404,8 +500,9 @@ def rank(table: pd.DataFrame, aggregator: str | Aggregator = "mean") -> pd.Serie
         Models as rows, benchmark ids as columns, ceiled scores as values (NaN: missing). A tidy
         table with columns ``model_id``, ``benchmark_id`` and ``value`` (as the results registry
         returns) is pivoted first.
-    aggregator : str or Aggregator
-        An aggregator id (``"mean"``, ``"zmean"``, ``"meanrank"``, or a plugin's) or object.
+    aggregator : str, Aggregator or callable
+        An aggregator id (``"mean"``, ``"zmean"``, ``"meanrank"``, or a plugin's), object, or a
+        plain function ``f(table) -> Series`` (:class:`FunctionAggregator`).
 
     Returns
     -------
@@ -416,6 +513,8 @@ def rank(table: pd.DataFrame, aggregator: str | Aggregator = "mean") -> pd.Serie
         from ..plugins.lookup import get_aggregator
 
         aggregator = get_aggregator(aggregator)
+    elif not isinstance(aggregator, Aggregator) and callable(aggregator):
+        aggregator = FunctionAggregator(aggregator)
     return aggregator.rank(wide_table(table))
 
 

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 
 from ..errors import NeuroalignError, SpecError
+from ..progress import PlainProgress, progress_enabled, progress_interval, progress_mode, track
 from ..interfaces import Benchmark, Model
 from .results import DEFAULT_REQUEST
 from ..scores import Provenance, Score
@@ -30,34 +31,88 @@ __all__ = [
     "lookup_current",
     "run_benchmark",
     "progress_enabled",
+    "progress_mode",
+    "PlainProgress",
     "track",
+    "weights_label",
+    "data_source",
 ]
 
 
-# ------------------------------------------------------------------------------------ helpers
+# ------------------------------------------------------------------- what was scored, in words
 
 
-def progress_enabled(progress: bool | None = None) -> bool:
-    """Whether to draw progress bars: ``progress`` if given, else ``NEUROALIGN_PROGRESS``, else
-    when stderr is a terminal."""
-    import os
-    import sys
+def weights_label(model: Model, weights_hash: str | None = None) -> str:
+    """Which weights a model ran with, in words, with the first 8 hex digits of their sha256.
 
-    if progress is not None:
-        return bool(progress)
-    forced = os.environ.get("NEUROALIGN_PROGRESS", "").strip().lower()
-    if forced:
-        return forced in {"1", "true", "yes", "on"}
-    return sys.stderr.isatty()
+    ``"pretrained:<tag> 1a2b3c4d"`` (the tag timm resolved, or the one asked for),
+    ``"pretrained 1a2b3c4d"`` (no tag known), ``"random 1a2b3c4d"`` (``pretrained=False``), or
+    ``"weights 1a2b3c4d"`` for a model whose spec says nothing about pretraining (a custom module,
+    a ground-truth network): the hash prefix is then the only identity there is.
+    """
+    digest = (weights_hash if weights_hash is not None else model.weights_hash()) or ""
+    prefix = f" {digest[:8]}" if digest else ""
+    spec = getattr(model, "spec", None)
+    parameters = dict(getattr(spec, "parameters", None) or {})
+    if "pretrained" not in parameters:
+        return f"weights{prefix}"
+    if not parameters["pretrained"]:
+        return f"random{prefix}"
+    metadata = dict(getattr(spec, "metadata", None) or {})
+    tag = metadata.get("resolved_tag") or parameters.get("tag")
+    return f"pretrained:{tag}{prefix}" if tag else f"pretrained{prefix}"
 
 
-def track(items: Sequence[Any], description: str, enabled: bool) -> Iterable[Any]:
-    if not enabled or len(items) < 2:
-        return items
-    from rich.console import Console
-    from rich.progress import track
+def _benchmark_datasets(benchmark: Benchmark) -> list[str]:
+    """Dataset ids a (non-composite) benchmark reads: ``spec.dataset`` and dataset-valued
+    parameters."""
+    from ..plugins.lookup import get_registry
 
-    return track(items, description=description, console=Console(stderr=True), transient=True)
+    spec = getattr(benchmark, "spec", None)
+    if spec is None:
+        return []
+    known = set(get_registry().ids("dataset"))
+    found = [spec.dataset] if getattr(spec, "dataset", None) else []
+    for value in (spec.parameters or {}).values():
+        if isinstance(value, str) and value in known and value not in found:
+            found.append(value)
+    return found
+
+
+def data_source(benchmark: Benchmark, result: Score | None = None) -> str | None:
+    """Where a benchmark's data came from, in words: ``"real"``, ``"synthetic <store>"`` or
+    ``"store <store>"``.
+
+    A dataset is *synthetic* when the active store (``NEUROALIGN_STORE``) lists it with a
+    description starting with "synthetic" (what :func:`neuroalign.app.demo.build_store` writes),
+    *store* when the store lists it otherwise, and *real* (the spec's own assets) when no store
+    lists it. A composite takes its members' sources; mixed sources are joined with " + ".
+    None when the benchmark reads no registered dataset.
+    """
+    if result is not None and result.children:
+        sources = sorted({child.provenance.data_source for child in result.children.values()
+                          if child.provenance.data_source})
+        return " + ".join(sources) if sources else None
+    datasets = _benchmark_datasets(benchmark)
+    if not datasets:
+        return None
+    from ..plugins.lookup import get_spec
+    from ..store.assets import _store_index, active_store
+
+    store = active_store()
+    sources = set()
+    for dataset in datasets:
+        entry = None
+        if store is not None:
+            spec = get_spec("dataset", dataset)
+            entry = _store_index(store).dataset(spec.id, spec.version)
+        if entry is None:
+            sources.add("real")
+        elif (entry.description or "").lower().startswith("synthetic"):
+            sources.add(f"synthetic {store}")
+        else:
+            sources.add(f"store {store}")
+    return " + ".join(sorted(sources))
 
 
 # -------------------------------------------------------------------------------------- score
@@ -88,13 +143,41 @@ def _plugins_involved(model: Model, benchmark: Benchmark) -> dict[str, str]:
     return plugins
 
 
-def _resolve_model(model: Any, pretrained: bool, layers: Sequence[str] | None) -> Model:
+def _resolve_model(model: Any, pretrained: bool, layers: Sequence[str] | None,
+                   parameters: Mapping[str, Any] | None = None, device: Any = None,
+                   batch_size: int | None = None) -> Model:
+    resolved = _build_model(model, pretrained, layers, parameters)
+    if device is not None or batch_size is not None:
+        _set_runtime(resolved, device=device, batch_size=batch_size)
+    return resolved
+
+
+def _set_runtime(model: Model, *, device: Any = None, batch_size: int | None = None) -> None:
+    """Set where and in what batches ``model`` runs; a model without the attribute is an error."""
+    for name, value in (("device", device), ("batch_size", batch_size)):
+        if value is None:
+            continue
+        if not hasattr(model, name):
+            raise SpecError(
+                f"model {model.identifier!r} ({type(model).__name__}) has no {name!r} to set; "
+                f"drop {name}= (only torch models built by neuroalign have one)"
+            )
+        if name == "batch_size" and (not isinstance(value, int) or value < 1):
+            raise SpecError(f"batch_size={value!r} must be a positive integer")
+        setattr(model, name, value)
+
+
+def _build_model(model: Any, pretrained: bool, layers: Sequence[str] | None,
+                 parameters: Mapping[str, Any] | None) -> Model:
+    if parameters and not isinstance(model, str):
+        raise SpecError("model parameters apply to a model id only (e.g. 'timm:resnet18'); "
+                        f"found a {type(model).__name__}: build it with those parameters instead")
     if isinstance(model, Model):
         return model
     if isinstance(model, str):
         from ..plugins.lookup import get_model
 
-        return get_model(model, pretrained=pretrained)
+        return get_model(model, pretrained=pretrained, parameters=parameters)
     if hasattr(model, "named_modules") and hasattr(model, "forward"):  # a torch module
         from ..extraction.torch_model import model_from_module
 
@@ -106,13 +189,16 @@ def _resolve_model(model: Any, pretrained: bool, layers: Sequence[str] | None) -
     )
 
 
-def _resolve_benchmark(benchmark: Any) -> Benchmark:
+def _resolve_benchmark(benchmark: Any, parameters: Mapping[str, Any] | None = None) -> Benchmark:
     if isinstance(benchmark, Benchmark):
+        if parameters:
+            raise SpecError(f"benchmark parameters apply to a benchmark id only; found "
+                            f"{benchmark!r}: build it with those parameters instead")
         return benchmark
     if isinstance(benchmark, str):
         from ..plugins.lookup import get_benchmark
 
-        return get_benchmark(benchmark)
+        return get_benchmark(benchmark, parameters=parameters)
     raise SpecError(
         f"benchmark must be a benchmark id (e.g. 'MajajHong2015.IT-pls'), a Benchmark or a list "
         f"of them; found {type(benchmark).__name__} (list ids with: neuroalign list benchmarks)"
@@ -242,26 +328,32 @@ def lookup_current(registry: ResultsDatabase, model_id: str, benchmark: Benchmar
 
 
 def _call(benchmark: Benchmark, model: Model, layers: Sequence[str] | None,
-          progress: bool | None) -> Score:
-    return benchmark(model, layers=None if layers is None else list(layers), progress=progress)
+          progress: bool | None, member_score: Callable[..., Score] | None = None) -> Score:
+    layers = None if layers is None else list(layers)
+    from .composite import CompositeBenchmark
+
+    if isinstance(benchmark, CompositeBenchmark) and member_score is not None:
+        return benchmark(model, layers=layers, progress=progress, member_score=member_score)
+    return benchmark(model, layers=layers, progress=progress)
 
 
 def run_benchmark(model: Model, benchmark: Benchmark, *, layers: Sequence[str] | None = None,
                   seed: int | None = None, progress: bool | None = None,
-                  weights_hash: str | None = None,
-                  declared: dict[str, str] | None = None) -> Score:
+                  weights_hash: str | None = None, declared: dict[str, str] | None = None,
+                  member_score: Callable[..., Score] | None = None) -> Score:
     """Call ``benchmark`` on ``model`` and return its Score with the full provenance (the results
-    key, data sha256, plugin versions, wall time); stores nothing.
+    key, data sha256, weights and data in words, plugin versions, wall time); stores nothing.
 
     ``weights_hash`` and ``declared`` (:func:`data_fingerprint` of the benchmark) save
-    recomputing them when the caller has them.
+    recomputing them when the caller has them; ``member_score`` scores a composite's members
+    (through the results database, in :func:`score`).
     """
     from .results import data_digest
 
     weights = weights_hash if weights_hash is not None else model.weights_hash()
     declared = data_fingerprint(benchmark) if declared is None else declared
     start = time.perf_counter()
-    result = _call(benchmark, model, layers, progress)
+    result = _call(benchmark, model, layers, progress, member_score)
     elapsed = time.perf_counter() - start
     sha = {}
     if hasattr(benchmark, "dataset_sha256"):
@@ -275,6 +367,7 @@ def run_benchmark(model: Model, benchmark: Benchmark, *, layers: Sequence[str] |
         plugins={**result.provenance.plugins, **_plugins_involved(model, benchmark)},
         seed=seed if seed is not None else result.provenance.seed, wall_time_s=round(elapsed, 3),
         request=_request_key(layers), member_versions=result.provenance.member_versions,
+        weights=weights_label(model, weights), data_source=data_source(benchmark, result),
     )
     return result.model_copy(update={"provenance": provenance})
 
@@ -282,6 +375,8 @@ def run_benchmark(model: Model, benchmark: Benchmark, *, layers: Sequence[str] |
 def _score_one(model: Model, benchmark: Benchmark, layers: Sequence[str] | None,
                use_cache: bool, registry: ResultsDatabase | None, seed: int | None,
                progress: bool | None) -> Score:
+    """Score one pair through the results database; a composite's members go through it too,
+    so members already stored are reused and fresh ones are stored."""
     from .results import data_digest
 
     weights = model.weights_hash()
@@ -292,8 +387,14 @@ def _score_one(model: Model, benchmark: Benchmark, layers: Sequence[str] | None,
                                 request=request, data_sha256=data_digest(declared))
         if stored is not None:
             return stored
+
+    def member_score(child: Benchmark, child_model: Model, child_layers: Sequence[str] | None,
+                     child_progress: bool | None) -> Score:
+        return _score_one(child_model, child, child_layers, use_cache, registry, seed,
+                          child_progress)
+
     result = run_benchmark(model, benchmark, layers=layers, seed=seed, progress=progress,
-                           weights_hash=weights, declared=declared)
+                           weights_hash=weights, declared=declared, member_score=member_score)
     if registry is not None:
         registry.put(result)
     return result
@@ -308,6 +409,10 @@ def score(
     use_cache: bool = True,
     results: Any = True,
     progress: bool | None = None,
+    model_parameters: Mapping[str, Any] | None = None,
+    benchmark_parameters: Mapping[str, Any] | None = None,
+    device: Any = None,
+    batch_size: int | None = None,
 ) -> Score | dict[str, Score]:
     """Score a model on one benchmark (-> Score) or several (-> ``{benchmark id: Score}``).
 
@@ -330,7 +435,18 @@ def score(
         Where results are read from and written to: True = the default registry
         (``$NEUROALIGN_HOME/results.sqlite``), False = nowhere.
     progress : bool, optional
-        Progress bars (default: when stderr is a terminal).
+        Progress bars on a terminal, plain periodic lines otherwise (see
+        :func:`progress_enabled`); default: a bar when stderr is a terminal, plain lines
+        otherwise.
+    model_parameters : mapping, optional
+        Overrides of the model spec's ``parameters`` (model ids only).
+    benchmark_parameters : mapping, optional
+        Overrides of the benchmark spec's ``parameters`` (benchmark ids only).
+    device : str or torch.device, optional
+        Where the model's forward passes run (``"cpu"``, ``"cuda:0"``); default: CUDA if
+        available, else CPU.
+    batch_size : int, optional
+        Images per forward pass (default: the model's, 64 for torch models).
 
     Returns
     -------
@@ -344,18 +460,20 @@ def score(
     >>> score("timm:resnet18", "MajajHong2015.IT-pls", pretrained=False)  # doctest: +SKIP
     Score(value=0.41, error=0.01, raw=0.58, ceiling=0.82, layer='layer3')
     """
-    model = _resolve_model(model, pretrained, layers)
+    if isinstance(benchmark, (list, tuple)):  # every id is checked before anything is scored
+        benchmarks = [_resolve_benchmark(b, benchmark_parameters) for b in benchmark]
+    else:
+        benchmarks = [_resolve_benchmark(benchmark, benchmark_parameters)]
+    model = _resolve_model(model, pretrained, layers, model_parameters, device, batch_size)
     registry = _results_database(results)
     if isinstance(benchmark, (list, tuple)):
-        benchmarks = [_resolve_benchmark(b) for b in benchmark]
         show = progress_enabled(progress)
         out: dict[str, Score] = {}
         for item in track(benchmarks, f"scoring {model.identifier}", show):
             out[item.identifier] = _score_one(model, item, layers, use_cache, registry, None,
                                               progress)
         return out
-    return _score_one(model, _resolve_benchmark(benchmark), layers, use_cache, registry, None,
-                      progress)
+    return _score_one(model, benchmarks[0], layers, use_cache, registry, None, progress)
 
 
 def score_many(models: Iterable[Any], benchmarks: Iterable[Any], *, pretrained: bool = True,

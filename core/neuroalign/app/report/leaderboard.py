@@ -46,6 +46,10 @@ class Leaderboard:
         fewer than two of those regions; None when no model has two.
     directions : dict
         Benchmark id -> whether higher is better (``BenchmarkSpec.higher_is_better``).
+    identity : pandas.DataFrame or None
+        Per row: ``weights`` (which weights, in words) and ``data`` (real, synthetic ...), when
+        the results table had those columns. A model scored with several identities gets one
+        row per identity, labelled ``"<model> [<weights>, <data>]"``.
     """
 
     values: pd.DataFrame
@@ -56,6 +60,12 @@ class Leaderboard:
     higher_is_better: bool = True
     rho_hierarchy: pd.Series | None = None
     directions: dict[str, bool] = field(default_factory=dict)
+    identity: pd.DataFrame | None = None
+
+    def _identity(self, model: Any) -> dict[str, Any]:
+        if self.identity is None or model not in self.identity.index:
+            return {}
+        return {k: self.identity.at[model, k] for k in ("weights", "data")}
 
     @property
     def models(self) -> list[str]:
@@ -88,8 +98,8 @@ class Leaderboard:
                                       "layer": self.layers.at[model, bench]}
             aggregate = None if self.aggregate is None else _num(self.aggregate.get(model))
             rho = None if self.rho_hierarchy is None else _num(self.rho_hierarchy.get(model))
-            rows.append({"rank": rank, "model": str(model), "aggregate": aggregate,
-                         "rho_hierarchy": rho, "scores": scores})
+            rows.append({"rank": rank, "model": str(model), **self._identity(model),
+                         "aggregate": aggregate, "rho_hierarchy": rho, "scores": scores})
         return {"aggregator": self.aggregator, "higher_is_better": self.higher_is_better,
                 "benchmarks": self.benchmarks,
                 "benchmark_higher_is_better": {b: self.directions.get(b, True)
@@ -115,8 +125,11 @@ def leaderboard(results: pd.DataFrame | ResultsDatabase | None = None, *,
         ``error``, ``layer``, ``weights_hash``, ``version``, ``updated``), as returned by
         :meth:`ResultsDatabase.query`; or a registry (all its records); default: the default
         results registry. When a (model, benchmark) pair has several records the highest
-        version, then the latest, is used; a model stored with several weights hashes gets one
-        row per weights (``model [hash8]``).
+        version, then the latest, is used. With ``weights`` and ``data`` columns (as
+        :meth:`ResultsDatabase.query` returns), a model stored with several (weights, data)
+        identities gets one row per identity (``model [weights, data]``) and the identity is
+        shown; otherwise a model stored with several weights hashes gets one row per weights
+        (``model [hash8]``).
     aggregator : str or None
         Registered aggregator id for the aggregate column, or None for no aggregate.
 
@@ -147,7 +160,14 @@ def leaderboard(results: pd.DataFrame | ResultsDatabase | None = None, *,
                             ("version", 0), ("updated", "")):
         if column not in table.columns:
             table[column] = default
-    table = _label_weights(table)
+    has_identity = {"weights", "data"} <= set(table.columns)
+    if has_identity:
+        from ..scoring.results import row_labels
+
+        table = table.copy()
+        table["model"] = row_labels(table)
+    else:
+        table = _label_weights(table)
     table = table.sort_values(["version", "updated"], na_position="first").drop_duplicates(
         ["model", "benchmark"], keep="last"
     )
@@ -179,9 +199,13 @@ def leaderboard(results: pd.DataFrame | ResultsDatabase | None = None, *,
         order = values.mean(axis=1).sort_values(ascending=False, na_position="last",
                                                 kind="stable").index
     rho = _rho_hierarchy(values)
+    identity = None
+    if has_identity:
+        identity = table.drop_duplicates("model").set_index("model")[["weights", "data"]]
+        identity = identity.reindex(order)
     return Leaderboard(values.loc[order], errors.loc[order], layers.loc[order],
                        None if aggregate is None else aggregate.loc[order], aggregator, higher,
-                       None if rho is None else rho.loc[order], directions)
+                       None if rho is None else rho.loc[order], directions, identity)
 
 
 def _rho_hierarchy(values: pd.DataFrame) -> pd.Series | None:
@@ -233,6 +257,9 @@ def render_table(board: Leaderboard, *, title: str | None = "Leaderboard",
     table = Table(title=title, title_justify="left", header_style="bold", show_edge=False)
     table.add_column("#", justify="right")
     table.add_column("model")
+    if board.identity is not None:
+        table.add_column("weights")
+        table.add_column("data")
     if board.aggregate is not None:
         table.add_column(Text(plain(board.aggregator or "aggregate")), justify="right",
                          style="bold")
@@ -244,6 +271,9 @@ def render_table(board: Leaderboard, *, title: str | None = "Leaderboard",
                          justify="right", overflow="fold")
     for rank, model in enumerate(board.values.index, start=1):
         row: list[Any] = [str(rank), Text(plain(model))]
+        if board.identity is not None:
+            identity = board._identity(model)
+            row += [Text(plain(identity.get("weights", ""))), Text(plain(identity.get("data", "")))]
         if board.aggregate is not None:
             value = board.aggregate.get(model)
             row.append("" if value is None or math.isnan(value) else f"{value:.3f}")
