@@ -480,18 +480,8 @@ class FunctionAggregator(Aggregator):
 
 
 
-def wide_table(table: pd.DataFrame) -> pd.DataFrame:
-    """Pivot a tidy results table (model, benchmark, value columns) to model x benchmark."""
-    for model, bench in (("model_id", "benchmark_id"), ("model", "benchmark")):
-        if {model, bench, "value"} <= set(table.columns):
-            return table.pivot_table(index=model, columns=bench, values="value", aggfunc="last")
-    return table
-
 
 def rank(table: pd.DataFrame, aggregator: Any = "mean") -> pd.Series:
-
-
-def rank(table: pd.DataFrame, aggregator: str | Aggregator = "mean") -> pd.Series:
     """One value per model from a model x benchmark table, higher is better.
 
     Parameters

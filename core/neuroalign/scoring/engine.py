@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 
 from ..errors import NeuroalignError, SpecError
-from ..progress import PlainProgress, progress_enabled, progress_interval, progress_mode, track
+from ..progress import PlainProgress, progress_enabled, progress_mode, track
 from ..interfaces import Benchmark, Model
 from .results import DEFAULT_REQUEST
 from ..scores import Provenance, Score
