@@ -388,8 +388,10 @@ def extract(
         The images; placed at ``visual_degrees`` (default: ``stimuli.degrees``).
     layers : sequence of str
         Module names (``module.named_modules()``); all are recorded in one pass per batch.
-    reduction : {"pca", "srp", None} or Reduction
-        Streaming reduction of layers wider than ``n_components`` (default 1,000).
+    reduction : {"pca", "srp", "gram", None} or Reduction
+        Streaming reduction of layers wider than ``n_components`` (default 1,000); ``"gram"``:
+        the full activations as an exact, memory-bounded Gram embedding
+        (:func:`neuroalign.extraction.gram.extract_gram`).
     batch_size : int
         Stimuli per forward pass.
     device : str or torch.device, optional
@@ -412,6 +414,11 @@ def extract(
     module = model.module()
     names = check_layers(module, layers)
     reduction = Reduction.coerce(reduction)
+    if reduction is not None and reduction.method == "gram":
+        from .gram import extract_gram
+
+        return extract_gram(model, stimuli, names, visual_degrees=visual_degrees,
+                            batch_size=batch_size, device=device, cache=cache, progress=progress)
     if reduction is not None and reduction.method == "pca":
         _check_disjoint(stimuli)
     if int(batch_size) < 1:

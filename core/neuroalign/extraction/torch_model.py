@@ -112,6 +112,15 @@ class TorchModel(Model):
     def module(self) -> torch.nn.Module:
         return self._module
 
+    def with_preprocessing(self, preprocessing: Preprocessing) -> TorchModel:
+        """A view of this model (same module, device, batch size) with other preprocessing."""
+        if preprocessing == self._preprocessing:
+            return self
+        view = TorchModel.__new__(TorchModel)
+        view.__dict__.update(self.__dict__)
+        view._preprocessing = preprocessing
+        return view
+
     @property
     def device(self) -> torch.device:
         """Where forward passes run (CUDA when available, else CPU, unless set)."""

@@ -11,6 +11,7 @@ split, the mean over splits is the ceiling and ``std(ddof=0) / sqrt(10)`` its er
 from __future__ import annotations
 
 import math
+import warnings
 from typing import Any
 
 import numpy as np
@@ -26,7 +27,6 @@ from .inputs import (
     STIMULUS_COORD,
     MetricInputError,
     check_dims,
-    constant_columns,
     examples,
     neuroid_ids,
 )
@@ -99,7 +99,11 @@ class InternalConsistency(Ceiling):
             )
         values = np.asarray(assembly.transpose(dim, NEUROID_DIM).values, dtype=np.float64)
         ids = neuroid_ids(assembly)
-        _check_neuroids(values, ids)
+        all_nan, constant = _unusable_neuroids(values)
+        if all_nan.size == values.shape[1]:
+            raise MetricInputError(
+                f"every one of the assembly's {values.shape[1]} neuroids is NaN on every "
+                "presentation; there is nothing to estimate a ceiling from")
         repetitions = np.asarray(assembly[coord].values)
         unique_repetitions = np.unique(repetitions)
         if len(unique_repetitions) < 2:
@@ -127,7 +131,17 @@ class InternalConsistency(Ceiling):
             b = _half_means(values, stimulus_rows, len(stimuli), repetitions,
                             unique_repetitions[second], stimuli)
             per_split.append(spearman_brown(columnwise_pearson(a, b)))
+        nan_trials = int(np.isnan(values).sum())
+        skipped = {"nan_trials": nan_trials, "all_nan_neuroids": int(all_nan.size),
+                   "constant_neuroids": int(constant.size)}
+        if any(skipped.values()):
+            warnings.warn(
+                f"internal consistency: {nan_trials} NaN trial value(s) skipped in the repetition "
+                f"means, {all_nan.size} all-NaN and {constant.size} constant neuroid(s) skipped "
+                "by the median (Brain-Score's NaN-aware procedure)", RuntimeWarning, stacklevel=2)
         score = split_score(summarize(np.stack(per_split)), ids, {
+            "nan_policy": "NaN trials skipped in means; NaN correlations skipped by the median",
+            **skipped,
             "metric": "internal_consistency",
             "parameters": self.parameters(),
             "correction": "Spearman-Brown 2r/(1+r)",
@@ -139,22 +153,27 @@ class InternalConsistency(Ceiling):
         return score
 
 
-def _check_neuroids(values: np.ndarray, ids: list[str]) -> None:
-    bad = np.flatnonzero(~np.isfinite(values).all(axis=0))
-    if bad.size:
-        raise MetricInputError(
-            f"assembly has NaN or infinite values in {bad.size} neuroid(s): "
-            f"{examples(ids[i] for i in bad)}; drop or impute them before estimating the ceiling")
-    flat = constant_columns(values)
-    if flat.size:
-        raise MetricInputError(
-            f"assembly has {flat.size} constant neuroid(s): {examples(ids[i] for i in flat)}; "
-            "their reliability is undefined, drop them")
+def _unusable_neuroids(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(all_nan, constant)`` neuroid indices: no finite value, or one finite value repeated."""
+    if np.isinf(values).any():
+        raise MetricInputError("assembly has infinite values; only NaN (a missing trial) is "
+                               "skipped, infinities are an error in the data")
+    finite = np.isfinite(values)
+    all_nan = np.flatnonzero(~finite.any(axis=0))
+    with np.errstate(invalid="ignore"):
+        spread = np.nanmax(np.where(finite, values, -np.inf), axis=0) - \
+            np.nanmin(np.where(finite, values, np.inf), axis=0)
+    constant = np.flatnonzero(finite.any(axis=0) & (spread == 0))
+    return all_nan, constant
 
 
 def _half_means(values: np.ndarray, stimulus_rows: np.ndarray, n_stimuli: int,
                 repetitions: np.ndarray, chosen: np.ndarray, stimuli: np.ndarray) -> np.ndarray:
-    """Per-stimulus mean over the presentations whose repetition is in ``chosen``."""
+    """Per-stimulus mean over the presentations whose repetition is in ``chosen``, NaN-aware.
+
+    NaN trials are skipped (as xarray's ``mean(skipna=True)`` in Brain-Score); a stimulus with no
+    finite trial in the half is NaN for that neuroid.
+    """
     mask = np.isin(repetitions, chosen)
     rows = stimulus_rows[mask]
     counts = np.bincount(rows, minlength=n_stimuli)
@@ -165,7 +184,12 @@ def _half_means(values: np.ndarray, stimulus_rows: np.ndarray, n_stimuli: int,
             f"{examples(missing)}; every stimulus needs every repetition (or drop those stimuli)")
     summing = sparse.csr_matrix((np.ones(rows.size), (rows, np.arange(rows.size))),
                                 shape=(n_stimuli, rows.size))
-    return np.asarray(summing @ values[mask]) / counts[:, None]
+    selected = values[mask]
+    finite = np.isfinite(selected)
+    sums = np.asarray(summing @ np.where(finite, selected, 0.0))
+    valid = np.asarray(summing @ finite.astype(np.float64))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(valid > 0, sums / valid, np.nan)
 
 
 def _value(score: Score | float, name: str) -> float:
@@ -176,7 +200,7 @@ def _value(score: Score | float, name: str) -> float:
 
 
 def ceiled_score(raw: Score | float, ceiling: Score | float,
-                 mode: str = "explained_variance") -> Score:
+                 mode: str = "explained_variance", clip: bool = False) -> Score:
     """Normalise a raw score by a ceiling.
 
     Parameters
@@ -193,7 +217,7 @@ def ceiled_score(raw: Score | float, ceiling: Score | float,
     Returns
     -------
     neuroalign.Score
-        ``value``: the ceiled value clipped to [0, 1]; ``raw``, ``ceiling``; ``error``: the raw
+        ``value``: the ceiled value (clipped to [0, 1] only with ``clip=True``); ``raw``, ``ceiling``; ``error``: the raw
         error unchanged (Brain-Score's convention), with the error propagated to the ceiled scale
         in ``attrs["ceiled_error"]``; ``splits`` and ``neuroids`` of the raw score;
         ``attrs["clipped"]`` and ``attrs["unclipped_value"]`` record the clip.
@@ -214,10 +238,11 @@ def ceiled_score(raw: Score | float, ceiling: Score | float,
         unclipped, derivative = r / c, 1 / c
     else:
         unclipped, derivative = r, 1.0
-    value = min(max(unclipped, 0.0), 1.0)
+    value = min(max(unclipped, 0.0), 1.0) if clip else unclipped
     attrs: dict[str, Any] = dict(raw.attrs) if isinstance(raw, Score) else {}
     attrs.update({
         "ceiling_mode": mode,
+        "clip": bool(clip),
         "unclipped_value": unclipped,
         "clipped": value != unclipped,
         "ceiled_error": None if raw_error is None else raw_error * derivative,
