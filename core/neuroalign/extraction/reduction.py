@@ -80,6 +80,10 @@ class Reduction(BaseModel):
         Seed of the random projections.
     reference_size, reference_seed : int
         PCA only: number and seed of the procedural reference images.
+    reference : str, optional
+        PCA only: a folder of reference images (ImageNet val, see
+        :mod:`neuroalign.extraction.reference`); default ``$NEUROALIGN_PCA_IMAGES``, else the
+        procedural set. ``n_components`` images are chosen by Brain-Score's per-class rule.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -90,10 +94,11 @@ class Reduction(BaseModel):
     seed: int = Field(0, ge=0)
     reference_size: int = Field(1024, gt=1)
     reference_seed: int = Field(0, ge=0)
+    reference: str | None = None
 
     @model_validator(mode="after")
     def _check(self) -> Reduction:
-        if self.method == "pca":
+        if self.method == "pca" and self.reference is None:
             if self.reference_size <= self.n_components:
                 raise ValueError(
                     f"PCA to n_components={self.n_components} needs reference_size > "

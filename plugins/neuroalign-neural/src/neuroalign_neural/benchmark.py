@@ -153,6 +153,15 @@ class NeuralSplit:
         return self._target
 
 
+def _reference_provenance(reference: dict[str, Any] | None) -> dict[str, str]:
+    """The PCA reference set as a provenance entry (its content hash, or 'procedural-vN')."""
+    if not reference:
+        return {}
+    if reference.get("source") == "folder":
+        return {"pca_reference_images": str(reference["sha256"])}
+    return {"pca_reference_images": f"procedural-v{reference.get('version')}"}
+
+
 class NeuralBenchmark(Benchmark):
     """Neural predictivity: layer selection + mapping metric + ceiling.
 
@@ -217,8 +226,18 @@ class NeuralBenchmark(Benchmark):
     @property
     def reduction(self) -> Any:
         """How wide layers are reduced for layer selection (``parameters["reduction"]``,
-        default ``"pca"``: Brain-Score's ``LayerPCA(1000)`` during ``LayerSelection``)."""
-        return self.spec.parameters.get("reduction", "pca")
+        default ``"pca"``: Brain-Score's ``LayerPCA(1000)`` during ``LayerSelection``).
+
+        ``parameters["pca_images"]`` names the PCA reference folder (ImageNet val); default
+        ``$NEUROALIGN_PCA_IMAGES``, else the procedural set (recorded in every Score).
+        """
+        reduction = self.spec.parameters.get("reduction", "pca")
+        folder = self.spec.parameters.get("pca_images")
+        if folder and reduction == "pca":
+            from neuroalign.extraction.reduction import Reduction
+
+            return Reduction(method="pca", reference=str(folder))
+        return reduction
 
     @property
     def reported_features(self) -> str:
@@ -264,10 +283,12 @@ class NeuralBenchmark(Benchmark):
         per_layer: dict[str, float] | None = None
         per_layer_raw: dict[str, float] = {}
         chosen = candidates[0]
+        reference = None
         if len(candidates) > 1:
             selection = self.split("selection")
             features = self._features(model, selection, candidates, progress)
             layer_of = np.asarray(features["layer"].values).astype(str)
+            reference = features.attrs.get("pca_reference")
             selection_ceiling = self.ceiling("selection")
             per_layer = {}
             for layer in track(candidates, f"{model.identifier} layers on {selection.name}", show):
@@ -285,6 +306,7 @@ class NeuralBenchmark(Benchmark):
             features = self._features(model, reported, candidates, progress)
             layer_of = np.asarray(features["layer"].values).astype(str)
             chosen_features = features.isel(neuroid=np.flatnonzero(layer_of == chosen))
+            reference = reference or features.attrs.get("pca_reference")
         else:
             chosen_features = self._features(model, reported, [chosen], progress,
                                              reduction=reported_reduction or "none")
@@ -309,9 +331,12 @@ class NeuralBenchmark(Benchmark):
         nan_trials = reported.repetitions.isnull().sum().item()
         if nan_trials:
             attrs["nan_trials_reported"] = int(nan_trials)
-        reference = chosen_features.attrs.get("pca_reference")
-        if reference is not None:
-            attrs["pca_reference"] = reference
+        pca_reference = None
+        if reference:
+            import json
+
+            pca_reference = json.loads(reference) if isinstance(reference, str) else reference
+            attrs["pca_reference"] = pca_reference
         if per_layer is not None:
             attrs.update({"selection_split": self.split("selection").name,
                           "layers_raw": per_layer_raw,
@@ -319,6 +344,7 @@ class NeuralBenchmark(Benchmark):
         seed = getattr(self.metric, "random_state", None)
         provenance = result.provenance.model_copy(update={
             "seed": seed if isinstance(seed, int) else result.provenance.seed,
-            "dataset_sha256": {**result.provenance.dataset_sha256, **self.dataset_sha256()}})
+            "dataset_sha256": {**result.provenance.dataset_sha256, **self.dataset_sha256(),
+                               **_reference_provenance(pca_reference)}})
         return result.model_copy(update={"layer": chosen, "layers": per_layer, "attrs": attrs,
                                          "provenance": provenance})
