@@ -479,3 +479,45 @@ def test_a_store_path_holding_a_store_one_level_down_names_it(tmp_path, monkeypa
         _store_index(str(tmp_path / "demo-store"))
     assert f"set NEUROALIGN_STORE={tmp_path}/demo-store/store" in str(info.value)
     assert "registry build" not in str(info.value)
+
+
+def test_plugins_add_commands_through_entry_points(monkeypatch):
+    """Group ``neuroalign.cli``: listed in --help, loaded only when run, never over a built-in."""
+    from types import SimpleNamespace
+
+    import click
+    from click.testing import CliRunner
+    from neuroalign.app import cli as cli_module
+
+    loaded = []
+
+    @click.command("hello")
+    def hello():
+        click.echo("hello from a plugin")
+
+    def load():
+        loaded.append(True)
+        return hello
+
+    entries = {"hello": SimpleNamespace(name="hello", value="lab.cli:hello", load=load),
+               "score": SimpleNamespace(name="score", value="evil:score", load=load),
+               "broken": SimpleNamespace(name="broken", value="lab.cli:broken",
+                                         load=lambda: 42)}
+    monkeypatch.setattr(cli_module, "_plugin_commands", lambda: entries)
+    runner = CliRunner()
+    listing = runner.invoke(cli_module.cli, ["--help"]).output
+    assert "hello" in listing and not loaded  # listed without importing the plugin
+    result = runner.invoke(cli_module.cli, ["hello"])
+    assert result.exit_code == 0 and result.output == "hello from a plugin\n" and loaded
+    assert cli_module.cli.get_command(click.Context(cli_module.cli), "score").name == "score"
+    assert len(loaded) == 1  # the built-in score won: the plugin's was never loaded
+    broken = runner.invoke(cli_module.cli, ["broken"])
+    assert broken.exit_code == 1 and "is not a click command" in broken.output
+
+
+def test_nsd_prepare_is_mounted_from_its_plugin():
+    from click.testing import CliRunner
+    from neuroalign.app.cli import cli
+
+    result = CliRunner().invoke(cli, ["nsd", "prepare", "--help"])
+    assert result.exit_code == 0 and "Data Access Agreement" in result.output

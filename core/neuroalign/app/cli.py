@@ -51,6 +51,18 @@ def _debug() -> bool:
     return flag or os.environ.get("NEUROALIGN_DEBUG", "") not in ("", "0", "false", "no")
 
 
+#: entry-point group through which plugins add commands (``neuroalign nsd prepare``, ...)
+COMMAND_GROUP = "neuroalign.cli"
+
+
+def _plugin_commands() -> dict[str, Any]:
+    """Name -> entry point of the commands plugins add (group :data:`COMMAND_GROUP`); nothing
+    is imported until one of them runs, so ``neuroalign --help`` stays cheap."""
+    from importlib.metadata import entry_points
+
+    return {ep.name: ep for ep in entry_points(group=COMMAND_GROUP)}
+
+
 class _Group(click.Group):
     """A group that turns :class:`NeuroalignError` into one red line and exit status 2."""
 
@@ -161,7 +173,51 @@ def _text(value: Any) -> str:
 
 
 # ------------------------------------------------------------------------------ group
-@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+class _RootGroup(_Group):
+    """The ``neuroalign`` command: built-in commands, then the ones plugins add (a plugin
+    command never replaces a built-in one)."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(set(super().list_commands(ctx)) | set(_plugin_commands()))
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """Built-in commands with their help; plugin commands named with the module that
+        provides them, without importing it."""
+        built_in = set(super().list_commands(ctx))
+        rows = []
+        for name in sorted(built_in):
+            command = super().get_command(ctx, name)
+            if command is not None and not command.hidden:
+                rows.append((name, command.get_short_help_str(formatter.width - 6 - len(name))))
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
+        extra = {name: ep for name, ep in _plugin_commands().items() if name not in built_in}
+        if extra:
+            with formatter.section("Plugin commands"):
+                formatter.write_dl([(name, f"from {ep.value.partition(':')[0]} (see neuroalign "
+                                           f"{name} --help)") for name, ep in sorted(extra.items())])
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        command = super().get_command(ctx, name)
+        if command is not None:
+            return command
+        entry = _plugin_commands().get(name)
+        if entry is None:
+            return None
+        try:
+            loaded = entry.load()
+        except Exception as error:  # noqa: BLE001 - a broken plugin names itself, others run
+            raise click.ClickException(
+                f"the command {name!r} from {entry.value!r} cannot be loaded: "
+                f"{type(error).__name__}: {plain(error)}") from error
+        if not isinstance(loaded, click.Command):
+            raise click.ClickException(f"entry point {name} = {entry.value!r} in group "
+                                       f"{COMMAND_GROUP!r} is not a click command")
+        return loaded
+
+
+@click.group(cls=_RootGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "--version", "-V", prog_name="neuroalign")
 @click.option("--debug", is_flag=True, help="Show tracebacks (also NEUROALIGN_DEBUG=1).")
 @click.pass_context
