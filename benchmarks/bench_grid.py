@@ -42,7 +42,7 @@ def _child(mode: str, store: str, home: str, db: str) -> dict:
     os.environ.update(NEUROALIGN_STORE=store, NEUROALIGN_HOME=home, NEUROALIGN_OFFLINE="1",
                       NEUROALIGN_LOAD_PLUGINS=PLUGINS, NEUROALIGN_PROGRESS="0")
     import neuroalign
-    from neuroalign.scoring.engine import griddask
+    from neuroalign.scoring import griddask
 
     if mode == "seq":
         start = time.perf_counter()
@@ -72,7 +72,7 @@ def _overhead(n_models: int, store: str, home: str) -> dict:
     import distributed
 
     import neuroalign
-    from neuroalign.scoring.engine import griddask
+    from neuroalign.scoring import griddask
 
     models = ["example:linear"] + [f"example:linear.seed{i}" for i in range(1, n_models)]
     pairs = ["Example.V4-corr", "Example.IT-corr"]

@@ -23,7 +23,7 @@ distributed = pytest.importorskip("distributed")
 
 import neuroalign  # noqa: E402
 from neuroalign.errors import NeuroalignError  # noqa: E402
-from neuroalign.scoring.engine import griddask, gridworker
+from neuroalign.scoring import griddask, gridworker
 from neuroalign.scoring.grid import GridResult, grid, plan  # noqa: E402
 from neuroalign.scoring.results import ResultsDatabase  # noqa: E402
 from neuroalign.testing.fixtures import write_synthetic_store  # noqa: E402
@@ -104,7 +104,7 @@ def test_local_grid_scores_stores_skips_and_reports_failures(example_env, tmp_pa
 
 
 def test_local_grid_retries_transient_errors_only(example_env, tmp_path, monkeypatch):
-    from neuroalign.scoring.engine import grid as grid_module
+    from neuroalign.scoring import grid as grid_module
 
     calls: list[str] = []
     real = grid_module.run_task
