@@ -17,17 +17,15 @@ import time
 from pathlib import Path
 from unittest import mock
 
+import distributed  # the dev extra installs dask[distributed]: a missing one is a failure
+import neuroalign
 import pytest
-
-distributed = pytest.importorskip("distributed")
-
-import neuroalign  # noqa: E402
-from neuroalign.errors import NeuroalignError  # noqa: E402
+from neuroalign.errors import NeuroalignError
 from neuroalign.scoring import griddask, gridworker
-from neuroalign.scoring.grid import GridResult, grid, plan  # noqa: E402
-from neuroalign.scoring.results import ResultsDatabase  # noqa: E402
-from neuroalign.testing.fixtures import write_synthetic_store  # noqa: E402
-from neuroalign.testing.servers import loopback_http_server  # noqa: E402
+from neuroalign.scoring.grid import GridResult, grid, plan
+from neuroalign.scoring.results import ResultsDatabase
+from neuroalign.testing.fixtures import write_synthetic_store
+from neuroalign.testing.servers import loopback_http_server
 
 BENCHMARKS = ["Example.V4-corr", "Example.IT-corr"]
 
