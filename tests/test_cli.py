@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import math
 import json
 import subprocess
 import sys
@@ -145,7 +146,7 @@ def test_info_unknown_id_suggests(env):
     assert result.stderr.strip() == (
         "error: unknown id 'Tiny2024.IT-pl'; did you mean 'Tiny2024.IT-pls' (benchmark), "
         "'Tiny2024.V4-pls' (benchmark) or 'Tiny2024.public' (dataset)? (list the valid ids with: neuroalign list KIND, KIND one "
-        "of aggregators, attacks, benchmarks, ceilings, datasets, metrics, models)")
+        "of aggregators, attacks, benchmarks, ceilings, datasets, figures, metrics, models)")
     assert "Traceback" not in result.output
     result = run("info", "Tiny2024.IT-pl", "--kind", "benchmark")
     assert result.exit_code == 2
@@ -365,3 +366,158 @@ def test_the_command_lets_idle_openmp_threads_sleep(given, expected):
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
                          check=True)
     assert out.stdout.split()[-2:] == [expected, "False"]
+
+
+def test_score_checks_every_id_before_scoring_anything(env, monkeypatch):
+    calls = []
+    monkeypatch.setitem(sys.modules, "neuroalign.scoring.engine", types.SimpleNamespace(
+        score=lambda model, benchmark, **kwargs: calls.append(benchmark)))
+    result = run("score", "test:tiny", "Tiny2024.IT-pls", "Tiny2024.bogus")
+    assert result.exit_code == 2 and "unknown benchmark 'Tiny2024.bogus'" in result.stderr
+    assert calls == []  # the good id was not scored first
+    result = run("score", "test:nothing", "Tiny2024.IT-pls")
+    assert result.exit_code == 2 and calls == []
+
+
+def test_score_passes_device_batch_size_and_params(env, monkeypatch):
+    calls = []
+
+    def fake_score(model, benchmark, **kwargs):
+        calls.append(kwargs)
+        return Score(value=0.5, provenance=Provenance(model_id=model, benchmark_id=benchmark))
+
+    monkeypatch.setitem(sys.modules, "neuroalign.scoring.engine",
+                        types.SimpleNamespace(score=fake_score))
+    result = run("score", "test:tiny", "Tiny2024.IT-pls", "--device", "cpu", "--batch-size", "8",
+                 "--param", "benchmark.n_splits=5", "--param", "model.width=[1, 2]",
+                 "--param", "benchmark.name=abc")
+    assert result.exit_code == 0, result.output
+    assert calls == [{"layers": None, "pretrained": True, "use_cache": True, "device": "cpu",
+                      "batch_size": 8, "model_parameters": {"width": [1, 2]},
+                      "benchmark_parameters": {"n_splits": 5, "name": "abc"}}]
+    bad = run("score", "test:tiny", "Tiny2024.IT-pls", "--param", "n_splits=5")
+    assert bad.exit_code == 2 and "neither model 'test:tiny'" in bad.stderr
+    bad = run("score", "test:tiny", "Tiny2024.IT-pls", "--param", "novalue")
+    assert bad.exit_code == 2 and "expected KEY=VALUE" in bad.stderr
+    bad = run("score", "test:tiny", "Tiny2024.IT-pls", "--batch-size", "0")
+    assert bad.exit_code == 2
+
+
+def test_results_json_and_csv_conflict(env):
+    result = run("results", "--json", "--csv")
+    assert result.exit_code == 2 and "mutually exclusive" in result.stderr
+
+
+def test_results_show_weights_and_data_and_never_mix_them(env):
+    results = ResultsDatabase()
+    for weights, data, value in (("random 1111aaaa", "synthetic /s", 0.2),
+                                 ("pretrained:a1 2222bbbb", "real", 0.6)):
+        results.put(Score(value=value, provenance=Provenance(
+            model_id="test:tiny", benchmark_id="Tiny2024.IT-pls", benchmark_version=1,
+            model_weights_sha256=weights.split()[-1] * 8, weights=weights, data_source=data)))
+    results.put(Score(value=0.4, provenance=Provenance(
+        model_id="test:tiny", benchmark_id="Tiny2024.V4-pls", benchmark_version=1,
+        model_weights_sha256="2222bbbb" * 8, weights="pretrained:a1 2222bbbb",
+        data_source="real")))
+    rows = run_json("results")
+    assert sorted((r["weights"], r["data"], r["benchmark"]) for r in rows) == [
+        ("pretrained:a1 2222bbbb", "real", "Tiny2024.IT-pls"),
+        ("pretrained:a1 2222bbbb", "real", "Tiny2024.V4-pls"),
+        ("random 1111aaaa", "synthetic /s", "Tiny2024.IT-pls")]
+    table = run("results").stdout
+    assert "random 1111aaaa" in table and "synthetic /s" in table
+    array = results.to_xarray()
+    assert sorted(map(str, array["model"].values)) == [
+        "test:tiny [pretrained:a1 2222bbbb, real]", "test:tiny [random 1111aaaa, synthetic /s]"]
+    real = array.sel(model="test:tiny [pretrained:a1 2222bbbb, real]")
+    assert float(real.sel(benchmark="Tiny2024.IT-pls")) == 0.6
+    assert float(real.sel(benchmark="Tiny2024.V4-pls")) == 0.4
+    random = array.sel(model="test:tiny [random 1111aaaa, synthetic /s]")
+    assert math.isnan(float(random.sel(benchmark="Tiny2024.V4-pls")))  # not filled from the other
+    board = run_json("report")
+    assert sorted((r["model"], r["weights"], r["data"]) for r in board["rows"]) == [
+        ("test:tiny [pretrained:a1 2222bbbb, real]", "pretrained:a1 2222bbbb", "real"),
+        ("test:tiny [random 1111aaaa, synthetic /s]", "random 1111aaaa", "synthetic /s")]
+    results.close()
+
+
+def test_info_rejects_an_unknown_tag(env):
+    env.manager.register(TaggedPlugin(), name="tagged", distribution="neuroalign-tagged")
+    assert run_json("info", "tag:net.good")["parameters"]["tag"] == "good"
+    result = run("info", "tag:net.bda")
+    assert result.exit_code == 2
+    assert "unknown pretrained tag 'bda' for 'tag:net'" in result.stderr
+    assert "did you mean 'bad'" in result.stderr or "valid tags: good, bad" in result.stderr
+
+
+class TaggedPlugin:
+    @hookimpl
+    def register_models(self, register):
+        register(ModelSpec(id="tag:net", factory="tests.tiny:Model", accepts_tags=True,
+                           metadata={"tags": ["good", "bad"]}))
+
+
+def test_demo_ends_with_the_next_commands(tmp_path):
+    from neuroalign.app.demo import next_commands
+
+    commands = next_commands(tmp_path / "out dir", tmp_path / "out dir" / "store",
+                             "timm:resnet18", "MajajHong2015.IT-pls")
+    offline = commands[0][1]
+    assert offline.startswith(f"NEUROALIGN_STORE='{tmp_path}/out dir/store' NEUROALIGN_OFFLINE=1 "
+                              f"NEUROALIGN_RESULTS='{tmp_path}/out dir/results.sqlite' neuroalign "
+                              "score timm:resnet18 MajajHong2015.IT-pls --random-weights")
+    assert commands[-1][1] == "neuroalign score timm:resnet18 MajajHong2015public.IT-pls"
+
+
+def test_a_store_path_holding_a_store_one_level_down_names_it(tmp_path, monkeypatch):
+    from neuroalign.errors import AssetError
+    from neuroalign.store.assets import _store_index
+
+    (tmp_path / "demo-store" / "store").mkdir(parents=True)
+    (tmp_path / "demo-store" / "store" / "index.json").write_text("{}")
+    with pytest.raises(AssetError) as info:
+        _store_index(str(tmp_path / "demo-store"))
+    assert f"set NEUROALIGN_STORE={tmp_path}/demo-store/store" in str(info.value)
+    assert "registry build" not in str(info.value)
+
+
+def test_plugins_add_commands_through_entry_points(monkeypatch):
+    """Group ``neuroalign.cli``: listed in --help, loaded only when run, never over a built-in."""
+    from types import SimpleNamespace
+
+    import click
+    from click.testing import CliRunner
+    from neuroalign.app import cli as cli_module
+
+    loaded = []
+
+    @click.command("hello")
+    def hello():
+        click.echo("hello from a plugin")
+
+    def load():
+        loaded.append(True)
+        return hello
+
+    entries = {"hello": SimpleNamespace(name="hello", value="lab.cli:hello", load=load),
+               "score": SimpleNamespace(name="score", value="evil:score", load=load),
+               "broken": SimpleNamespace(name="broken", value="lab.cli:broken",
+                                         load=lambda: 42)}
+    monkeypatch.setattr(cli_module, "_plugin_commands", lambda: entries)
+    runner = CliRunner()
+    listing = runner.invoke(cli_module.cli, ["--help"]).output
+    assert "hello" in listing and not loaded  # listed without importing the plugin
+    result = runner.invoke(cli_module.cli, ["hello"])
+    assert result.exit_code == 0 and result.output == "hello from a plugin\n" and loaded
+    assert cli_module.cli.get_command(click.Context(cli_module.cli), "score").name == "score"
+    assert len(loaded) == 1  # the built-in score won: the plugin's was never loaded
+    broken = runner.invoke(cli_module.cli, ["broken"])
+    assert broken.exit_code == 1 and "is not a click command" in broken.output
+
+
+def test_nsd_prepare_is_mounted_from_its_plugin():
+    from click.testing import CliRunner
+    from neuroalign.app.cli import cli
+
+    result = CliRunner().invoke(cli, ["nsd", "prepare", "--help"])
+    assert result.exit_code == 0 and "Data Access Agreement" in result.output

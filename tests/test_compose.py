@@ -165,7 +165,50 @@ def test_stored_composite_result_goes_stale_when_a_member_changes_version(tmp_pa
     assert again.to_json() == first.to_json() and len(CALLS) == 2  # served from the registry
     member.spec = member.spec.model_copy(update={"version": 2})  # the member is revised
     fresh = neuroalign.score(model, suite, results=registry)
-    assert len(CALLS) == 4  # recomputed, not the stale record
+    # the revised member is recomputed, not the stale record; the unchanged one is reused
+    assert CALLS == ["A.V4-x", "A.IT-x", "A.V4-x"]
     assert fresh.provenance.member_versions["A.V4-x"] == 2
     assert registry.get("toy:linear", "Lab.pair-mean").provenance.member_versions["A.V4-x"] == 2
-    assert len(registry) == 1
+    # members and groups are stored as results of their own (A.V4-x at versions 1 and 2)
+    stored = sorted((r["benchmark"], r["version"]) for _, r in registry.query().iterrows())
+    assert stored == [("A.IT-x", 1), ("A.V4-x", 1), ("A.V4-x", 2), ("Lab.IT-mean", 1),
+                      ("Lab.V4-mean", 1), ("Lab.pair-mean", 1)]
+
+
+def test_score_of_a_suite_reuses_member_results_scored_before(tmp_path):
+    torch = pytest.importorskip("torch")
+    from neuroalign.scoring.results import ResultsDatabase
+
+    model = neuroalign.Model.from_module(torch.nn.Sequential(torch.nn.Linear(2, 2)),
+                                         identifier="toy:linear", layers=["0"])
+    registry = ResultsDatabase(tmp_path / "results.sqlite")
+    single = neuroalign.score(model, "A.V4-x", results=registry)
+    assert CALLS == ["A.V4-x"]
+    suite = neuroalign.compose(["A.V4-x", "A.IT-x"], name="MyLab")
+    assert suite.spec.id == "MyLab.overall-mean"
+    result = neuroalign.score(model, suite, results=registry)
+    assert CALLS == ["A.V4-x", "A.IT-x"]  # the stored V4 score was reused
+    assert result.children["A.V4-x"].value == single.value
+    assert result.provenance.weights.startswith("weights ")
+
+
+def test_a_plain_function_is_an_aggregator():
+    import pandas as pd
+
+    def best(table):
+        return table.max(axis=1)
+
+    suite = neuroalign.compose(["A.V4-x", "A.IT-x"], aggregator=best, name="Best")
+    assert suite.spec.id == "Best.overall-fn_best"
+    children = {"A.V4-x": Score(value=0.2), "A.IT-x": Score(value=0.7)}
+    combined = suite.aggregator.combine(children)
+    assert combined.value == 0.7 and set(combined.children) == {"A.V4-x", "A.IT-x"}
+    table = pd.DataFrame({"A.V4-x": [0.2, 0.5], "A.IT-x": [0.7, 0.1]}, index=["m1", "m2"])
+    assert neuroalign.rank(table, best).tolist() == [0.7, 0.5]
+    assert neuroalign.rank(table, lambda t: t.mean(axis=1)).name == "fn_lambda"
+    with pytest.raises(neuroalign.errors.SpecError, match="expected one per row"):
+        neuroalign.rank(table, lambda t: t.mean(axis=0))
+    with pytest.raises(neuroalign.errors.SpecError, match="name= or identifier="):
+        neuroalign.compose(["A.V4-x"], name="X", identifier="X.y-mean")
+    with pytest.raises(neuroalign.errors.SpecError, match=r"\[A-Za-z0-9_\]\+"):
+        neuroalign.compose(["A.V4-x"], name="my suite")

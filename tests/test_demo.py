@@ -92,6 +92,7 @@ def test_demo_ranks_the_groundtruth_first(tmp_path_factory, tmp_path):
     text = console.export_text()
     assert "top model: synthetic:groundtruth" in text
     assert (tmp_path / "demo" / "leaderboard.html").is_file()
+    assert "<svg" in (tmp_path / "demo" / "report.html").read_text()
     assert "NEUROALIGN_STORE" not in os.environ  # set for the run only
     # a rerun reads the stored results
     again = run(output=tmp_path / "demo", models=["synthetic:groundtruth"],

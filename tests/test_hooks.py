@@ -88,3 +88,14 @@ def test_hook_register_aggregators(example):
     assert neuroalign.list_aggregators() == ["example_median", "mean", "meanrank", "zmean"]
     assert example.entry("aggregator", "mean").distribution == "neuroalign"
     assert example.entry("aggregator", "example_median").distribution == "neuroalign-example"
+
+
+def test_hook_register_figures(example):
+    spec = example.spec("figure", "example_v4_vs_it")
+    assert isinstance(spec, neuroalign.FigureSpec)
+    assert (spec.scope, spec.section, spec.benchmarks) == ("global", "Example", "Example.*")
+    assert example.entry("figure", "example_v4_vs_it").distribution == "neuroalign-example"
+    # the core's own figures come through the same hook
+    assert example.entry("figure", "benchmark_bars").distribution == "neuroalign"
+    assert {"benchmark_bars", "layer_profile", "region_scores", "metric_agreement",
+            "ranking_comparison", "score_vs_imagenet"} <= set(example.ids("figure"))

@@ -126,7 +126,7 @@ def test_results_report_and_score_print_plain_text(env, monkeypatch):
     report = " ".join(run("report").split())
     assert "evil:[conceal]--extra-index-url" in report and CLOSER in report  # model and layer
 
-    from neuroalign.scoring.engine import engine
+    from neuroalign.scoring import engine
 
     monkeypatch.setattr(engine, "score", lambda *a, **k: Score(
         value=0.5, raw=0.4, ceiling=0.8, layer=HOSTILE, layers={HOSTILE: 0.5}))

@@ -25,9 +25,31 @@ def test_packaged_copy_is_the_published_index():
     assert PACKAGED.read_bytes() == PUBLISHED.read_bytes(), f"stale packaged index; run: {REBUILD}"
 
 
+def repository_plugins() -> list[str]:
+    """Entry-point names of the plugins under plugins/ (read from their pyproject.toml; the
+    ``[project.entry-points.neuroalign]`` table, without tomllib, which Python 3.10 lacks)."""
+    import re
+
+    names = []
+    for pyproject in sorted((ROOT / "plugins").glob("*/pyproject.toml")):
+        section = re.search(r"^\[project\.entry-points\.neuroalign\]\n(.*?)(?=^\[|\Z)",
+                            pyproject.read_text(), re.S | re.M)
+        if section:
+            names += re.findall(r"^\s*([\w-]+)\s*=", section.group(1), re.M)
+    return names
+
+
 def test_published_index_lists_what_the_repository_plugins_register(monkeypatch):
-    monkeypatch.setenv("NEUROALIGN_DISABLE_PLUGINS", "example")
+    # only this repository's plugins: a third-party plugin installed in the same environment
+    # (a lab's own package under development) must not make the published index look stale
+    names = [name for name in repository_plugins() if name != "example"]
+    assert "majaj2015" in names and "timm" in names
+    monkeypatch.setenv("NEUROALIGN_LOAD_PLUGINS", ",".join(names))
+    monkeypatch.delenv("NEUROALIGN_DISABLE_PLUGINS", raising=False)
     manager = PluginManager(autoload=True)
+    outside = sorted(name for name, info in manager.plugins.items()
+                     if info.status == "loaded" and name not in names and name != "builtin")
+    assert not outside, f"plugins from outside this repository were loaded: {outside}"
     failed = [name for name, info in manager.plugins.items() if info.status == "failed"]
     if failed:
         pytest.fail(f"plugins failed to load, cannot compare the index: {failed}")

@@ -105,7 +105,8 @@ def test_from_results_registry(tmp_path):
     board = leaderboard(results)
     assert board.models == ["timm:b", "timm:a"]
     assert board.to_dict()["rows"][0] == {
-        "rank": 1, "model": "timm:b", "aggregate": pytest.approx(0.6), "rho_hierarchy": None,
+        "rank": 1, "model": "timm:b", "weights": "unknown", "data": "unknown",
+        "aggregate": pytest.approx(0.6), "rho_hierarchy": None,
         "scores": {"X.IT-pls": {"value": 0.6, "error": 0.01, "layer": "l"}}}
 
 

@@ -232,3 +232,62 @@ def test_a_type_error_inside_extraction_surfaces_once():
     with pytest.raises(TypeError, match="boom inside extraction"):
         NeuralBenchmark._features(bench, Broken(), split, ["a"], progress=True)
     assert calls == [True]  # one extraction, with the progress keyword it declares
+
+
+# ------------------------------------------------------------------ progress when not a terminal
+
+
+def test_progress_mode_follows_the_terminal_and_the_environment(monkeypatch):
+    import sys
+
+    from neuroalign.scoring.engine import progress_mode
+
+    monkeypatch.delenv("NEUROALIGN_PROGRESS", raising=False)
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: False, raising=False)
+    assert progress_mode(None) == "lines" and progress_mode(True) == "lines"
+    assert progress_mode(False) == "off"
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True, raising=False)
+    assert progress_mode(None) == "bar"
+    monkeypatch.setenv("NEUROALIGN_PROGRESS", "0")
+    assert progress_mode(None) == "off" and progress_mode(True) == "bar"
+    monkeypatch.setenv("NEUROALIGN_PROGRESS", "lines")
+    assert progress_mode(None) == "lines"
+
+
+def test_plain_progress_prints_periodic_lines_and_a_final_one():
+    import io
+
+    from neuroalign.scoring.engine import PlainProgress
+
+    quiet = io.StringIO()
+    with PlainProgress("fast", 10, interval=3600, stream=quiet) as lines:
+        lines.advance(10)
+    assert quiet.getvalue() == ""  # work that ends within one interval prints nothing
+    out = io.StringIO()
+    with PlainProgress("extracting", 4, interval=0, stream=out) as lines:
+        for _ in range(4):
+            lines.advance()
+    printed = out.getvalue().splitlines()
+    assert printed[0].startswith("extracting: 1/4 (25%), 0 s elapsed, ~0 s left")
+    assert printed[3].startswith("extracting: 4/4 (100%)")
+    assert printed[-1].startswith("extracting: done (4 in ")
+
+
+def test_extraction_prints_plain_progress_lines_when_stderr_is_not_a_terminal(
+        monkeypatch, capsys):
+    torch = pytest.importorskip("torch")
+    import numpy as np
+
+    from neuroalign.stimuli import StimulusSet
+
+    monkeypatch.setenv("NEUROALIGN_PROGRESS_INTERVAL", "0")
+    monkeypatch.delenv("NEUROALIGN_PROGRESS", raising=False)
+    model = neuroalign.Model.from_module(torch.nn.Sequential(torch.nn.Conv2d(3, 2, 3)),
+                                         identifier="toy:conv", layers=["0"])
+    model.batch_size = 2
+    images = np.zeros((4, 16, 16, 3), dtype=np.uint8)
+    stimuli = StimulusSet.from_arrays("toy.stimuli", ["a", "b", "c", "d"], images, 8.0)
+    model.activations(stimuli, ["0"], reduction=None)
+    err = capsys.readouterr().err.splitlines()
+    assert any(line.startswith("toy:conv: toy.stimuli (4 images): 2/4 (50%)") for line in err), err
+    assert err[-1].startswith("toy:conv: toy.stimuli (4 images): done (4 in ")

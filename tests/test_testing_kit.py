@@ -126,15 +126,50 @@ def test_check_plugin_runs_everything_outside_pytest():
     assert check_plugin(neuroalign_example.plugin) == []  # nothing skipped, nothing failed
 
 
-def test_model_checks_are_yielded_only_when_models_are_built():
+def test_models_are_built_by_default_and_opting_out_is_explicit():
     model_checks = {"Example.IT-corr-check_benchmark_deterministic",
                     "Example.V4-corr-check_benchmark_deterministic",
                     "Example.neural-mean-check_benchmark_deterministic",
-                    "example:linear-check_runtime_pickles"}
-    names = {c.name for c in checks_for(neuroalign_example.plugin)}
-    built = {c.name for c in checks_for(neuroalign_example.plugin, build_models=True)}
-    assert not names & model_checks
-    assert built - names == model_checks
+                    "example:linear-check_runtime_pickles",
+                    "example:linear-check_model_forward"}
+    default = {c.name for c in checks_for(neuroalign_example.plugin)}
+    opted_out = {c.name for c in checks_for(neuroalign_example.plugin, build_models=False)}
+    assert model_checks <= default
+    assert not opted_out & model_checks and default - opted_out == model_checks
+
+
+def test_a_model_committing_a_layer_that_does_not_exist_fails_by_default():
+    torch = pytest.importorskip("torch")
+    import sys
+
+    from neuroalign import ModelSpec
+
+    module = types.ModuleType("kit_models", "Models for the forward check.")
+
+    def build(spec):
+        """A two-layer network; ``block5`` does not exist."""
+        net = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.Flatten())
+        return neuroalign.Model.from_module(net, identifier=spec.id, layers=list(spec.layers))
+
+    module.build = build
+    sys.modules["kit_models"] = module
+    try:
+        def register_models(register):
+            """A model whose IT commitment names a missing layer."""
+            register(ModelSpec(id="kit:bad", factory="kit_models:build", layers=("0",),
+                               region_layers={"IT": "block5"}, parameters={"pretrained": True}))
+            register(ModelSpec(id="kit:good", factory="kit_models:build", layers=("0", "1"),
+                               region_layers={"IT": "1"}, parameters={"pretrained": True}))
+
+        broken = plugin(register_models=register_models)
+        message = run(broken, "kit:bad-check_model_forward")
+        assert message.startswith("Model 'kit:bad' should run forward on 2 stimuli")
+        assert "block5" in message
+        (good,) = [c for c in checks_for(broken) if c.name == "kit:good-check_model_forward"]
+        good()  # built with pretrained=False, all layers present
+        assert not [c for c in checks_for(broken, build_models=False) if "forward" in c.name]
+    finally:
+        del sys.modules["kit_models"]
 
 
 def test_memory_fs_fixture_starts_and_ends_empty(neuroalign_memory_fs):

@@ -18,10 +18,10 @@ _EXPORTS: dict[str, str] = {
     "Spec": "specs", "Preprocessing": "specs", "ModelSpec": "specs",
     "AssetSpec": "specs", "DatasetSpec": "specs", "MetricSpec": "specs",
     "AttackSpec": "specs", "BenchmarkSpec": "specs", "AggregatorSpec": "specs",
-    "REGIONS": "specs",
+    "FigureSpec": "specs", "REGIONS": "specs",
     "Model": "interfaces", "Dataset": "interfaces", "Metric": "interfaces",
     "Ceiling": "interfaces", "Attack": "interfaces", "AttackResult": "interfaces",
-    "Benchmark": "interfaces", "Aggregator": "interfaces", "LayerView": "interfaces",
+    "Benchmark": "interfaces", "Aggregator": "interfaces", "LayerView": "interfaces", "Figure": "interfaces",
     "Score": "scores", "Provenance": "scores",
     # plugins and the registry
     "hookimpl": "plugins.hookspecs", "PluginManager": "plugins.manager",
@@ -36,12 +36,18 @@ _EXPORTS: dict[str, str] = {
     "load_model": "plugins.lookup", "install": "plugins.install",
     # models, stimuli, scoring, composing and ranking
     "TorchModel": "extraction.torch_model", "StimulusSet": "stimuli",
-    "score": "scoring.engine", "score_many": "scoring.engine",
+    "score": "scoring.engine", "score_many": "scoring.engine", "grid": "scoring.grid",
     "compose": "scoring.composite", "rank": "scoring.aggregate",
+    # report figures (neuroalign report): what a Figure receives and returns
+    "FigureContext": "app.report.charts", "BarChart": "app.report.charts",
+    "LineChart": "app.report.charts", "ScatterChart": "app.report.charts",
+    "Heatmap": "app.report.charts", "StripChart": "app.report.charts",
+    "Bar": "app.report.charts", "Series": "app.report.charts", "Point": "app.report.charts",
+    "StripPoint": "app.report.charts",
     # errors
     "NeuroalignError": "errors", "UnknownIdError": "errors", "DuplicateIdError": "errors",
     "SpecError": "errors", "PluginLoadWarning": "errors", "AssetError": "errors",
-    "ChecksumMismatchError": "errors", "OfflineError": "errors",
+    "ChecksumMismatchError": "errors", "OfflineError": "errors", "FigureUnavailable": "errors",
 }
 
 __all__ = sorted(_EXPORTS) + ["__version__"]
@@ -52,6 +58,7 @@ __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, __all__)
 
 if TYPE_CHECKING:  # pragma: no cover
     from .errors import *  # noqa: F403
+    from .app.report.charts import *  # noqa: F403
     from .extraction.torch_model import TorchModel  # noqa: F401
     from .interfaces import *  # noqa: F403
     from .plugins.hookspecs import hookimpl  # noqa: F401
@@ -62,5 +69,6 @@ if TYPE_CHECKING:  # pragma: no cover
     from .scoring.aggregate import rank  # noqa: F401
     from .scoring.composite import compose  # noqa: F401
     from .scoring.engine import score, score_many  # noqa: F401
+    from .scoring.grid import grid  # noqa: F401
     from .specs import *  # noqa: F403
     from .stimuli import StimulusSet  # noqa: F401

@@ -12,6 +12,7 @@ from typing import Any
 
 __all__ = [
     "NeuroalignError",
+    "FigureUnavailable",
     "UnknownIdError",
     "DuplicateIdError",
     "SpecError",
@@ -84,6 +85,11 @@ class ChecksumMismatchError(AssetError):
 
 class OfflineError(AssetError):
     """``NEUROALIGN_OFFLINE=1`` and the asset is not in the local cache."""
+
+
+class FigureUnavailable(NeuroalignError):
+    """A report figure cannot be drawn from the data at hand; the message says what is missing
+    (the report lists it under "Figures not shown")."""
 
 
 class PluginLoadWarning(UserWarning):

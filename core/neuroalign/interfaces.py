@@ -19,6 +19,7 @@ from .specs import (
     AttackSpec,
     BenchmarkSpec,
     DatasetSpec,
+    FigureSpec,
     MetricSpec,
     ModelSpec,
     Preprocessing,
@@ -29,6 +30,7 @@ if TYPE_CHECKING:  # pragma: no cover - typing only
     import pandas as pd
     import xarray as xr
 
+    from .app.report.charts import Chart, FigureContext
     from .scores import Score
     from .stimuli import StimulusSet
 
@@ -41,6 +43,7 @@ __all__ = [
     "AttackResult",
     "Benchmark",
     "Aggregator",
+    "Figure",
     "LayerView",
 ]
 
@@ -253,6 +256,22 @@ class Aggregator(ABC):
     @abstractmethod
     def rank(self, table: pd.DataFrame) -> pd.Series:
         """One value per model (rows) from a model x benchmark table of ceiled scores."""
+
+
+class Figure(ABC):
+    """A report figure: ``figure(context) -> Chart | list[Chart]`` (see :class:`FigureSpec`).
+
+    Called once per benchmark, once per model, or once for the whole report, as the spec's
+    ``scope`` says (``context.subject`` names the benchmark or model). Raise
+    :class:`~neuroalign.errors.FigureUnavailable` with the reason when the data needed is absent;
+    the report shows the reason instead of the figure.
+    """
+
+    spec: FigureSpec
+
+    @abstractmethod
+    def __call__(self, context: FigureContext) -> Chart | Sequence[Chart]:
+        """The chart(s) of this figure drawn from ``context``."""
 
 
 class LayerView(Model):

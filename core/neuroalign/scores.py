@@ -45,6 +45,14 @@ class Provenance(BaseModel):
         "(None: the member could not be built). A stored composite is current only while these "
         "match.",
     )
+    weights: str | None = Field(
+        None, description="Which weights, in words: 'pretrained:<tag> <sha256[:8]>', "
+        "'random <sha256[:8]>' or 'weights <sha256[:8]>' (neither said)."
+    )
+    data_source: str | None = Field(
+        None, description="Where the data came from: 'real', 'synthetic <store>' (a generated "
+        "store such as the demo's) or 'store <store>'; joined with ' + ' when mixed."
+    )
     neuroalign_version: str | None = None
     seed: int | None = None
     wall_time_s: float | None = None

@@ -33,6 +33,8 @@ __all__ = [
     "AttackSpec",
     "BenchmarkSpec",
     "AggregatorSpec",
+    "FigureSpec",
+    "FIGURE_SCOPES",
     "REGIONS",
     "resolve_factory",
 ]
@@ -286,9 +288,46 @@ class BenchmarkSpec(Spec):
     number_of_trials: int = Field(1, ge=1)
     citation: str = Field("", description="BibTeX of the paper the benchmark implements.")
     paper_section: str = ""
+    higher_is_better: bool = Field(
+        True, description="Direction of the score: False for benchmarks where lower is better "
+        "(errors, sensitivities). Aggregators and the report respect it.",
+    )
 
 
 class AggregatorSpec(Spec):
     """An aggregator of scores into one score (a tree) or a ranking (a model x benchmark table)."""
 
     citation: str = ""
+
+
+#: where a figure appears in the report, and what it is called for (see :class:`FigureSpec`)
+FIGURE_SCOPES: tuple[str, ...] = ("benchmark", "model", "global")
+
+
+class FigureSpec(Spec):
+    """A figure of the HTML report (``neuroalign report``), contributed by a plugin.
+
+    The factory builds a :class:`~neuroalign.Figure`; the report calls it with a
+    :class:`~neuroalign.FigureContext` and draws the charts it returns as inline SVG, with their
+    data downloadable as CSV and JSON.
+
+    ``scope`` says where the figure goes and how often it is called: ``"benchmark"`` once per
+    benchmark whose id matches ``benchmarks`` (in that benchmark's section), ``"model"`` once per
+    model (on its card), ``"global"`` once (in the section named ``section``).
+    """
+
+    scope: Literal["benchmark", "model", "global"] = "global"
+    benchmarks: str = Field(
+        "*", min_length=1,
+        description="fnmatch pattern of the benchmark ids whose results the figure reads.",
+    )
+    section: str = Field(
+        "Paper figures", min_length=1, description="Report section of a global figure."
+    )
+    order: int = Field(100, description="Position among the figures of its section (ascending).")
+    inputs: tuple[str, ...] = Field(
+        (), description="Per-model columns the figure needs from the user's CSV "
+        "(``neuroalign report --models-csv``), e.g. ('imagenet_top1',).",
+    )
+    citation: str = ""
+    paper_section: str = ""

@@ -37,9 +37,11 @@ LIST_KINDS: dict[str, tuple[str, tuple[str, ...]]] = {
     "attacks": ("attack", ("norm", "description")),
     "benchmarks": ("benchmark", ("version", "region", "kind", "metric", "ceiling")),
     "aggregators": ("aggregator", ("description",)),
+    "figures": ("figure", ("scope", "section", "description")),
 }
-KINDS_FOR_SEARCH = ("model", "dataset", "metric", "attack", "benchmark", "aggregator")
-INFO_KINDS = ("model", "dataset", "metric", "ceiling", "attack", "benchmark", "aggregator")
+KINDS_FOR_SEARCH = ("model", "dataset", "metric", "attack", "benchmark", "aggregator", "figure")
+INFO_KINDS = ("model", "dataset", "metric", "ceiling", "attack", "benchmark", "aggregator",
+              "figure")
 
 
 # ------------------------------------------------------------------------------ plumbing
@@ -47,6 +49,18 @@ def _debug() -> bool:
     ctx = click.get_current_context(silent=True)
     flag = bool(ctx and ctx.find_root().params.get("debug"))
     return flag or os.environ.get("NEUROALIGN_DEBUG", "") not in ("", "0", "false", "no")
+
+
+#: entry-point group through which plugins add commands (``neuroalign nsd prepare``, ...)
+COMMAND_GROUP = "neuroalign.cli"
+
+
+def _plugin_commands() -> dict[str, Any]:
+    """Name -> entry point of the commands plugins add (group :data:`COMMAND_GROUP`); nothing
+    is imported until one of them runs, so ``neuroalign --help`` stays cheap."""
+    from importlib.metadata import entry_points
+
+    return {ep.name: ep for ep in entry_points(group=COMMAND_GROUP)}
 
 
 class _Group(click.Group):
@@ -159,7 +173,51 @@ def _text(value: Any) -> str:
 
 
 # ------------------------------------------------------------------------------ group
-@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+class _RootGroup(_Group):
+    """The ``neuroalign`` command: built-in commands, then the ones plugins add (a plugin
+    command never replaces a built-in one)."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(set(super().list_commands(ctx)) | set(_plugin_commands()))
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """Built-in commands with their help; plugin commands named with the module that
+        provides them, without importing it."""
+        built_in = set(super().list_commands(ctx))
+        rows = []
+        for name in sorted(built_in):
+            command = super().get_command(ctx, name)
+            if command is not None and not command.hidden:
+                rows.append((name, command.get_short_help_str(formatter.width - 6 - len(name))))
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
+        extra = {name: ep for name, ep in _plugin_commands().items() if name not in built_in}
+        if extra:
+            with formatter.section("Plugin commands"):
+                formatter.write_dl([(name, f"from {ep.value.partition(':')[0]} (see neuroalign "
+                                           f"{name} --help)") for name, ep in sorted(extra.items())])
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        command = super().get_command(ctx, name)
+        if command is not None:
+            return command
+        entry = _plugin_commands().get(name)
+        if entry is None:
+            return None
+        try:
+            loaded = entry.load()
+        except Exception as error:  # noqa: BLE001 - a broken plugin names itself, others run
+            raise click.ClickException(
+                f"the command {name!r} from {entry.value!r} cannot be loaded: "
+                f"{type(error).__name__}: {plain(error)}") from error
+        if not isinstance(loaded, click.Command):
+            raise click.ClickException(f"entry point {name} = {entry.value!r} in group "
+                                       f"{COMMAND_GROUP!r} is not a click command")
+        return loaded
+
+
+@click.group(cls=_RootGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "--version", "-V", prog_name="neuroalign")
 @click.option("--debug", is_flag=True, help="Show tracebacks (also NEUROALIGN_DEBUG=1).")
 @click.pass_context
@@ -169,9 +227,9 @@ def cli(ctx: click.Context, debug: bool) -> None:
     \b
     Examples:
       neuroalign list benchmarks 'MajajHong2015.*'
-      neuroalign score timm:resnet18 MajajHong2015.IT-pls
+      neuroalign score timm:resnet18 MajajHong2015public.IT-pls
       neuroalign results --json
-      neuroalign registry search fmri
+      neuroalign registry search IT
     """
     ctx.with_resource(_warning_printer())
 
@@ -389,55 +447,95 @@ def _results_options(function):
 
 @cli.command()
 @_results_options
-@click.option("--json", "as_json", is_flag=True, help="Print JSON records.")
-@click.option("--csv", "as_csv", is_flag=True, help="Print CSV.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON records (= --format json).")
+@click.option("--csv", "as_csv", is_flag=True, help="Print CSV (= --format csv).")
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json", "parquet"]),
+              default=None, help="Output format (default: a table; parquet needs pyarrow and "
+              "--output).")
+@click.option("--output", "-o", type=click.Path(dir_okay=False),
+              help="Write to this file (atomically) instead of stdout.")
 @click.option("--request", "-r", default="default", show_default=True,
               help="fnmatch pattern of layer requests: 'default' (the model's own layers), "
                    "'layers=*' (runs with --layer), '*' (all).")
 def results(model: str, benchmark: str, db: str | None, as_json: bool, as_csv: bool,
-            request: str) -> None:
-    """Show stored scores (one row per model x benchmark x weights x version x request)."""
-    from ..scoring.results import ResultsDatabase
+            fmt: str | None, output: str | None, request: str) -> None:
+    """Show or export stored scores (one row per model x benchmark x weights x version x
+    request).
 
-    frame = ResultsDatabase(db).query(model, benchmark, request=request)
-    if as_json:
-        _emit_json(json.loads(frame.to_json(orient="records")))
-    elif as_csv:
-        click.echo(frame.to_csv(index=False), nl=False)
-    elif frame.empty:
-        click.echo("no stored results match (score something with: neuroalign score MODEL BENCHMARK)",
-                   err=True)
+    \b
+    weights: pretrained:<tag>, random or weights (neither said), then the sha256 prefix
+    data:    real, or synthetic/store <path> (NEUROALIGN_STORE at scoring time)
+    """
+    if as_json and as_csv:
+        raise click.UsageError("--json and --csv are mutually exclusive: pick one")
+    from ..scoring.export import to_pandas, write_table
+
+    if sum(bool(x) for x in (as_json, as_csv, fmt)) > 1:
+        raise NeuroalignError("give one of --json, --csv and --format")
+    fmt = fmt or ("json" if as_json else "csv" if as_csv else "table")
+    frame = to_pandas(db, model=model, benchmark=benchmark, request=request)
+    if fmt != "table":
+        if fmt == "parquet" and output is None:
+            raise NeuroalignError("--format parquet is binary: give --output FILE.parquet")
+        data = write_table(frame, fmt, output)
+        if output is None:
+            click.echo(data.decode(), nl=False)
+        else:
+            click.echo(f"wrote {len(frame)} records to {output}", err=True)
+        return
+    if output is not None:
+        raise NeuroalignError("--output needs --format csv, json or parquet")
+    if frame.empty:
+        click.echo("no stored results match (score something with: neuroalign score MODEL "
+                   "BENCHMARK)", err=True)
     else:
-        columns = ["model", "benchmark", "version", "value", "error", "raw", "ceiling", "layer",
-                   "created", "data"]
+        columns = ["model", "weights", "data", "data_sha256", "benchmark", "version", "value",
+                   "error", "raw", "ceiling", "layer", "created"]
         if request != "default":
-            columns.insert(3, "request")
+            columns.insert(4, "request")
         frame["created"] = frame["created"].str.slice(0, 19)
-        # which data each score came from: the digest's first 12 hex digits (--json: all files)
-        frame["data"] = [str(d)[:12] if isinstance(d, str) and d else "unknown"
-                         for d in frame["data_sha256"]]
+        # which bytes each score came from: the digest's first 12 hex digits (--json: all files)
+        frame["data_sha256"] = [str(d)[:12] if isinstance(d, str) and d else "unknown"
+                                for d in frame["data_sha256"]]
         _table(None, columns, frame[columns].itertuples(index=False))
 
 
 @cli.command()
 @_results_options
-@click.option("--aggregator", "-a", default="mean", show_default=True, help="Aggregator id.")
-@click.option("--html", "html_path", type=click.Path(dir_okay=False), help="Also write an HTML report.")
+@click.option("--aggregator", "-a", default="mean", show_default=True,
+              help="Aggregator the leaderboard is sorted by (the page offers every registered one).")
+@click.option("--html", "html_path", type=click.Path(dir_okay=False),
+              help="Write the HTML report (one self-contained file) here.")
+@click.option("--models-csv", type=click.Path(exists=True, dir_okay=False),
+              help="Per-model columns for the figures, e.g. 'model,imagenet_top1'.")
+@click.option("--figures", default="*", show_default=True,
+              help="fnmatch pattern of figure ids to draw (neuroalign list figures).")
+@click.option("--title", default="neuroalign report", show_default=True, help="Page title.")
 @click.option("--json", "as_json", is_flag=True, help="Print the leaderboard as JSON.")
 def report(model: str, benchmark: str, db: str | None, aggregator: str, html_path: str | None,
-           as_json: bool) -> None:
-    """Leaderboard of stored results: models x benchmarks, plus an aggregate column."""
-    from .report import leaderboard, print_leaderboard, write_html
+           models_csv: str | None, figures: str, title: str, as_json: bool) -> None:
+    """Leaderboard of stored results, and (--html) the full HTML report with figures."""
     from ..scoring.results import ResultsDatabase
+    from .report import build_report, leaderboard, print_leaderboard, write_report
+    from .report.data import read_models_csv
 
-    board = leaderboard(ResultsDatabase(db).query(model, benchmark), aggregator=aggregator)
+    database = ResultsDatabase(db)
+    if html_path:
+        extras = read_models_csv(models_csv) if models_csv else None
+        built = build_report(database, model=model, benchmark=benchmark, aggregator=aggregator,
+                             extras=extras, figures=figures)
+        board = built.data.board
+    else:
+        board = leaderboard(database.query(model, benchmark), aggregator=aggregator)
     if as_json:
         _emit_json(board.to_dict())
     else:
         print_leaderboard(board, _console())
     if html_path:
-        path = write_html(board, html_path)
-        click.echo(f"wrote {path}", err=True)
+        path = write_report(html_path, built, title=title)
+        shown = len(built.charts)
+        click.echo(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB, {shown} figures)",
+                   err=True)
 
 
 # ------------------------------------------------------------------------------ registry index
@@ -466,7 +564,7 @@ def registry_build(output: str | None, description: str, as_json: bool) -> None:
 def _default_index_output() -> str:
     from pathlib import Path
 
-    root = Path(__file__).resolve().parents[3]  # app -> neuroalign -> core -> checkout
+    root = Path(__file__).resolve().parents[3]  # <repo>/core/neuroalign/app/cli.py
     if (root / "pyproject.toml").is_file() and (root / "registry").is_dir():
         return str(root / "registry" / "index.json")
     return "index.json"
@@ -516,21 +614,158 @@ def registry_search(query: tuple[str, ...], index_url: str | None, refresh: bool
 @click.argument("benchmarks", nargs=-1, required=True)
 @click.option("--layer", "-l", help="Score this layer only (no layer selection).")
 @click.option("--random-weights", is_flag=True, help="Randomly initialised weights.")
+@click.option("--device", help="Where forward passes run: cpu, cuda, cuda:1, mps (default: CUDA "
+              "when available, else CPU).")
+@click.option("--batch-size", type=click.IntRange(min=1), help="Images per forward pass "
+              "(default: the model's, 64 for torch models).")
+@click.option("--param", "params", multiple=True, metavar="KEY=VALUE",
+              help="A model or benchmark parameter (repeatable); VALUE is read as JSON when it "
+                   "parses (3, 0.5, true, [1,2]), else as text. KEY goes to whichever spec "
+                   "declares it; prefix model. or benchmark. when both do.")
 @click.option("--no-cache", is_flag=True, help="Recompute the score even if a result is stored (cached activations are still reused).")
 @click.option("--json", "as_json", is_flag=True, help="Print the Scores as JSON.")
 def score(model: str, benchmarks: tuple[str, ...], layer: str | None, random_weights: bool,
-          no_cache: bool, as_json: bool) -> None:
-    """Score MODEL on each BENCHMARK; results go to the results registry."""
+          device: str | None, batch_size: int | None, params: tuple[str, ...], no_cache: bool,
+          as_json: bool) -> None:
+    """Score MODEL on each BENCHMARK; results go to the results database.
+
+    Every id (and --param) is checked before anything is scored. Offline, point
+    NEUROALIGN_STORE at a store (the demo prints the exact command) and set NEUROALIGN_OFFLINE=1.
+    """
+    from ..plugins.lookup import get_spec
+
+    model_spec = get_spec("model", model)  # unknown ids and tags fail here, before any scoring
+    benchmark_specs = [get_spec("benchmark", b) for b in benchmarks]
+    model_params, benchmark_params = _split_params(params, model_spec, benchmark_specs)
+    extra: dict[str, Any] = {}
+    if model_params:
+        extra["model_parameters"] = model_params
+    if benchmark_params:
+        extra["benchmark_parameters"] = benchmark_params
+    if device is not None:
+        extra["device"] = device
+    if batch_size is not None:
+        extra["batch_size"] = batch_size
     from ..scoring.engine import score as run
     scores = []
     for benchmark_id in benchmarks:
         result = run(model, benchmark_id, layers=[layer] if layer else None,
-                     pretrained=not random_weights, use_cache=not no_cache)
+                     pretrained=not random_weights, use_cache=not no_cache, **extra)
         scores.append((benchmark_id, result))
         if not as_json:
             _print_score(model, benchmark_id, result)
     if as_json:
         _emit_json([json.loads(s.to_json()) for _, s in scores])
+
+
+@cli.command("grid")
+@click.argument("models", nargs=-1, required=True)
+@click.option("--benchmarks", "-b", "patterns", multiple=True, required=True,
+              help="Benchmark id or fnmatch pattern (repeatable, or comma-separated).")
+@click.option("--executor", type=click.Choice(["local", "dask"]), default="dask",
+              show_default=True, help="local: this process; dask: a dask.distributed cluster.")
+@click.option("--scheduler", help="Address of a running dask scheduler (default: start a "
+              "cluster on this machine).")
+@click.option("--workers", type=int, help="Workers of a cluster started here (default: one per "
+              "CUDA device, else one per CPU core).")
+@click.option("--threads-per-worker", type=int, default=1, show_default=True)
+@click.option("--resources", help="Resources each task needs, e.g. GPU=1.")
+@click.option("--group", type=click.Choice(["model", "pair"]), default="model",
+              show_default=True, help="model: a model's benchmarks run on one worker.")
+@click.option("--retries", type=int, default=2, show_default=True,
+              help="Extra attempts for transient failures.")
+@click.option("--random-weights", is_flag=True, help="Randomly initialised weights.")
+@click.option("--no-cache", is_flag=True, help="Recompute pairs that are stored and current.")
+@click.option("--results", "results_path", type=click.Path(dir_okay=False),
+              help="Results database (default: $NEUROALIGN_RESULTS or "
+              "$NEUROALIGN_HOME/results.sqlite).")
+@click.option("--json", "as_json", is_flag=True, help="Print every pair's outcome as JSON.")
+def grid_command(models: tuple[str, ...], patterns: tuple[str, ...], executor: str,
+                 scheduler: str | None, workers: int | None, threads_per_worker: int,
+                 resources: str | None, group: str, retries: int, random_weights: bool,
+                 no_cache: bool, results_path: str | None, as_json: bool) -> None:
+    """Score every MODEL on every benchmark matching --benchmarks; resumable.
+
+    Results are written to the results database as they arrive; a rerun computes only the
+    pairs that are missing or outdated. Failed pairs do not stop the others: they are listed
+    at the end and the command exits with status 1.
+
+    \b
+    Examples:
+      neuroalign grid timm:resnet18 timm:resnet50 -b 'MajajHong2015.*'
+      neuroalign grid cornet:z -b 'MajajHong2015.*' --scheduler tcp://10.0.0.5:8786
+      neuroalign grid timm:resnet50 -b 'NSD.*' --resources GPU=1
+    """
+    from ..scoring.grid import grid
+
+    benchmarks = [p.strip() for item in patterns for p in item.split(",") if p.strip()]
+    result = grid(list(models), benchmarks, executor=executor, scheduler=scheduler,
+                  workers=workers, threads_per_worker=threads_per_worker, resources=resources,
+                  group=group, retries=retries, pretrained=not random_weights,
+                  use_cache=not no_cache, results=results_path or True)
+    if as_json:
+        _emit_json([{"model": o.model, "benchmark": o.benchmark, "status": o.status,
+                     "value": None if o.score is None else o.score.value,
+                     "error": None if o.score is None else o.score.error,
+                     "layer": None if o.score is None else o.score.layer,
+                     "failure": o.error, "worker": o.worker, "seconds": o.seconds}
+                    for o in result.outcomes.values()])
+    else:
+        _plain_table(("model", "benchmark", "status", "score", "error", "layer"), [
+            [o.model, o.benchmark, o.status, None if o.score is None else o.score.value,
+             None if o.score is None else o.score.error,
+             None if o.score is None else o.score.layer]
+            for o in result.outcomes.values()])
+    click.echo(result.summary(), err=True)
+    if not result.ok:
+        click.secho(f"{len(result.failed)} pair(s) failed:", fg="red", err=True)
+        click.echo(result.failure_table(), err=True)
+        sys.exit(1)
+
+
+def _parse_value(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+def _split_params(params: Iterable[str], model_spec: Any,
+                  benchmark_specs: list[Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """``KEY=VALUE`` strings -> (model parameters, benchmark parameters).
+
+    A key goes to the spec that declares it (``model.KEY`` / ``benchmark.KEY`` force one); a key
+    neither declares, or both do without a prefix, is an error naming the valid keys.
+    """
+    model_keys = set(model_spec.parameters)
+    bench_keys = set().union(*(spec.parameters for spec in benchmark_specs))
+    model_params: dict[str, Any] = {}
+    bench_params: dict[str, Any] = {}
+    for item in params:
+        key, equals, text = item.partition("=")
+        key = key.strip()
+        if not equals or not key:
+            raise click.UsageError(f"--param {item!r}: expected KEY=VALUE, e.g. --param "
+                                   "pretrained=false or --param benchmark.n_splits=5")
+        value = _parse_value(text)
+        target, _, bare = key.partition(".") if key.startswith(("model.", "benchmark.")) \
+            else ("", "", key)
+        if target == "model" or (not target and bare in model_keys and bare not in bench_keys):
+            model_params[bare] = value
+        elif target == "benchmark" or (not target and bare in bench_keys
+                                       and bare not in model_keys):
+            bench_params[bare] = value
+        elif not target and bare in model_keys and bare in bench_keys:
+            raise click.UsageError(f"--param {bare}: both the model and a benchmark declare "
+                                   f"{bare!r}; write model.{bare}=... or benchmark.{bare}=...")
+        else:
+            raise click.UsageError(
+                f"--param {bare}: neither model {model_spec.id!r} (parameters: "
+                f"{sorted(model_keys) or 'none'}) nor the benchmarks (parameters: "
+                f"{sorted(bench_keys) or 'none'}) declare {bare!r}; prefix model. or benchmark. "
+                "to pass an undeclared one"
+            )
+    return model_params, bench_params
 
 
 def _print_score(model: str, benchmark: str, result: Any) -> None:

@@ -17,7 +17,7 @@
    Adversarial (gradient-attack) benchmarks are skipped unless asked for: on a CPU they take
    tens of minutes per ImageNet-size model.
 4. A leaderboard (ceiled scores, errors, chosen layers, aggregate) is printed and written to
-   ``<output>/leaderboard.html``.
+   ``<output>/leaderboard.html``, and the full report with figures to ``<output>/report.html``.
 
 numpy/scipy BLAS runs single-threaded during scoring (``NEUROALIGN_BLAS_THREADS`` to change):
 the metrics' matrices are small, and multi-threaded OpenBLAS is very slow on a busy machine.
@@ -42,8 +42,8 @@ from typing import Any
 from ..errors import NeuroalignError
 from .text import plain
 
-__all__ = ["build_store", "store_is_intact", "run", "demo_models", "DEMO_SCALE", "QUICK_SCALE",
-           "DEMO_SEED"]
+__all__ = ["build_store", "store_is_intact", "run", "demo_models", "next_commands", "DEMO_SCALE",
+           "QUICK_SCALE", "DEMO_SEED"]
 
 DEMO_SCALE = 0.125
 QUICK_SCALE = 0.06
@@ -381,7 +381,44 @@ def run(
                     console.print(f"  [dim]warning: {_safe(message[:200])}[/]")
             timings[model_id] = time.perf_counter() - model_start
     names = [m if isinstance(m, str) else m.identifier for m in models]
-    return _report(console, registry, output, names, wanted, errors, failures, timings, started)
+    board = _report(console, registry, output, names, wanted, errors, failures, timings, started)
+    example_model = next((m for m in names if not _is_ground_truth(m)), names[0])
+    example_benchmark = next((b for b in wanted if b.endswith("IT-pls")), wanted[0])
+    console.print("\n[bold]next[/] (copy and paste; the store and results this demo built):")
+    for comment, command in next_commands(output, store, example_model, example_benchmark):
+        console.print(f"  [dim]# {comment}[/]")
+        console.print(f"  {command}", markup=False, highlight=False, soft_wrap=True)
+    return board
+
+
+def next_commands(output: str | os.PathLike[str], store: str | os.PathLike[str], model: str,
+                  benchmark: str) -> list[tuple[str, str]]:
+    """``(comment, shell command)`` pairs the demo ends with: score on the demo store offline,
+    show its results, and score real data with network.
+
+    Parameters
+    ----------
+    output, store : path-like
+        The demo's output folder (holding ``results.sqlite``) and its store.
+    model, benchmark : str
+        The model and benchmark the example commands use.
+    """
+    import shlex
+
+    output, store = Path(output).resolve(), Path(store).resolve()
+    results = shlex.quote(str(output / "results.sqlite"))
+    env = (f"NEUROALIGN_STORE={shlex.quote(str(store))} NEUROALIGN_OFFLINE=1 "
+           f"NEUROALIGN_RESULTS={results}")
+    real = "MajajHong2015public.IT-pls"
+    return [
+        ("score a model on the synthetic demo store (offline; random weights: none are cached)",
+         f"{env} neuroalign score {model} {benchmark} --random-weights"),
+        ("every score in the demo's results database, with weights and data source",
+         f"neuroalign results --db {results}"),
+        ("with network: pretrained weights on Brain-Score's public Majaj-Hong data (no "
+         "credentials; downloaded once into the cache)",
+         f"neuroalign score {model} {real}"),
+    ]
 
 
 def _is_ground_truth(model_id: str) -> bool:
@@ -403,6 +440,7 @@ def _report(console, registry, output, models, benchmarks, errors, failures, tim
     console.print()
     print_leaderboard(board, console)
     path = write_html(board, output / "leaderboard.html", title="neuroalign demo leaderboard")
+    report = _html_report(registry, output, errors, console)
     if failures:
         console.print(f"[red]dataset generators that failed: {_safe(failures)}[/]")
     if errors:
@@ -416,5 +454,17 @@ def _report(console, registry, output, models, benchmarks, errors, failures, tim
             if _is_ground_truth(top) else ""))
     times = ", ".join(f"{m} {t:.0f} s" for m, t in timings.items())
     console.print(f"[dim]wall time {time.perf_counter() - started:.0f} s ({_safe(times)}); HTML "
-                  f"leaderboard: {_safe(path)}[/]")
+                  f"leaderboard: {_safe(path)}; report with figures: {_safe(report)}[/]")
     return board
+
+
+def _html_report(results, output, errors, console):
+    """The full HTML report (``neuroalign report --html``) of the demo's results database."""
+    from .report import write_report
+
+    try:
+        return write_report(output / "report.html", results, failures=dict(errors),
+                            title="neuroalign demo report")
+    except Exception as error:  # noqa: BLE001 - the leaderboard above is the demo's result
+        console.print(f"[red]the HTML report failed: {type(error).__name__}: {error}[/]")
+        return None

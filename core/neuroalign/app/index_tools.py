@@ -5,13 +5,10 @@
 asset URLs, sha256 and sizes); ``neuroalign registry search QUERY`` reads an index from any fsspec
 URL and tells the user which distribution to ``pip install`` for each matching benchmark.
 
-Where the index is read from (:func:`default_index_url`), first match wins:
-
-1. ``$NEUROALIGN_REGISTRY`` (any fsspec URL: a ``.json`` file or a directory holding
-   ``index.json``), so a lab can point users at its own published index;
-2. ``registry/index.json`` of the source checkout the core runs from (editable installs);
-3. ``neuroalign/data/index.json`` shipped inside the installed core as package data;
-4. otherwise an error that says to set ``NEUROALIGN_REGISTRY`` or pass ``--index``.
+Where the index is read from without an explicit URL (:func:`default_index_url`): the first
+configured registry (:func:`neuroalign.store.registries.configured_registries`:
+``$NEUROALIGN_REGISTRY``, config.json ``"registries"``, else the project's index, i.e. the
+checkout's ``registry/index.json`` or the copy shipped inside the core).
 """
 
 from __future__ import annotations
@@ -26,7 +23,6 @@ from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..errors import AssetError
 from ..store.index import BenchmarkEntry, DatasetEntry, Index, PluginEntry, load_index
 
 if TYPE_CHECKING:  # pragma: no cover

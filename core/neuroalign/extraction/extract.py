@@ -17,7 +17,6 @@ import hashlib
 import json
 import math
 import re
-import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -216,11 +215,15 @@ def _stream(
     import torch
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
-    show = sys.stderr.isatty() if progress is None else progress
+    from ..progress import PlainProgress, progress_mode
+
+    mode = progress_mode(progress)
     columns = ("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
                TimeRemainingColumn())
     hooks = _Pass(module, layers, sinks, ids)
-    with hooks, Progress(*columns, transient=True, disable=not show) as bar, torch.inference_mode():
+    lines = PlainProgress(f"{label} ({n} images)", n) if mode == "lines" else None
+    with hooks, Progress(*columns, transient=True, disable=mode != "bar") as bar, \
+            torch.inference_mode():
         task = bar.add_task(label, total=n)
         for start in range(0, n, batch_size):
             stop = min(n, start + batch_size)
@@ -244,6 +247,10 @@ def _stream(
             if outputs is not None:
                 outputs(result, start)
             bar.advance(task, stop - start)
+            if lines is not None:
+                lines.advance(stop - start)
+    if lines is not None:
+        lines.close()
     return hooks.shapes
 
 
@@ -412,7 +419,8 @@ def extract(
     cache : bool
         Read and write the per-layer activation cache (and the fitted PCA reducers).
     progress : bool, optional
-        Show a progress bar; default when stderr is a terminal.
+        Progress report (:func:`neuroalign.progress.progress_mode`): a bar on a terminal,
+        plain lines every 10 s otherwise; False: none.
 
     Returns
     -------

@@ -20,7 +20,15 @@ from collections.abc import Callable
 
 import pluggy
 
-from ..specs import AggregatorSpec, AttackSpec, BenchmarkSpec, DatasetSpec, MetricSpec, ModelSpec
+from ..specs import (
+    AggregatorSpec,
+    AttackSpec,
+    BenchmarkSpec,
+    DatasetSpec,
+    FigureSpec,
+    MetricSpec,
+    ModelSpec,
+)
 
 PROJECT = "neuroalign"
 hookspec = pluggy.HookspecMarker(PROJECT)
@@ -35,6 +43,7 @@ __all__ = [
     "register_attacks",
     "register_benchmarks",
     "register_aggregators",
+    "register_figures",
 ]
 
 
@@ -140,4 +149,26 @@ def register_aggregators(register: Callable[[AggregatorSpec], None]) -> None:
     -----
     Called once per plugin manager, in the registration phase. The built-in ``mean``, ``zmean``
     and ``meanrank`` are registered through this same hook by :mod:`neuroalign.builtin`.
+    """
+
+
+@hookspec
+def register_figures(register: Callable[[FigureSpec], None]) -> None:
+    """Register figures of the HTML report (``neuroalign report``).
+
+    Parameters
+    ----------
+    register : callable
+        Call ``register(spec)`` with a :class:`~neuroalign.FigureSpec` for each figure; the
+        factory returns a :class:`~neuroalign.Figure`, called as ``figure(context)`` with a
+        :class:`~neuroalign.FigureContext` and returning charts (``BarChart``, ``LineChart``,
+        ``ScatterChart``, ``Heatmap``, ``StripChart``) that the report draws as inline SVG.
+
+    Notes
+    -----
+    Called once per plugin manager, in the registration phase. This is how a benchmark family
+    contributes its figures without editing the report: ``scope`` places the figure in each
+    matching benchmark's section (``"benchmark"``), on each model card (``"model"``) or in a
+    section of its own (``"global"``). The core's own figures (bars, layer profiles, agreement
+    heatmap, ...) are registered through this same hook by :mod:`neuroalign.plugins.builtin`.
     """

@@ -18,6 +18,7 @@ from ..specs import (
     AttackSpec,
     BenchmarkSpec,
     DatasetSpec,
+    FigureSpec,
     MetricSpec,
     ModelSpec,
     Spec,
@@ -33,6 +34,7 @@ KINDS: dict[str, type[Spec]] = {
     "attack": AttackSpec,
     "benchmark": BenchmarkSpec,
     "aggregator": AggregatorSpec,
+    "figure": FigureSpec,
 }
 
 
@@ -129,6 +131,7 @@ class Registry:
             base, dot, tag = name.partition(".")
             base_entry = entries.get(f"{source}:{base}")
             if dot and tag and base_entry is not None and base_entry.spec.accepts_tags:
+                _check_tag(base_entry.spec, identifier, tag)
                 data = base_entry.spec.model_dump()
                 data["id"] = identifier
                 data["parameters"] = {**data["parameters"], "tag": tag}
@@ -168,6 +171,25 @@ class Registry:
 
     def __len__(self) -> int:
         return sum(len(v) for v in self._entries.values())
+
+
+def _check_tag(spec: ModelSpec, identifier: str, tag: str) -> None:
+    """Reject a tag the base spec does not list in ``metadata["tags"]`` (when it lists any)."""
+    declared = spec.metadata.get("tags")
+    if declared is None or tag in declared:
+        return
+    from ..errors import closest
+
+    if not declared:
+        raise SpecError(f"model {identifier!r}: {spec.id!r} has no pretrained tags; use "
+                        f"{spec.id!r} with random weights (--random-weights, pretrained=False)")
+    near = closest(tag, list(declared))
+    hint = f"did you mean {', '.join(repr(t) for t in near)}? " if near else ""
+    raise SpecError(
+        f"unknown pretrained tag {tag!r} for {spec.id!r} (in {identifier!r}); {hint}valid tags: "
+        f"{', '.join(declared)} (e.g. '{spec.id}.{declared[0]}'; list them with: neuroalign "
+        f"info {spec.id})"
+    )
 
 
 def _duplicate(kind: str, identifier: str, existing: Entry, distribution: str) -> DuplicateIdError:

@@ -1,6 +1,7 @@
 """Scoring: run benchmarks, store results, compose suites, aggregate and compare.
 
 - :mod:`.engine`: ``score`` / ``score_many`` (resolve, look up results, call, store);
+- :mod:`.grid`: ``grid`` (model x benchmark grids, local or on dask.distributed);
 - :mod:`.results`: the results database (SQLite, idempotent upserts);
 - :mod:`.composite`: ``compose`` (a composite benchmark is a benchmark);
 - :mod:`.aggregate`: built-in aggregators and ``rank``;
@@ -13,7 +14,9 @@ from ..lazy import lazy_exports
 
 _EXPORTS: dict[str, str] = {
     "score": "engine", "score_many": "engine", "progress_enabled": "engine", "track": "engine",
+    "grid": "grid", "GridResult": "grid",
     "ResultsDatabase": "results", "DEFAULT_REQUEST": "results",
+    "to_pandas": "export", "to_xarray": "export",
     "compose": "composite", "CompositeBenchmark": "composite",
     "rank": "aggregate", "MeanAggregator": "aggregate", "ZMeanAggregator": "aggregate",
     "MeanRankAggregator": "aggregate",

@@ -37,7 +37,9 @@ __all__ = [
     "MeanAggregator",
     "ZMeanAggregator",
     "MeanRankAggregator",
+    "FunctionAggregator",
     "benchmark_groups",
+    "benchmark_directions",
     "region_means",
     "rank",
     "Agreement",
@@ -231,14 +233,19 @@ class MeanAggregator(_Base):
     def rank(self, table: pd.DataFrame) -> pd.Series:
         """The hierarchical mean of each row (model) of a model x benchmark table.
 
-        Columns are grouped by :func:`benchmark_groups`; NaN cells are missing scores.
+        Columns are grouped by :func:`benchmark_groups`; NaN cells are missing scores. Columns
+        whose benchmark is lower-is-better (:func:`benchmark_directions`) are left out, as
+        engineering benchmarks are: an arithmetic mean of alignment scores has no place for
+        them (``zmean`` and ``meanrank`` include them with their sign flipped).
         """
         import pandas as pd
 
         groups = benchmark_groups(table)
+        higher = benchmark_directions(table)
+        columns = [c for c in table.columns if higher[c]]  # lower-is-better: left out
         out = {}
         for model, row in table.iterrows():
-            leaves = [(c, *groups[c], float(row[c]), None) for c in table.columns]
+            leaves = [(c, *groups[c], float(row[c]), None) for c in columns]
             out[model] = _hierarchical(leaves, self.missing, self.levels)[0]
         return pd.Series(out, name=self.spec.id, dtype=float).reindex(table.index)
 
@@ -279,12 +286,15 @@ class ZMeanAggregator(_TableAggregator):
     default_id = "zmean"
 
     def rank(self, table: pd.DataFrame) -> pd.Series:
-        """Mean z-score of each row (model); higher is better."""
+        """Mean z-score of each row (model); higher is better. The z-scores of a lower-is-better
+        benchmark (:func:`benchmark_directions`) are negated."""
+        higher = benchmark_directions(table)
         table = self._prepared(table)
         ddof = int(self.spec.parameters.get("ddof", 0))
         std = table.std(axis=0, ddof=ddof).replace(0.0, math.inf)
         z = (table - table.mean(axis=0)) / std
-        return z.mean(axis=1, skipna=True).rename(self.spec.id)
+        sign = [1.0 if higher[c] else -1.0 for c in table.columns]
+        return (z * sign).mean(axis=1, skipna=True).rename(self.spec.id)
 
 
 class MeanRankAggregator(_TableAggregator):
@@ -299,9 +309,15 @@ class MeanRankAggregator(_TableAggregator):
     default_id = "meanrank"
 
     def rank(self, table: pd.DataFrame) -> pd.Series:
-        """Mean rank of each row (model); higher is better."""
+        """Mean rank of each row (model); higher is better. On a lower-is-better benchmark
+        (:func:`benchmark_directions`) the lowest value gets the highest rank."""
+        import pandas as pd
+
+        higher = benchmark_directions(table)
         table = self._prepared(table)
-        ranks = table.rank(axis=0, method="average", ascending=True, na_option="keep")
+        ranks = pd.DataFrame({
+            c: table[c].rank(method="average", ascending=higher[c], na_option="keep")
+            for c in table.columns}, index=table.index)
         return ranks.mean(axis=1, skipna=True).rename(self.spec.id)
 
 
@@ -353,6 +369,24 @@ def region_means(table: pd.DataFrame) -> pd.DataFrame:
                          for region, names in columns.items()}, index=table.index)
 
 
+def benchmark_directions(table: pd.DataFrame) -> dict[str, bool]:
+    """``column -> higher_is_better`` for the benchmark columns of ``table``.
+
+    From ``table.attrs["benchmarks"][column]["higher_is_better"]``, else the spec of a registered
+    benchmark of that id, else True.
+    """
+    declared = table.attrs.get("benchmarks", {}) if hasattr(table, "attrs") else {}
+    out: dict[str, bool] = {}
+    for column in table.columns:
+        info = declared.get(column, {})
+        if "higher_is_better" in info:
+            out[column] = bool(info["higher_is_better"])
+            continue
+        spec = _registered_benchmark(str(column))
+        out[column] = bool(getattr(spec, "higher_is_better", True)) if spec is not None else True
+    return out
+
+
 def _registered_benchmark(identifier: str) -> Any:
     from ..plugins.lookup import get_registry
 
@@ -362,7 +396,92 @@ def _registered_benchmark(identifier: str) -> Any:
         return None
 
 
-def rank(table: pd.DataFrame, aggregator: str | Aggregator = "mean") -> pd.Series:
+class FunctionAggregator(Aggregator):
+    """A plain function ``f(table) -> pandas.Series`` used as an aggregator.
+
+    ``f`` receives a model x benchmark table (rows: models; columns: benchmark ids or group
+    names; values: ceiled scores, NaN where missing) and returns one value per row, higher is
+    better. :meth:`rank` is ``f`` itself; :meth:`combine` calls ``f`` on a one-row table of a
+    single model's child scores, so the same function works in :func:`neuroalign.compose`.
+
+    Parameters
+    ----------
+    function : callable
+        ``f(table) -> Series`` (a scalar is accepted from a one-row table too).
+    identifier : str, optional
+        The aggregator's id (``[a-z][a-z0-9_]*``); default the function's name in lower case,
+        prefixed ``fn_`` so it never shadows a registered aggregator.
+
+    Examples
+    --------
+    >>> suite = neuroalign.compose({"V4": [...], "IT": [...]},
+    ...                            aggregator=lambda t: t.median(axis=1))  # doctest: +SKIP
+    """
+
+    combines = True
+
+    def __init__(self, function: Any, identifier: str | None = None):
+        import re
+
+        if not callable(function):
+            raise SpecError(f"FunctionAggregator needs a callable f(table) -> Series; found "
+                            f"{function!r}")
+        self.function = function
+        if identifier is None:
+            raw = getattr(function, "__name__", "function")
+            raw = "lambda" if raw == "<lambda>" else raw
+            identifier = "fn_" + (re.sub(r"[^a-z0-9_]", "_", raw.lower()).strip("_") or "function")
+        self.spec = AggregatorSpec(
+            id=identifier, factory="neuroalign.aggregate:FunctionAggregator",
+            description=f"the function {getattr(function, '__qualname__', function)!r}",
+        )
+
+    def __repr__(self) -> str:
+        return f"FunctionAggregator({self.function!r}, id={self.spec.id!r})"
+
+    def rank(self, table: pd.DataFrame) -> pd.Series:
+        """``f(table)`` checked to be one number per row."""
+        import pandas as pd
+
+        out = self.function(table)
+        if not isinstance(out, pd.Series):
+            if len(table.index) == 1 and isinstance(out, (int, float)):
+                out = pd.Series([float(out)], index=table.index)
+            else:
+                raise SpecError(
+                    f"aggregator {self.spec.id!r}: f(table) must return a pandas Series (one "
+                    f"value per row of the model x benchmark table); it returned "
+                    f"{type(out).__name__}"
+                )
+        if len(out) != len(table.index) or not out.index.equals(table.index):
+            raise SpecError(
+                f"aggregator {self.spec.id!r}: f(table) returned {len(out)} values indexed "
+                f"{list(out.index)[:5]}; expected one per row, indexed {list(table.index)[:5]} "
+                "(reduce over axis=1)"
+            )
+        return out.astype(float).rename(self.spec.id)
+
+    def combine(self, children: Mapping[str, Score]) -> Score:
+        """One Score: ``f`` on the one-row table of the children's values."""
+        import pandas as pd
+
+        table = pd.DataFrame([{name: float(child.value) for name, child in children.items()}],
+                             index=pd.Index(["model"], name="model"))
+        table.attrs["benchmarks"] = {
+            name: {"region": child.attrs.get("region"), "kind": child.attrs.get("kind")}
+            for name, child in children.items()
+        }
+        value = float(self.rank(table).iloc[0])
+        plugins: dict[str, str] = {}
+        for child in children.values():
+            plugins.update(child.provenance.plugins)
+        return Score(value=value, children=dict(children),
+                     attrs={"aggregator": self.spec.id}, provenance=Provenance(plugins=plugins))
+
+
+
+
+def rank(table: pd.DataFrame, aggregator: Any = "mean") -> pd.Series:
     """One value per model from a model x benchmark table, higher is better.
 
     Parameters
@@ -371,8 +490,9 @@ def rank(table: pd.DataFrame, aggregator: str | Aggregator = "mean") -> pd.Serie
         Models as rows, benchmark ids as columns, ceiled scores as values (NaN: missing). A tidy
         table with columns ``model_id``, ``benchmark_id`` and ``value`` (as the results registry
         returns) is pivoted first.
-    aggregator : str or Aggregator
-        An aggregator id (``"mean"``, ``"zmean"``, ``"meanrank"``, or a plugin's) or object.
+    aggregator : str, Aggregator or callable
+        An aggregator id (``"mean"``, ``"zmean"``, ``"meanrank"``, or a plugin's), object, or a
+        plain function ``f(table) -> Series`` (:class:`FunctionAggregator`).
 
     Returns
     -------
@@ -383,6 +503,8 @@ def rank(table: pd.DataFrame, aggregator: str | Aggregator = "mean") -> pd.Serie
         from ..plugins.lookup import get_aggregator
 
         aggregator = get_aggregator(aggregator)
+    elif not isinstance(aggregator, Aggregator) and callable(aggregator):
+        aggregator = FunctionAggregator(aggregator)
     return aggregator.rank(wide_table(table))
 
 

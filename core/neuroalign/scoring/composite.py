@@ -21,7 +21,7 @@ import json
 import math
 import re
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Literal
 
 from ..errors import SpecError
@@ -107,10 +107,14 @@ class CompositeBenchmark(Benchmark):
         return child
 
     def __call__(self, model: Model | str, *, layers: Sequence[str] | None = None,
-                 progress: bool | None = None) -> Score:
+                 progress: bool | None = None,
+                 member_score: Callable[..., Score] | None = None) -> Score:
         """Score ``model`` (a Model or a model id, built once) on every child, then combine.
 
-        ``layers`` and ``progress`` are passed on to every child.
+        ``layers`` and ``progress`` are passed on to every child. ``member_score(benchmark,
+        model, layers, progress)``, when given, scores each child instead of calling it:
+        :func:`neuroalign.score` passes one that looks the child up in the results database
+        first (and stores it when computed), so members scored before are not recomputed.
         """
         if self.on_error == "raise":
             self.check_members()
@@ -123,7 +127,10 @@ class CompositeBenchmark(Benchmark):
         for name in self.children:
             try:
                 bench = self.benchmark(name)
-                score = bench(model, layers=layers, progress=progress)
+                if member_score is not None:
+                    score = member_score(bench, model, layers, progress)
+                else:
+                    score = bench(model, layers=layers, progress=progress)
             except Exception as error:  # noqa: BLE001 - policy chosen by on_error
                 if self.on_error == "raise":
                     raise
@@ -238,7 +245,8 @@ def _annotate(name: str, score: Score, bench: Benchmark | None) -> Score:
     return score.model_copy(update={"attrs": attrs})
 
 
-def compose(spec: Any, aggregator: str | Aggregator = "mean", *, identifier: str | None = None,
+def compose(spec: Any, aggregator: str | Aggregator | Callable[[Any], Any] = "mean", *,
+            name: str | None = None, identifier: str | None = None,
             on_error: OnError = "raise") -> CompositeBenchmark:
     """Build a composite benchmark from benchmark ids or objects, nested by region.
 
@@ -249,13 +257,21 @@ def compose(spec: Any, aggregator: str | Aggregator = "mean", *, identifier: str
         ``{"V4": ["MajajHong2015.V4-pls"], "IT": [...], "behavior": [...]}``; or a flat list of
         ids/benchmarks. Group names must match ``[A-Za-z0-9_]+``; a group named after a region
         (V1, V2, V4, IT, behavior) becomes a composite of that region.
-    aggregator : str or Aggregator
+    aggregator : str, Aggregator or callable
         Aggregator id or object used at every level; it must support ``combine`` (``mean``, or
-        ``get_aggregator("mean", parameters={"missing": "skip"})``).
+        ``get_aggregator("mean", parameters={"missing": "skip"})``). A plain function
+        ``f(table) -> pandas.Series`` works too (see :class:`FunctionAggregator`): it gets a
+        model x child table (one row when combining one model) and returns one value per row.
+    name : str, optional
+        A readable suite name (letters, digits, ``_``): the id becomes
+        ``<name>.overall-<aggregator>`` and its groups ``<name>.<group>-<aggregator>``. The
+        name is what identifies the suite in the results database, so give different suites
+        different names (a stored result is reused only while the member versions match).
     identifier : str, optional
-        The composite's id (``Family.name``); default ``Suite_<hash>.overall-<aggregator>``
-        where the hash covers the tree and the aggregator, so different suites never share an id
-        in the results registry. Groups get ``<Family>.<group>-<aggregator>``.
+        The composite's full id (``Family.name``), instead of ``name``; default
+        ``Suite_<hash>.overall-<aggregator>`` where the hash covers the tree and the aggregator,
+        so different unnamed suites never share an id in the results registry. Groups get
+        ``<Family>.<group>-<aggregator>``.
     on_error : {"raise", "missing"}
         What a child that raises becomes (see :class:`CompositeBenchmark`).
 
@@ -268,6 +284,13 @@ def compose(spec: Any, aggregator: str | Aggregator = "mean", *, identifier: str
     agg = _aggregator(aggregator)
     tree = _tree(spec, "spec")
     agg_id = agg.spec.id
+    if name is not None:
+        if identifier is not None:
+            raise SpecError("compose: give name= or identifier=, not both")
+        if not isinstance(name, str) or not _GROUP.match(name):
+            raise SpecError(f"compose: name={name!r} must match [A-Za-z0-9_]+ (it becomes the "
+                            "family of the suite's id), e.g. name='MyLabSuite'")
+        identifier = f"{name}.overall-{agg_id}"
     if identifier is None:
         digest = hashlib.sha256(json.dumps([tree, agg_id, agg.spec.parameters], sort_keys=True,
                                            default=str).encode()).hexdigest()[:8]
@@ -276,13 +299,18 @@ def compose(spec: Any, aggregator: str | Aggregator = "mean", *, identifier: str
     return _build(spec, tree, agg, identifier, family, None, on_error)
 
 
-def _aggregator(aggregator: str | Aggregator) -> Aggregator:
+def _aggregator(aggregator: Any) -> Aggregator:
     if isinstance(aggregator, str):
         from ..plugins.lookup import get_aggregator
 
         aggregator = get_aggregator(aggregator)
+    elif not isinstance(aggregator, Aggregator) and callable(aggregator):
+        from .aggregate import FunctionAggregator
+
+        aggregator = FunctionAggregator(aggregator)
     if not isinstance(aggregator, Aggregator):
-        raise SpecError(f"compose needs an aggregator id or Aggregator; found {aggregator!r}")
+        raise SpecError(f"compose needs an aggregator id, an Aggregator or a function "
+                        f"f(table) -> Series; found {aggregator!r}")
     if not getattr(aggregator, "combines", True):
         raise SpecError(
             f"compose needs an aggregator that combines one model's scores; "

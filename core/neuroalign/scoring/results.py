@@ -34,7 +34,7 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -46,7 +46,8 @@ if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
     import xarray as xr
 
-__all__ = ["COLUMNS", "DEFAULT_REQUEST", "ResultsDatabase", "data_digest", "default_results_path"]
+__all__ = ["COLUMNS", "DEFAULT_REQUEST", "ResultsDatabase", "data_digest", "default_results_path",
+           "row_labels"]
 
 #: schema version stored in ``PRAGMA user_version`` (3: the key gained ``data_sha256``)
 SCHEMA_VERSION = 3
@@ -58,8 +59,11 @@ DEFAULT_REQUEST = "default"
 COLUMNS: tuple[str, ...] = (
     "model", "weights_hash", "benchmark", "version", "request", "value", "raw", "ceiling",
     "error", "layer", "created", "updated", "neuroalign_version", "seed", "wall_time_s", "host",
-    "data_sha256", "data_files",
+    "data_sha256", "data_files", "weights", "data",
 )
+
+#: columns read from the table itself (the rest are read from each record's Score JSON)
+_STORED_COLUMNS = COLUMNS[:-2]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS scores (
@@ -106,7 +110,7 @@ DO UPDATE SET
 _SELECT = (
     "SELECT model_id, weights_hash, benchmark_id, benchmark_version, request, value, raw, "
     "ceiling, error, layer, created, updated, neuroalign_version, seed, wall_time_s, host, "
-    "data_sha256, data_files FROM scores"
+    "data_sha256, data_files, score_json FROM scores"
 )
 
 
@@ -284,6 +288,20 @@ class ResultsDatabase:
                 raise
             connection.execute("COMMIT")
 
+    def put_many(self, scores: Iterable[Score]) -> int:
+        """Store every Score of ``scores`` in one transaction (all or none); return how many."""
+        rows = [_row(score) for score in scores]
+        with self._lock:
+            connection = self._connect()
+            connection.execute("BEGIN IMMEDIATE")
+            try:
+                connection.executemany(_UPSERT, rows)
+            except BaseException:
+                connection.execute("ROLLBACK")
+                raise
+            connection.execute("COMMIT")
+        return len(rows)
+
     def delete(self, model: str = "*", benchmark: str = "*", *, weights_hash: str | None = None,
                version: int | None = None, request: str = "*") -> int:
         """Delete the records matching the fnmatch patterns (every request and data by default);
@@ -366,7 +384,7 @@ class ResultsDatabase:
             ).fetchall()
         out = []
         for row in rows:
-            record = dict(zip(COLUMNS, row))
+            record = dict(zip(_STORED_COLUMNS, row[:-1]))
             if not (fnmatch.fnmatchcase(record["model"], model)
                     and fnmatch.fnmatchcase(record["benchmark"], benchmark)
                     and fnmatch.fnmatchcase(record["request"], request)):
@@ -375,6 +393,7 @@ class ResultsDatabase:
                 continue
             if version is not None and record["version"] != int(version):
                 continue
+            record["weights"], record["data"] = _identity(row[-1], record["weights_hash"])
             record["weights_hash"] = record["weights_hash"] or None
             record["version"] = record["version"] or None
             record["data_sha256"] = record["data_sha256"] or None
@@ -391,8 +410,13 @@ class ResultsDatabase:
         Columns are :data:`COLUMNS`: ``model``, ``weights_hash``, ``benchmark``, ``version``,
         ``request``, ``value`` (ceiled), ``raw``, ``ceiling``, ``error``, ``layer`` (chosen
         layer), ``created`` (when the score was computed), ``updated`` (when it was written),
-        provenance details, ``data_sha256`` (digest of the data; None: not known) and
-        ``data_files`` (file -> sha256 of the data the score was computed on).
+        provenance details, ``data_sha256`` (digest of the data; None: not known),
+        ``data_files`` (file -> sha256 of the data the score was computed on), ``weights`` (which
+        weights, in words: ``"pretrained:<tag> 1a2b3c4d"``,
+        ``"random 1a2b3c4d"``, ``"weights 1a2b3c4d"``; see
+        :func:`neuroalign.scoring.engine.weights_label`) and ``data`` (``"real"``,
+        ``"synthetic <store>"``, ``"store <store>"``, or ``"unknown"`` for records written before
+        neuroalign recorded it).
         """
         import pandas as pd
 
@@ -408,23 +432,33 @@ class ResultsDatabase:
         """Default records' ceiled values as a ``model x benchmark`` DataArray (NaN where nothing
         is stored).
 
-        When several records share a (model, benchmark) pair (several weights or versions), the
-        highest benchmark version, then the most recently written record, is used.
+        One row per model *and* what it was scored with: records of one model with different
+        weights (pretrained, random, another checkpoint) or data (real, synthetic) are never
+        mixed in one row. A model scored with one identity only keeps its id as the row label;
+        otherwise each row is labelled ``"<model> [<weights>, <data>]"``. The ``model_id``,
+        ``weights`` and ``data`` coordinates (along ``model``) name each row's parts. Among
+        records of the same row and benchmark, the highest benchmark version, then the most
+        recently written record, is used.
         """
         import numpy as np
         import xarray as xr
 
         frame = self.query(model, benchmark)
         frame = frame.sort_values(["version", "updated"]).drop_duplicates(
-            ["model", "benchmark"], keep="last"
+            ["model", "weights", "data", "benchmark"], keep="last"
         )
-        table = frame.pivot(index="model", columns="benchmark", values="value")
-        errors = frame.pivot(index="model", columns="benchmark", values="error")
+        frame["row"] = row_labels(frame)
+        table = frame.pivot(index="row", columns="benchmark", values="value")
+        errors = frame.pivot(index="row", columns="benchmark", values="error")
         errors = errors.reindex(index=table.index, columns=table.columns)
+        parts = frame.drop_duplicates("row").set_index("row").reindex(table.index)
         return xr.DataArray(
             np.asarray(table.to_numpy(dtype="float64")),
             dims=("model", "benchmark"),
             coords={"model": list(table.index), "benchmark": list(table.columns),
+                    "model_id": ("model", list(parts["model"])),
+                    "weights": ("model", list(parts["weights"])),
+                    "data": ("model", list(parts["data"])),
                     "error": (("model", "benchmark"), errors.to_numpy(dtype="float64"))},
             name="score",
         )
@@ -432,6 +466,27 @@ class ResultsDatabase:
     def __len__(self) -> int:
         with self._lock:
             return int(self._connect().execute("SELECT COUNT(*) FROM scores").fetchone()[0])
+
+
+def _identity(score_json: str, weights_hash: str | None) -> tuple[str, str]:
+    """``(weights, data)`` in words from a record's Score JSON (see :meth:`ResultsDatabase.query`)."""
+    import json
+
+    provenance = json.loads(score_json).get("provenance") or {}
+    weights = provenance.get("weights")
+    if not weights:
+        weights = f"unknown {weights_hash[:8]}" if weights_hash else "unknown"
+    return weights, provenance.get("data_source") or "unknown"
+
+
+def row_labels(frame: pd.DataFrame) -> list[str]:
+    """One label per row of a results table (``model``, ``weights``, ``data`` columns): the model
+    id when the table holds that model with one (weights, data) identity only, else
+    ``"<model> [<weights>, <data>]"``, so different weights or data never share a label."""
+    identities = frame.groupby("model")[["weights", "data"]].apply(
+        lambda group: len(group.drop_duplicates())) if len(frame) else {}
+    return [model if identities[model] == 1 else f"{model} [{weights}, {data}]"
+            for model, weights, data in zip(frame["model"], frame["weights"], frame["data"])]
 
 
 def _row(score: Score) -> dict[str, Any]:

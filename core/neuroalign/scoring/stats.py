@@ -100,6 +100,11 @@ def agreement(table: pd.DataFrame, *, alpha: float = 0.05, complete: bool = True
     names = list(table.columns)
     if len(names) < 2:
         raise SpecError(f"agreement needs at least 2 benchmark columns; found {names}")
+    n_pairs = len(names) * (len(names) - 1) // 2
+    if len(table) >= 3 and not table.isna().to_numpy().any():
+        # every pair uses the same models: Pearson of the ranks, as spearmanr, in one step
+        rho, pvalue = _rank_correlations(table)
+        return Agreement(rho, pvalue, alpha, alpha / n_pairs, int(len(table)))
     rho = pd.DataFrame(np.eye(len(names)), index=names, columns=names)
     pvalue = pd.DataFrame(np.zeros((len(names),) * 2), index=names, columns=names)
     for i, a in enumerate(names):
@@ -111,8 +116,30 @@ def agreement(table: pd.DataFrame, *, alpha: float = 0.05, complete: bool = True
                 r, p = spearmanr(pair[a], pair[b])
             rho.loc[a, b] = rho.loc[b, a] = r
             pvalue.loc[a, b] = pvalue.loc[b, a] = p
-    n_pairs = len(names) * (len(names) - 1) // 2
     return Agreement(rho, pvalue, alpha, alpha / n_pairs, int(len(table)))
+
+
+def _rank_correlations(table: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Spearman rho and two-sided p of every column pair of a complete table, as
+    ``scipy.stats.spearmanr`` computes them (average ranks; t-distribution p-value)."""
+    import numpy as np
+    import pandas as pd
+    from scipy.stats import t as student
+
+    names = list(table.columns)
+    ranks = table.rank(axis=0, method="average").to_numpy(dtype="float64")
+    n = ranks.shape[0]
+    centred = ranks - ranks.mean(axis=0)
+    norms = np.sqrt((centred ** 2).sum(axis=0))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rho = (centred.T @ centred) / np.outer(norms, norms)
+        rho = np.clip(rho, -1.0, 1.0)
+        t = rho * np.sqrt((n - 2) / ((1.0 + rho) * (1.0 - rho)))
+    p = 2 * student.sf(np.abs(t), n - 2)
+    np.fill_diagonal(rho, 1.0)
+    np.fill_diagonal(p, 0.0)
+    return (pd.DataFrame(rho, index=names, columns=names),
+            pd.DataFrame(p, index=names, columns=names))
 
 
 def rho_hierarchy(scores: Any) -> Any:

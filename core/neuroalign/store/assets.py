@@ -565,6 +565,23 @@ def active_store() -> str | None:
     return url
 
 
+def _store_hint(store: str, error: Exception) -> str:
+    """The error of a store without an index, naming a store found one level down (a demo output
+    folder holds its store in ``store/``)."""
+    if "://" not in store or store.startswith("file://"):
+        folder = Path(store.removeprefix("file://"))
+        if folder.is_dir() and not (folder / "index.json").is_file():
+            below = sorted(p.parent for p in folder.glob("*/index.json"))
+            if below:
+                names = " or ".join(f"NEUROALIGN_STORE={p}" for p in below)
+                return (f"{folder} holds no store index (index.json), but {below[0].name}/ in it "
+                        f"does: set {names}")
+            return (f"{folder} holds no store index (index.json); point NEUROALIGN_STORE at the "
+                    "folder that has one (neuroalign demo builds one in <output>/store), or unset "
+                    "NEUROALIGN_STORE")
+    return f"{error}; or unset NEUROALIGN_STORE"
+
+
 def _store_index(store: str) -> Index:
     from .index import load_index
 
@@ -586,7 +603,7 @@ def _store_index(store: str) -> Index:
         try:
             index = load_index(url, storage_options(scheme))
         except AssetError as error:
-            raise AssetError(f"NEUROALIGN_STORE={store!r}: {error}; or unset NEUROALIGN_STORE") \
+            raise AssetError(f"NEUROALIGN_STORE={store!r}: {_store_hint(store, error)}") \
                 from error
         if scheme not in REMOTE_SCHEMES:
             return index

@@ -11,8 +11,12 @@ Usage, in a plugin's own tests::
 
 Each check is named ``<target>-<check>`` (``Example.V4-corr-check_spec_frozen``) and fails with a
 :class:`ConformanceError` saying "<Kind> 'id' should ... Found ...". Checks are cheap: hooks are
-called once at collection, synthetic datasets are generated at a small ``scale``, and models are
-built (and benchmarks scored end to end) only with ``build_models=True``.
+called once at collection and synthetic datasets are generated at a small ``scale``. Every model
+is built with random weights (``pretrained=False``: nothing is downloaded) and run forward on a
+few stimuli, checking that every layer it commits to (``region_layers``) or lists as a candidate
+(``layers``) exists and yields activations; benchmarks are scored end to end on the plugin's
+first model. Opt out explicitly with ``build_models=False`` (e.g. a catalog of a thousand
+architectures whose builds are tested elsewhere).
 """
 
 from __future__ import annotations
@@ -74,7 +78,7 @@ class _Plugin:
     staged: list[tuple[str, str, Any]] = field(default_factory=list)  # (hook, kind, object)
     returned: dict[str, Any] = field(default_factory=dict)
     error: BaseException | None = None
-    build_models: bool = False
+    build_models: bool = True
     seed: int = 0
     scale: float = 0.25
 
@@ -120,7 +124,7 @@ def _inspect(plugin: Any, **options: Any) -> _Plugin:
     return info
 
 
-def checks_for(plugin: Any, *, build_models: bool = False, seed: int = 0, scale: float = 0.25
+def checks_for(plugin: Any, *, build_models: bool = True, seed: int = 0, scale: float = 0.25
                ) -> list[Check]:
     """Every check that applies to ``plugin`` (a module or object with ``@hookimpl`` functions).
 
@@ -129,9 +133,9 @@ def checks_for(plugin: Any, *, build_models: bool = False, seed: int = 0, scale:
     plugin : module or object
         What the entry point names, e.g. ``neuroalign_majaj2015.plugin``.
     build_models : bool
-        Also build every model (and score each benchmark on the plugin's first model). Off by
-        default: building a model may import torch and create weights. Without it, the checks
-        that need a built model are not yielded.
+        Build every model with random weights and run it forward on a few stimuli
+        (:func:`check_model_forward`), and score each benchmark on the plugin's first model
+        (default). ``False`` opts out: the checks that need a built model are not yielded.
     seed : int
         Seed passed to synthetic generators.
     scale : float
@@ -150,14 +154,14 @@ def checks_for(plugin: Any, *, build_models: bool = False, seed: int = 0, scale:
 def _applies(fn: Any, info: _Plugin, spec: Spec) -> bool:
     """Whether ``fn`` applies with these options (like scikit-learn, inapplicable checks are not
     yielded at all rather than reported as skipped)."""
-    if fn is check_runtime_pickles and _label(spec) == "Model":
+    if fn in (check_runtime_pickles, check_model_forward) and _label(spec) == "Model":
         return info.build_models
     if fn is check_benchmark_deterministic:
         return info.build_models and bool(info.specs("model"))
     return True
 
 
-def parametrize_with_checks(plugin: Any, *, build_models: bool = False, seed: int = 0,
+def parametrize_with_checks(plugin: Any, *, build_models: bool = True, seed: int = 0,
                             scale: float = 0.25) -> Any:
     """A ``pytest.mark.parametrize("check", ...)`` over :func:`checks_for` ``(plugin, ...)``."""
     import pytest
@@ -355,6 +359,8 @@ def check_runtime_pickles(info: _Plugin, spec: Spec) -> None:
     """Building the runtime object does no I/O and the object pickles (for distributed runs)."""
     if _label(spec) == "Model" and not info.build_models:
         _skip("models are built only with build_models=True")
+    if _label(spec) == "Model":
+        spec = _random_weights(spec)
     factory = resolve_factory(spec.factory)  # importing is allowed; constructing must be cheap
     guard = no_io(f"{_label(spec)} {spec.id!r} (building its runtime object)")
     with (guard if _label(spec) != "Model" else contextlib.nullcontext()):
@@ -364,6 +370,57 @@ def check_runtime_pickles(info: _Plugin, spec: Spec) -> None:
     except Exception as error:  # noqa: BLE001
         raise _fail(spec, "build a runtime object that pickles",
                     f"{type(error).__name__}: {error}") from error
+
+
+def _random_weights(spec: Spec) -> Spec:
+    """``spec`` with ``pretrained=False`` when it has that parameter (nothing is downloaded)."""
+    if "pretrained" in spec.parameters:
+        return spec.with_parameters({"pretrained": False})
+    return spec
+
+
+#: stimuli the forward check uses: few and small (the model resizes them)
+FORWARD_STIMULI = 2
+
+
+def check_model_forward(info: _Plugin, spec: Spec) -> None:
+    """Built with random weights, the model runs forward on a few stimuli and every layer it
+    commits to (``region_layers``) or lists as a candidate (``layers``) yields activations."""
+    import numpy as np
+
+    from ..stimuli import StimulusSet
+
+    model = resolve_factory(spec.factory)(_random_weights(spec))
+    committed = list(dict.fromkeys(spec.region_layers.values()))
+    layers = list(dict.fromkeys([*committed, *spec.layers, *getattr(model, "layers", ())]))
+    if not layers:
+        raise _fail(spec, "commit to a layer for a region (region_layers) or list candidate "
+                    "layers (layers)", "neither")
+    rng = np.random.default_rng(info.seed)
+    images = rng.integers(0, 256, size=(FORWARD_STIMULI, 64, 64, 3), dtype=np.uint8)
+    stimuli = StimulusSet.from_arrays("conformance.forward", [f"s{i}" for i in
+                                                              range(FORWARD_STIMULI)], images, 8.0)
+    import tempfile
+
+    try:
+        # a private NEUROALIGN_HOME: the activation cache of this check is thrown away
+        with tempfile.TemporaryDirectory() as home, mock.patch.dict(os.environ,
+                                                                    {"NEUROALIGN_HOME": home}):
+            found = model.activations(stimuli, layers, reduction=None, progress=False)
+    except Exception as error:  # noqa: BLE001 - the message names the layer when one is missing
+        missing = [name for name in committed if name not in layers]
+        raise _fail(spec, f"run forward on {FORWARD_STIMULI} stimuli and yield its layers "
+                    f"{layers[:8]}{' ...' if len(layers) > 8 else ''}",
+                    f"{type(error).__name__}: {error}" + (f" (missing: {missing})" if missing
+                                                          else "")) from error
+    names = set(map(str, found["layer"].values)) if "layer" in found.coords else set()
+    absent = [name for name in layers if name not in names]
+    if absent:
+        raise _fail(spec, "yield activations for every committed and candidate layer",
+                    f"no activations for {absent} (got layers {sorted(names)[:8]})")
+    if found.sizes.get("presentation") != FORWARD_STIMULI:
+        raise _fail(spec, f"yield one row per stimulus ({FORWARD_STIMULI})",
+                    f"{found.sizes.get('presentation')} rows")
 
 
 _SPEC_CHECKS = [check_id_form, check_spec_json_roundtrip, check_spec_frozen,
@@ -585,6 +642,18 @@ def _leaves(tree: Any) -> list[str]:
     return []
 
 
+def _datasets_of(registry: Any, spec: Spec) -> list[str]:
+    """Dataset ids a benchmark reads: its dataset, dataset-valued parameters, and those of the
+    members of a composite (so only these are generated, not every installed plugin's)."""
+    known = set(registry.ids("dataset"))
+    found = [spec.dataset] if getattr(spec, "dataset", None) else []
+    found += [v for v in spec.parameters.values() if isinstance(v, str) and v in known]
+    if spec.kind == "composite":
+        for child in _leaves(spec.parameters.get("children")):
+            found += _datasets_of(registry, registry.spec("benchmark", child))
+    return list(dict.fromkeys(found))
+
+
 def check_benchmark_deterministic(info: _Plugin, spec: Spec) -> None:
     """Scoring the plugin's first model twice on synthetic data gives the same value."""
     import tempfile
@@ -599,10 +668,10 @@ def check_benchmark_deterministic(info: _Plugin, spec: Spec) -> None:
     old = use_plugin_manager(manager)
     try:
         with tempfile.TemporaryDirectory() as tmp:
-            datasets = [e.spec for e in registry.entries("dataset")]
+            datasets = [registry.spec("dataset", d) for d in _datasets_of(registry, spec)]
             write_synthetic_store(datasets, Path(tmp), seed=info.seed, scale=info.scale)
             with store_env(Path(tmp)):
-                model = registry.build("model", models[0].id)
+                model = _random_weights(models[0]).build()
                 values = [registry.build("benchmark", spec.id)(model).value for _ in range(2)]
     finally:
         use_plugin_manager(old)
@@ -610,7 +679,37 @@ def check_benchmark_deterministic(info: _Plugin, spec: Spec) -> None:
         raise _fail(spec, f"score {models[0].id!r} deterministically", f"{values[0]!r} then {values[1]!r}")
 
 
+# ------------------------------------------------------------------------------ figures
+
+
+def check_figure_explains_missing_data(info: _Plugin, spec: Spec) -> None:
+    """Called without any results, the figure raises FigureUnavailable with a reason."""
+    import pandas as pd
+
+    from ..app.report.charts import FigureContext
+    from ..app.report.leaderboard import leaderboard
+    from ..errors import FigureUnavailable
+
+    empty = pd.DataFrame(columns=["model", "benchmark", "value"])
+    board = leaderboard(empty, aggregator=None)
+    subject = {"benchmark": "Absent.IT-none", "model": "absent:model"}.get(spec.scope)
+    context = FigureContext(results=empty, board=board, subject=subject,
+                            parameters=dict(spec.parameters))
+    figure = resolve_factory(spec.factory)(spec)
+    try:
+        figure(context)
+    except FigureUnavailable as error:
+        if not str(error).strip():
+            raise _fail(spec, "say why it cannot be drawn", "an empty FigureUnavailable") from error
+        return
+    except Exception as error:  # noqa: BLE001
+        raise _fail(spec, "raise FigureUnavailable when its data is absent",
+                    f"{type(error).__name__}: {error}") from error
+    raise _fail(spec, "raise FigureUnavailable when its data is absent", "charts from no data")
+
+
 _KIND_CHECKS: dict[str, list[Callable[..., None]]] = {
+    "Model": [check_model_forward],
     "Dataset": [check_dataset_synthetic_loads, check_dataset_synthetic_deterministic],
     "Metric": [check_metric_perfect_source, check_metric_shuffled_source,
                check_metric_deterministic, check_metric_inputs_not_mutated],
@@ -618,4 +717,5 @@ _KIND_CHECKS: dict[str, list[Callable[..., None]]] = {
                 check_metric_inputs_not_mutated],
     "Aggregator": [check_aggregator_rank, check_aggregator_combine],
     "Benchmark": [check_benchmark_references, check_benchmark_deterministic],
+    "Figure": [check_figure_explains_missing_data],
 }

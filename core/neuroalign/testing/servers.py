@@ -175,11 +175,18 @@ def moto_s3_server() -> Iterator[LocalS3]:
     """
     from moto.server import ThreadedMotoServer
 
+    import urllib.request
+
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     try:
         host, port = server.get_host_and_port()
-        yield LocalS3(endpoint_url=f"http://{host}:{port}")
+        endpoint = f"http://{host}:{port}"
+        # moto keeps its buckets in process-wide state, shared by every server of the process:
+        # start empty, so one test's buckets (and their versioning) never leak into the next
+        urllib.request.urlopen(urllib.request.Request(f"{endpoint}/moto-api/reset",
+                                                      method="POST"), timeout=30).close()
+        yield LocalS3(endpoint_url=endpoint)
     finally:
         server.stop()
 

@@ -98,11 +98,11 @@ def test_rho_hierarchy_is_positive_for_the_ground_truth(in_fz_store, majaj_store
     """Paper 000's rho-hierarchy, end to end: V1, V2, V4, IT scored, stored, leaderboard."""
     from neuroalign.scoring.aggregate import rho_hierarchy
     from neuroalign.app.report import leaderboard
-    from neuroalign.scoring.results import ResultsRegistry
+    from neuroalign.scoring.results import ResultsDatabase
 
     # one store index per split family: point NEUROALIGN_STORE at each in turn
     truth = neuroalign.get_model("synthetic:groundtruth")
-    results = ResultsRegistry(tmp_path / "results.sqlite")
+    results = ResultsDatabase(tmp_path / "results.sqlite")
     regions = {}
     for store, ids in ((in_fz_store, ["FreemanZiemba2013.V1-pls", "FreemanZiemba2013.V2-pls"]),
                        (majaj_store, ["MajajHong2015.V4-pls", "MajajHong2015.IT-pls"])):

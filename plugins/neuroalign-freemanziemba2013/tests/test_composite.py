@@ -23,9 +23,17 @@ def test_members_other_than_behavior_are_installed():
     assert COMPOSITE_ID in installed
 
 
-def test_missing_behavior_member_fails_before_scoring():
-    if "Rajalingham2018-i2n" in list_benchmarks():
-        pytest.skip("neuroalign-rajalingham2018 is installed")
+def test_missing_behavior_member_fails_before_scoring(neuroalign_plugin_manager):
+    """Without neuroalign-rajalingham2018 (a manager that does not load it, whatever is
+    installed), the composite names the missing member and the distribution to install."""
+    import neuroalign_freemanziemba2013.plugin
+    import neuroalign_majaj2015.plugin
+
+    neuroalign_plugin_manager.register(neuroalign_freemanziemba2013.plugin, name="fz",
+                                       distribution="neuroalign-freemanziemba2013")
+    neuroalign_plugin_manager.register(neuroalign_majaj2015.plugin, name="majaj",
+                                       distribution="neuroalign-majaj2015")
+    assert "Rajalingham2018-i2n" not in list_benchmarks()
     suite = neuroalign.get_benchmark(COMPOSITE_ID)
     with pytest.raises(UnknownIdError, match=r"needs benchmark\(s\) \['Rajalingham2018-i2n'\].*"
                                              r"pip install neuroalign-rajalingham2018"):

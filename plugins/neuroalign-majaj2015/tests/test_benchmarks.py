@@ -13,7 +13,15 @@ from neuroalign_majaj2015.synthetic import layout
 def test_benchmark_specs_match_brainscore():
     specs = {s.id: s for s in benchmark_specs()}
     assert sorted(specs) == ["MajajHong2015.IT-pls", "MajajHong2015.IT-ridge",
-                             "MajajHong2015.V4-pls", "MajajHong2015.V4-ridge"]
+                             "MajajHong2015.V4-pls", "MajajHong2015.V4-ridge",
+                             "MajajHong2015public.IT-pls", "MajajHong2015public.V4-pls"]
+    public = {i: specs.pop(i) for i in list(specs) if i.startswith("MajajHong2015public.")}
+    for spec in public.values():  # Brain-Score's public benchmarks: open data, no credentials
+        assert spec.dataset == "MajajHong2015.public" and spec.metric == "pls"
+        assert spec.parameters["selection_dataset"] == "MajajHong2015.public"
+        assert spec.parameters["aggregate"] is False  # not part of region means
+        assert spec.ceiling == "internal_consistency" and spec.visual_degrees == 8.0
+    assert public["MajajHong2015public.V4-pls"].region == "V4"
     for spec in specs.values():
         assert spec.version == 1 and spec.visual_degrees == 8.0 and spec.number_of_trials == 50
         assert spec.dataset == "MajajHong2015.private" and spec.ceiling == "internal_consistency"

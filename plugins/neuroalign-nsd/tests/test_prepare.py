@@ -181,3 +181,36 @@ def test_missing_file_is_named(tmp_path, neuroalign_home):
                                       str(tmp_path / "x")])
     assert result.exit_code == 1
     assert "nsd_expdesign.mat" in result.output and "not found" in result.output
+
+
+class CountingFile:
+    """A read-only file wrapper that counts the bytes handed out."""
+
+    def __init__(self, handle):
+        self.handle, self.bytes = handle, 0
+
+    def read(self, size=-1):
+        data = self.handle.read(size)
+        self.bytes += len(data)
+        return data
+
+    def readinto(self, buffer):
+        n = self.handle.readinto(buffer)
+        self.bytes += n
+        return n
+
+    def __getattr__(self, name):
+        return getattr(self.handle, name)
+
+
+def test_only_the_asked_images_are_read(tmp_path):
+    from neuroalign_nsd.raw import read_images
+    from neuroalign_nsd.rawwrite import write_stimuli
+
+    images = np.random.default_rng(0).integers(0, 256, (300, 32, 32, 3), dtype=np.uint8)
+    path = write_stimuli(tmp_path, images)
+    with open(path, "rb") as raw:
+        counted = CountingFile(raw)
+        got = read_images(counted, [250, 7, 120])
+    np.testing.assert_array_equal(got, images[[250, 7, 120]])
+    assert counted.bytes < 0.05 * path.stat().st_size  # 3 of 300 images, plus metadata

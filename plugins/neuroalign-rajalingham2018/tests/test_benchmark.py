@@ -116,7 +116,7 @@ def test_brain_score_2018_is_the_plain_mean_of_v4_it_and_behavior(monkeypatch):
         def __init__(self, identifier):
             self.spec = neuroalign.get_spec("benchmark", identifier)
 
-        def __call__(self, model):
+        def __call__(self, model, *, layers=None, progress=None):
             return Score(value=values[self.spec.id], error=0.03)
 
     monkeypatch.setattr("neuroalign.plugins.lookup.get_benchmark", lambda identifier: Fixed(identifier))

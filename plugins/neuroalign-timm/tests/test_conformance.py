@@ -14,7 +14,9 @@ from neuroalign.testing.checks import check_plugin, checks_for
 
 REPRESENTATIVE = ("timm:resnet50", "timm:crossvit_18_dagger_240", "timm:vit_base_patch16_224",
                   "timm:coatnet_0_224")
-NAMED = [c for c in checks_for(neuroalign_timm.plugin)
+# build_models=False: building and running all ~1,370 architectures takes hours; the factory is
+# tested on representative builds in test_build.py instead
+NAMED = [c for c in checks_for(neuroalign_timm.plugin, build_models=False)
          if c.name.startswith("neuroalign_timm-")
          or c.name.rsplit("-check_", 1)[0] in REPRESENTATIVE]
 
@@ -25,5 +27,5 @@ def test_conformance(check):
 
 
 def test_conformance_every_spec():
-    # raises the first failure; model-building checks are not yielded without build_models=True
-    assert check_plugin(neuroalign_timm.plugin) == []
+    # raises the first failure; model-building checks are not yielded with build_models=False
+    assert check_plugin(neuroalign_timm.plugin, build_models=False) == []

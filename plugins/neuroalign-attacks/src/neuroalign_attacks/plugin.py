@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from neuroalign import AttackSpec, BenchmarkSpec, hookimpl
+from neuroalign import AttackSpec, BenchmarkSpec, FigureSpec, hookimpl
 
-from .specs import ATTACK_SPECS, BENCHMARK_SPECS
+from .specs import ATTACK_SPECS, BENCHMARK_SPECS, FIGURE_SPECS
 
 
 @hookimpl
@@ -20,4 +20,11 @@ def register_attacks(register: Callable[[AttackSpec], None]) -> None:
 def register_benchmarks(register: Callable[[BenchmarkSpec], None]) -> None:
     """Register ``PGD.robust_accuracy-linf`` and ``PGD.robust_accuracy-l2``."""
     for spec in BENCHMARK_SPECS:
+        register(spec)
+
+
+@hookimpl
+def register_figures(register: Callable[[FigureSpec], None]) -> None:
+    """Register ``robust_accuracy_curves``: accuracy vs epsilon per model (paper 000, Fig. 5)."""
+    for spec in FIGURE_SPECS:
         register(spec)

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from neuroalign import AttackSpec, BenchmarkSpec
+from neuroalign import AttackSpec, BenchmarkSpec, FigureSpec
 
-__all__ = ["ATTACK_SPECS", "BENCHMARK_SPECS", "CW_FAST", "attack_spec"]
+__all__ = ["ATTACK_SPECS", "BENCHMARK_SPECS", "CW_FAST", "FIGURE_SPECS", "attack_spec"]
 
 _MADRY = "Madry et al. (2018). Towards deep learning models resistant to adversarial attacks. ICLR."
 _PAPER_000 = """@article{crossvit_brainscore_2022,
@@ -99,6 +99,15 @@ def _robust_accuracy(norm: str) -> BenchmarkSpec:
 
 
 BENCHMARK_SPECS: tuple[BenchmarkSpec, ...] = (_robust_accuracy("linf"), _robust_accuracy("l2"))
+
+FIGURE_SPECS: tuple[FigureSpec, ...] = (
+    FigureSpec(
+        id="robust_accuracy_curves", factory="neuroalign_attacks.figures:RobustAccuracyCurves",
+        scope="benchmark", benchmarks="PGD.robust_accuracy-*", order=30,
+        parameters={"max_series": 8},
+        description="Accuracy vs epsilon under 1, 10 and 20 PGD steps, per model.",
+        citation=_PAPER_000, paper_section="3.1, Figure 5"),
+)
 
 
 def attack_spec(identifier: str) -> AttackSpec:

@@ -16,6 +16,7 @@ from neuroalign import (
     AttackSpec,
     BenchmarkSpec,
     DatasetSpec,
+    FigureSpec,
     MetricSpec,
     ModelSpec,
     hookimpl,
@@ -63,4 +64,11 @@ def register_benchmarks(register: Callable[[BenchmarkSpec], None]) -> None:
 def register_aggregators(register: Callable[[AggregatorSpec], None]) -> None:
     """A median aggregator: robust to one outlying benchmark."""
     for spec in specs.aggregators_specs():
+        register(spec)
+
+
+@hookimpl
+def register_figures(register: Callable[[FigureSpec], None]) -> None:
+    """A report figure: each model's V4 score against its IT score (the core's scatter)."""
+    for spec in specs.figures_specs():
         register(spec)

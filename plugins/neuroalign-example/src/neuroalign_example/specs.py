@@ -8,12 +8,13 @@ from neuroalign import (
     AttackSpec,
     BenchmarkSpec,
     DatasetSpec,
+    FigureSpec,
     MetricSpec,
     ModelSpec,
     Preprocessing,
 )
 
-__all__ = ["models_specs", "datasets_specs", "metrics_specs", "attacks_specs", "benchmarks_specs", "aggregators_specs"]
+__all__ = ["models_specs", "datasets_specs", "metrics_specs", "attacks_specs", "benchmarks_specs", "aggregators_specs", "figures_specs"]
 
 #: where the "real" files live; a real plugin points at https:// or s3:// with a sha256 each
 STORE = "memory://neuroalign-example/v1"
@@ -128,3 +129,17 @@ def aggregators_specs() -> list[AggregatorSpec]:
         description="Median of the children's values; ranks models by their median score.",
     ))
     return specs
+
+
+def figures_specs() -> list[FigureSpec]:
+    """A report figure: each model's V4 score against its IT score (the core's scatter)."""
+    return [FigureSpec(
+        id="example_v4_vs_it",
+        factory="neuroalign.app.report.figures:BenchmarkScatter",
+        scope="global",
+        section="Example",
+        benchmarks="Example.*",
+        parameters={"x": "Example.V4-corr", "y": "Example.IT-corr",
+                    "x_label": "V4 score", "y_label": "IT score"},
+        description="V4 vs IT score of each model on the toy data.",
+    )]

@@ -19,7 +19,9 @@ _METRICS = {"pls": "PLS regression (25 components)", "ridge": "ridge regression 
 
 
 def benchmark_specs() -> list[BenchmarkSpec]:
-    """The four registered specs (cheap: no I/O)."""
+    """The six registered specs (cheap: no I/O): ``MajajHong2015.{V4,IT}-{pls,ridge}`` (reported on
+    the private split, which needs Brain-Score's credentials) and Brain-Score's public-split
+    benchmarks ``MajajHong2015public.{V4,IT}-pls`` (open data, no credentials)."""
     specs = []
     for region in ("V4", "IT"):
         for metric, mapping in _METRICS.items():
@@ -44,4 +46,30 @@ def benchmark_specs() -> list[BenchmarkSpec]:
                 parameters={"selection_dataset": "MajajHong2015.public",
                             "ceiling_mode": "explained_variance", "reduction": "pca"},
             ))
+    for region in ("V4", "IT"):
+        specs.append(BenchmarkSpec(
+            id=f"MajajHong2015public.{region}-pls",
+            factory="neuroalign_majaj2015.benchmarks:MajajHong2015Benchmark",
+            version=1,
+            dataset="MajajHong2015.public",
+            metric="pls",
+            ceiling="internal_consistency",
+            region=region,
+            kind="neural",
+            visual_degrees=VISUAL_DEGREES,
+            number_of_trials=NUMBER_OF_TRIALS,
+            citation=CITATION,
+            paper_section="Schrimpf et al. 2018 (Brain-Score), Methods: Neural predictivity; "
+                          "brainscore-vision 2.4.2 benchmarks/majajhong2015 "
+                          "(MajajHongV4PublicBenchmark, MajajHongITPublicBenchmark)",
+            description=f"{region} neural predictivity on the public split of Majaj-Hong 2015 "
+                        "(open data: no credentials needed): PLS regression (25 components) to "
+                        f"{88 if region == 'V4' else 168} {region} sites, 3,200 images; layer "
+                        "selection and score on this split (Brain-Score's public benchmark), "
+                        "ceiled by split-half internal consistency (explained variance); not "
+                        "part of region means.",
+            parameters={"selection_dataset": "MajajHong2015.public",
+                        "ceiling_mode": "explained_variance", "reduction": "pca",
+                        "aggregate": False},
+        ))
     return specs

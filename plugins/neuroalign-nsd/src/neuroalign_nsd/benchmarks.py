@@ -17,7 +17,9 @@ Features: ``layers=`` if given; else the model's commitment for the ROI (``regio
 ``FFA``, ...), else its ``IT`` commitment; else every candidate layer is scored by inner
 ``selection_folds``-fold cross-validation on the 400 training images only (never the 115), with
 ``selection_mapping`` (the benchmark's own mapping for OLS and ridge, ridge for the others), and
-the best layer is used.
+the best layer is used. The CNN reads a layer's whole feature map, so its candidates are the
+layers with at most ``cnn_max_features`` values per image (the others are listed in
+``attrs["cnn_excluded_layers"]``).
 """
 
 from __future__ import annotations
@@ -73,6 +75,22 @@ def roi_targets(assembly, roi: str, stimulus_ids: Sequence[str]) -> np.ndarray:
         raise SpecError(f"{assembly.attrs.get('identifier', 'assembly')}: not every image has "
                         f"{out.shape[0]} repetitions")
     return out
+
+
+#: layer selections made in this process (cheap to keep; keyed by everything they depend on)
+_SELECTIONS: dict[tuple, tuple[str, dict[str, float]]] = {}
+
+
+def _weights_hash(model: Model) -> str | None:
+    weights = getattr(model, "weights_hash", None)
+    try:
+        return weights() if callable(weights) else None
+    except Exception:  # noqa: BLE001 - a model without a hash is keyed by its object
+        return None
+
+
+def _model_key(model: Model) -> str:
+    return f"{model.identifier}/{_weights_hash(model) or id(model)}"
 
 
 class NSDBenchmark(Benchmark):
@@ -169,6 +187,25 @@ class NSDBenchmark(Benchmark):
             out[layer] = (values[:, columns].astype(np.float64), shape)
         return out
 
+    def _cnn_candidates(self, model: Model, candidates: list[str], limit: int,
+                        progress: bool | None) -> tuple[list[str], dict[str, int]]:
+        """Candidates whose unreduced feature map has at most ``limit`` values per image.
+
+        The CNN reads the whole map, so the map of every image is kept in memory; the sizes come
+        from one image's unreduced activations.
+        """
+        probe = self.data()["stimuli"].subset(self.data()["ids"][:1])
+        acts = model.activations(probe, candidates, visual_degrees=self.spec.visual_degrees,
+                                 reduction=None, progress=False)
+        layer_of = np.asarray(acts["layer"].values).astype(str)
+        sizes = {layer: int((layer_of == layer).sum()) for layer in candidates}
+        kept = [layer for layer in candidates if sizes[layer] <= limit]
+        if not kept:
+            raise SpecError(f"every candidate layer of {model.identifier!r} has a feature map "
+                            f"larger than cnn_max_features={limit} ({sizes}); pass layers=[...] "
+                            "with a smaller layer")
+        return kept, {layer: n for layer, n in sizes.items() if n > limit}
+
     def _select(self, features, y_train, train) -> tuple[str, dict[str, float]]:
         from sklearn.model_selection import KFold
 
@@ -199,11 +236,23 @@ class NSDBenchmark(Benchmark):
         targets = data["trials"].mean(axis=1).T  # images x subjects
         candidates, policy = self._candidates(model, layers)
         mapping = p["mapping"]
+        excluded: dict[str, int] = {}
+        if mapping == "cnn":
+            candidates, excluded = self._cnn_candidates(model, candidates,
+                                                        int(p["cnn_max_features"]), progress)
         features = self._features(model, candidates, p.get("reduction", "pca"), progress)
         per_layer = None
         chosen = candidates[0]
         if len(candidates) > 1:
-            chosen, per_layer = self._select(features, targets[train], train)
+            # the ROI's benchmarks with the same selection mapping share one selection
+            key = (_model_key(model), self.spec.region, p["selection_mapping"],
+                   tuple(candidates), str(p.get("reduction", "pca")), int(p["split_seed"]),
+                   int(p["selection_folds"]), int(p["seed"]),
+                   tuple(sorted(data["sha256"].values())))
+            if key not in _SELECTIONS:
+                _SELECTIONS[key] = self._select(features, targets[train], train)
+            chosen, per_layer = _SELECTIONS[key]
+            per_layer = dict(per_layer)
         x, shape = features[chosen]
         if mapping == "cnn" and shape is None and p.get("reduction", "pca") is not None:
             x, shape = self._features(model, [chosen], None, progress)[chosen]
@@ -241,13 +290,16 @@ class NSDBenchmark(Benchmark):
             "reduction": str(p.get("reduction", "pca")), "feature_shape": shape,
             "n_features": int(x.shape[1]), **details,
         })
+        if excluded:
+            attrs["cnn_excluded_layers"] = excluded
         if data["empty"]:
             attrs["subjects_without_voxels"] = data["empty"]
         if per_layer is not None:
             attrs.update({"selection": f"{p['selection_folds']}-fold CV on the training images",
                           "selection_mapping": p["selection_mapping"]})
         provenance = Provenance.here(
-            model_id=model.identifier, benchmark_id=self.spec.id,
+            model_id=model.identifier, model_weights_sha256=_weights_hash(model),
+            benchmark_id=self.spec.id,
             benchmark_version=self.spec.version, dataset_sha256=data["sha256"],
             seed=int(p["seed"]), wall_time_s=time.perf_counter() - start)
         return result.model_copy(update={"layer": chosen, "layers": per_layer, "attrs": attrs,

@@ -13,7 +13,9 @@ depend on feature scale).
 * ``lasso`` - scikit-learn ``Lasso`` with one alpha for every subject (chosen by the caller).
 * ``mlp``   - one hidden layer of 128 ReLU units (weights drawn from a seeded generator), one
   independent network per subject (batched in one tensor), full-batch Adam (lr 3e-3, weight decay
-  1e-4, 200 epochs) on standardised targets; deterministic on CPU.
+  1e-4, 100 epochs) on standardised targets; deterministic on CPU. When features outnumber the
+  training images they are first projected (orthonormally) onto the training features' principal
+  axes, which keeps every training input and makes the network n_train wide.
 * ``cnn``   - a 1x1 convolution to 128 ReLU channels over the layer's feature map (average-pooled
   to at most 4 x 4), then a linear read-out; trained like the MLP. Flat features are a 1 x 1 map.
 """
@@ -29,7 +31,8 @@ __all__ = ["RIDGE_ALPHAS", "LASSO_ALPHAS", "fit_predict", "standardize", "pearso
 
 RIDGE_ALPHAS: tuple[float, ...] = tuple(float(a) for a in np.logspace(-3, 8, 23))
 LASSO_ALPHAS: tuple[float, ...] = (1e-4, 1e-3, 5e-3, 1e-2, 5e-2, 1e-1)
-_EPOCHS = 200
+_EPOCHS = 100
+_LASSO_ITER = 3000  # coordinate-descent sweeps; non-convergence is counted in the details
 _LEARNING_RATE = 3e-3
 _WEIGHT_DECAY = 1e-4
 _CNN_MAX_SIDE = 4
@@ -88,7 +91,7 @@ def _lasso(x, y, test, alpha: float) -> tuple[np.ndarray, dict[str, Any]]:
     for column in range(y.shape[1]):
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", ConvergenceWarning)
-            model = Lasso(alpha=alpha, max_iter=10000, tol=1e-4).fit(xs, y[:, column])
+            model = Lasso(alpha=alpha, max_iter=_LASSO_ITER, tol=1e-4).fit(xs, y[:, column])
         unconverged += sum(issubclass(w.category, ConvergenceWarning) for w in caught)
         predictions.append(model.predict(ts))
         kept.append(int(np.count_nonzero(model.coef_)))
@@ -109,7 +112,7 @@ def choose_lasso_alpha(x: np.ndarray, y: np.ndarray, alphas=LASSO_ALPHAS, folds:
     for f, (train, test) in enumerate(KFold(folds, shuffle=True, random_state=seed).split(x)):
         xs, ts = standardize(x[train], x[test])
         ym = y[train].mean()
-        _, coefs, _ = lasso_path(xs, y[train] - ym, alphas=grid, max_iter=10000, tol=1e-4)
+        _, coefs, _ = lasso_path(xs, y[train] - ym, alphas=grid, max_iter=_LASSO_ITER, tol=1e-4)
         predictions = ts @ coefs + ym  # test x alphas
         scores[f] = pearson_columns(predictions, np.repeat(y[test][:, None], len(grid), 1))
     mean = scores.mean(axis=0)
@@ -146,23 +149,34 @@ def _neural(kind: str, x, y, test, hidden: int, seed: int,
         if int(np.prod(shape)) != x.shape[1]:
             raise MappingError(f"cnn: feature shape {shape} does not hold {x.shape[1]} features")
 
-        def as_maps(a: np.ndarray) -> torch.Tensor:
-            maps = torch.as_tensor(a, dtype=torch.float32).reshape(len(a), *shape)
-            side = (min(shape[1], _CNN_MAX_SIDE), min(shape[2], _CNN_MAX_SIDE))
-            return torch.nn.functional.adaptive_avg_pool2d(maps, side)
+        side = (min(shape[1], _CNN_MAX_SIDE), min(shape[2], _CNN_MAX_SIDE))
 
-        xt, tt = as_maps(xs), as_maps(ts)
-        c, h, w = xt.shape[1:]
+        def as_positions(a: np.ndarray) -> torch.Tensor:
+            # (n, C, H, W) pooled, then one row per (image, position): (n, h * w, C)
+            maps = torch.as_tensor(a, dtype=torch.float32).reshape(len(a), *shape)
+            pooled = torch.nn.functional.adaptive_avg_pool2d(maps, side)
+            return pooled.flatten(2).transpose(1, 2).contiguous()
+
+        xt, tt = as_positions(xs), as_positions(ts)
+        c, h, w = shape[0], side[0], side[1]
         details["cnn_input"] = [int(c), int(h), int(w)]
         bound1, bound2 = 1 / np.sqrt(c), 1 / np.sqrt(hidden * h * w)
         w1 = ((torch.rand(n_subjects, c, hidden, generator=generator) * 2 - 1) * bound1)
-        w2 = ((torch.rand(n_subjects, hidden * h * w, generator=generator) * 2 - 1) * bound2)
+        w2 = ((torch.rand(n_subjects, h * w * hidden, generator=generator) * 2 - 1) * bound2)
 
         def network(inputs: torch.Tensor) -> torch.Tensor:
-            hid = torch.relu(torch.einsum("nchw,sck->snkhw", inputs, w1) + b1[:, None, :, None,
-                                                                               None])
-            return torch.einsum("snf,sf->ns", hid.flatten(2), w2) + b2
+            n = inputs.shape[0]
+            # a 1x1 convolution is one matrix product over all (image, position) rows
+            hid = torch.relu(torch.einsum("pc,sck->spk", inputs.reshape(-1, c), w1)
+                             + b1[:, None, :])
+            return torch.einsum("snf,sf->ns", hid.reshape(n_subjects, n, -1), w2) + b2
     else:
+        if xs.shape[1] > xs.shape[0]:
+            # the training rows span at most n_train directions: an orthonormal projection onto
+            # them keeps every training input intact and makes the first layer n_train wide
+            _, _, vt = np.linalg.svd(xs, full_matrices=False)
+            xs, ts = xs @ vt.T, ts @ vt.T
+            details["mlp_input"] = f"{vt.shape[0]} principal axes of the training features"
         xt = torch.as_tensor(xs, dtype=torch.float32)
         tt = torch.as_tensor(ts, dtype=torch.float32)
         f = xt.shape[1]

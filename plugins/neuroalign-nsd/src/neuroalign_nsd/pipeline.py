@@ -266,6 +266,8 @@ def _prepare_subject(src: Source, out: Path, subject: int, design, shared: np.nd
 
     def fetch(session: int) -> tuple[Path, str, float]:
         target = downloads / f"betas_session{session:02d}.hdf5"
+        say(f"{identifier}: downloading session {session:02d} "
+            f"({len(pending) - pending.index(session)} of {len(pending)} left)")
         sha, seconds = timed(lambda: src.download(betas_path(subject, session), target))
         return target, sha, seconds
 

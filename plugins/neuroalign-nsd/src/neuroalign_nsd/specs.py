@@ -166,6 +166,7 @@ def benchmark_specs() -> list[BenchmarkSpec]:
                     "lasso_alphas": [1e-4, 1e-3, 5e-3, 1e-2, 5e-2, 1e-1],
                     "lasso_subject": subject_dataset_id(2),
                     "hidden_units": 128,
+                    "cnn_max_features": 1 << 18,
                     "seed": 0,
                     "ceiling_mode": "explained_variance",
                     "reduction": "pca",

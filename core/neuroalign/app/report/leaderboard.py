@@ -1,9 +1,8 @@
 """Leaderboards: models x benchmarks of ceiled scores, with errors, chosen layers and an aggregate.
 
-Build one from a tidy results table (:meth:`neuroalign.results.ResultsDatabase.query`) with
-:func:`leaderboard`, then show it in the terminal (:func:`print_leaderboard`, a rich table) or
-write a static, self-contained HTML page (:func:`write_html`; inline CSS and a few lines of
-inline JavaScript for sorting, no network assets).
+Build one from a tidy results table (:meth:`neuroalign.scoring.results.ResultsDatabase.query`)
+with :func:`leaderboard`, then show it in the terminal (:func:`print_leaderboard`, a rich table)
+or in the HTML report (:mod:`neuroalign.app.report`).
 
 The aggregate column comes from a registered aggregator (``neuroalign list aggregators``;
 default ``mean``) through its ``rank(table) -> Series`` method.
@@ -11,12 +10,8 @@ default ``mean``) through its ``rank(table) -> Series`` method.
 
 from __future__ import annotations
 
-import html
 import math
-import os
-from dataclasses import dataclass
-from datetime import datetime, timezone
-from pathlib import Path
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -24,16 +19,9 @@ if TYPE_CHECKING:  # pragma: no cover
     from rich.console import Console
     from rich.table import Table
 
-    from ..scoring.results import ResultsDatabase
+    from ...scoring.results import ResultsDatabase
 
-__all__ = [
-    "Leaderboard",
-    "leaderboard",
-    "print_leaderboard",
-    "render_html",
-    "render_table",
-    "write_html",
-]
+__all__ = ["Leaderboard", "leaderboard", "print_leaderboard", "render_table"]
 
 
 @dataclass
@@ -56,6 +44,12 @@ class Leaderboard:
         Paper 000's rho-hierarchy per model: Spearman correlation of its V1, V2, V4, IT region
         means (:func:`neuroalign.aggregate.region_means`) with depth 1..4; NaN for a model with
         fewer than two of those regions; None when no model has two.
+    directions : dict
+        Benchmark id -> whether higher is better (``BenchmarkSpec.higher_is_better``).
+    identity : pandas.DataFrame or None
+        Per row: ``weights`` (which weights, in words) and ``data`` (real, synthetic ...), when
+        the results table had those columns. A model scored with several identities gets one
+        row per identity, labelled ``"<model> [<weights>, <data>]"``.
     """
 
     values: pd.DataFrame
@@ -65,6 +59,13 @@ class Leaderboard:
     aggregator: str | None = None
     higher_is_better: bool = True
     rho_hierarchy: pd.Series | None = None
+    directions: dict[str, bool] = field(default_factory=dict)
+    identity: pd.DataFrame | None = None
+
+    def _identity(self, model: Any) -> dict[str, Any]:
+        if self.identity is None or model not in self.identity.index:
+            return {}
+        return {k: self.identity.at[model, k] for k in ("weights", "data")}
 
     @property
     def models(self) -> list[str]:
@@ -97,10 +98,13 @@ class Leaderboard:
                                       "layer": self.layers.at[model, bench]}
             aggregate = None if self.aggregate is None else _num(self.aggregate.get(model))
             rho = None if self.rho_hierarchy is None else _num(self.rho_hierarchy.get(model))
-            rows.append({"rank": rank, "model": str(model), "aggregate": aggregate,
-                         "rho_hierarchy": rho, "scores": scores})
+            rows.append({"rank": rank, "model": str(model), **self._identity(model),
+                         "aggregate": aggregate, "rho_hierarchy": rho, "scores": scores})
         return {"aggregator": self.aggregator, "higher_is_better": self.higher_is_better,
-                "benchmarks": self.benchmarks, "rows": rows}
+                "benchmarks": self.benchmarks,
+                "benchmark_higher_is_better": {b: self.directions.get(b, True)
+                                               for b in self.benchmarks},
+                "rows": rows}
 
 
 def _num(value: Any) -> float | None:
@@ -121,10 +125,17 @@ def leaderboard(results: pd.DataFrame | ResultsDatabase | None = None, *,
         ``error``, ``layer``, ``weights_hash``, ``version``, ``updated``), as returned by
         :meth:`ResultsDatabase.query`; or a registry (all its records); default: the default
         results registry. When a (model, benchmark) pair has several records the highest
-        version, then the latest, is used; a model stored with several weights hashes gets one
-        row per weights (``model [hash8]``).
+        version, then the latest, is used. With ``weights`` and ``data`` columns (as
+        :meth:`ResultsDatabase.query` returns), a model stored with several (weights, data)
+        identities gets one row per identity (``model [weights, data]``) and the identity is
+        shown; otherwise a model stored with several weights hashes gets one row per weights
+        (``model [hash8]``).
     aggregator : str or None
         Registered aggregator id for the aggregate column, or None for no aggregate.
+
+    The direction of each benchmark (``higher_is_better``) comes from ``results.attrs
+    ["benchmarks"][id]`` when given, else from the registered benchmark spec (default: higher
+    is better); the aggregator reads the same.
 
     Returns
     -------
@@ -132,14 +143,14 @@ def leaderboard(results: pd.DataFrame | ResultsDatabase | None = None, *,
     """
     import pandas as pd
 
-    from ..scoring.results import ResultsDatabase
+    from ...scoring.results import ResultsDatabase
 
     if results is None:
         results = ResultsDatabase()
     table = results.query() if isinstance(results, ResultsDatabase) else results.copy()
     missing = {"model", "benchmark", "value"} - set(table.columns)
     if missing:
-        from ..errors import NeuroalignError
+        from ...errors import NeuroalignError
 
         raise NeuroalignError(
             f"a leaderboard needs the columns model, benchmark and value; missing {sorted(missing)}"
@@ -149,7 +160,14 @@ def leaderboard(results: pd.DataFrame | ResultsDatabase | None = None, *,
                             ("version", 0), ("updated", "")):
         if column not in table.columns:
             table[column] = default
-    table = _label_weights(table)
+    has_identity = {"weights", "data"} <= set(table.columns)
+    if has_identity:
+        from ..scoring.results import row_labels
+
+        table = table.copy()
+        table["model"] = row_labels(table)
+    else:
+        table = _label_weights(table)
     table = table.sort_values(["version", "updated"], na_position="first").drop_duplicates(
         ["model", "benchmark"], keep="last"
     )
@@ -163,9 +181,14 @@ def leaderboard(results: pd.DataFrame | ResultsDatabase | None = None, *,
     values.index.name = errors.index.name = layers.index.name = "model"
     values.columns.name = errors.columns.name = layers.columns.name = "benchmark"
 
+    declared = results.attrs.get("benchmarks", {}) if hasattr(results, "attrs") else {}
+    values.attrs["benchmarks"] = {b: dict(declared[b]) for b in values.columns if b in declared}
+    from ...scoring.aggregate import benchmark_directions
+
+    directions = {str(b): v for b, v in benchmark_directions(values).items()}
     aggregate, higher = None, True
     if aggregator is not None and not values.empty:
-        from ..plugins.lookup import get_aggregator
+        from ...plugins.lookup import get_aggregator
 
         runtime = get_aggregator(aggregator)
         higher = bool(getattr(runtime, "higher_is_better", True))
@@ -176,16 +199,20 @@ def leaderboard(results: pd.DataFrame | ResultsDatabase | None = None, *,
         order = values.mean(axis=1).sort_values(ascending=False, na_position="last",
                                                 kind="stable").index
     rho = _rho_hierarchy(values)
+    identity = None
+    if has_identity:
+        identity = table.drop_duplicates("model").set_index("model")[["weights", "data"]]
+        identity = identity.reindex(order)
     return Leaderboard(values.loc[order], errors.loc[order], layers.loc[order],
                        None if aggregate is None else aggregate.loc[order], aggregator, higher,
-                       None if rho is None else rho.loc[order])
+                       None if rho is None else rho.loc[order], directions, identity)
 
 
 def _rho_hierarchy(values: pd.DataFrame) -> pd.Series | None:
     """Paper 000's rho-hierarchy per model, or None when no model has two of V1, V2, V4, IT."""
-    from ..scoring.aggregate import region_means
-    from ..scoring.tables import HIERARCHY
-    from ..scoring.stats import rho_hierarchy
+    from ...scoring.aggregate import region_means
+    from ...scoring.tables import HIERARCHY
+    from ...scoring.stats import rho_hierarchy
 
     if values.empty:
         return None
@@ -224,21 +251,29 @@ def render_table(board: Leaderboard, *, title: str | None = "Leaderboard",
     from rich.table import Table
     from rich.text import Text
 
-    from .text import plain
+    from ..text import plain
 
     # every name comes from stored results (outside data): plain Text, never markup
     table = Table(title=title, title_justify="left", header_style="bold", show_edge=False)
     table.add_column("#", justify="right")
     table.add_column("model")
+    if board.identity is not None:
+        table.add_column("weights")
+        table.add_column("data")
     if board.aggregate is not None:
         table.add_column(Text(plain(board.aggregator or "aggregate")), justify="right",
                          style="bold")
     if board.rho_hierarchy is not None:
         table.add_column("ρ-hierarchy", justify="right")
     for bench in board.benchmarks:
-        table.add_column(Text(plain(bench)), justify="right", overflow="fold")
+        lower = not board.directions.get(bench, True)
+        table.add_column(Text(plain(bench) + (" (lower is better)" if lower else "")),
+                         justify="right", overflow="fold")
     for rank, model in enumerate(board.values.index, start=1):
         row: list[Any] = [str(rank), Text(plain(model))]
+        if board.identity is not None:
+            identity = board._identity(model)
+            row += [Text(plain(identity.get("weights", ""))), Text(plain(identity.get("data", "")))]
         if board.aggregate is not None:
             value = board.aggregate.get(model)
             row.append("" if value is None or math.isnan(value) else f"{value:.3f}")
@@ -260,7 +295,7 @@ def print_leaderboard(board: Leaderboard, console: Console | None = None) -> Non
     from rich.console import Console
     from rich.text import Text
 
-    from .text import plain
+    from ..text import plain
 
     console = console or Console()
     if board.values.empty:
@@ -275,94 +310,3 @@ def print_leaderboard(board: Leaderboard, console: Console | None = None) -> Non
         console.print(Text("ρ-hierarchy: Spearman r of the V1, V2, V4, IT region means with "
                            "depth 1..4 (paper 000)", style="dim"))
 
-
-# ------------------------------------------------------------------------------ HTML
-_CSS = """
-body{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;margin:2rem;color:#1d232b}
-h1{font-size:1.4rem;margin-bottom:.2rem} p.meta{color:#5b6675;margin-top:0;font-size:.85rem}
-table{border-collapse:collapse;font-size:.85rem}
-th,td{border:1px solid #d8dde3;padding:.3rem .5rem;text-align:right;vertical-align:top}
-th{background:#f3f5f7;cursor:pointer;position:sticky;top:0}
-td.model,th.model{text-align:left;font-family:ui-monospace,monospace}
-td.agg{font-weight:600} .err{color:#5b6675;font-size:.75rem} .layer{display:block;color:#5b6675;
-font-size:.7rem;font-family:ui-monospace,monospace} td.na{color:#aab2bd}
-"""
-
-_SORT_JS = """
-document.querySelectorAll('th').forEach(function(th,col){th.addEventListener('click',function(){
-var body=th.closest('table').tBodies[0],rows=Array.from(body.rows),asc=th.dataset.asc!=='1';
-th.dataset.asc=asc?'1':'0';rows.sort(function(a,b){var x=a.cells[col].dataset.v,y=b.cells[col].dataset.v;
-var nx=parseFloat(x),ny=parseFloat(y);if(isNaN(nx)&&isNaN(ny))return (x||'').localeCompare(y||'')*(asc?1:-1);
-if(isNaN(nx))return 1;if(isNaN(ny))return -1;return (nx-ny)*(asc?1:-1);});
-rows.forEach(function(r){body.appendChild(r);});});});
-"""
-
-
-def _shade(value: float) -> str:
-    """Background colour for a score in [0, 1] (white -> green)."""
-    if value is None or math.isnan(value):
-        return ""
-    v = min(max(value, 0.0), 1.0)
-    return f' style="background:hsl(140,55%,{97 - 35 * v:.0f}%)"'
-
-
-def render_html(board: Leaderboard, *, title: str = "neuroalign leaderboard") -> str:
-    """The leaderboard as one self-contained HTML document (no external assets)."""
-    from .. import __version__
-
-    esc = html.escape
-    generated = datetime.now(timezone.utc).isoformat(timespec="seconds")
-    head = ['<th data-sort="num">#</th>', '<th class="model">model</th>']
-    if board.aggregate is not None:
-        head.append(f"<th>{esc(board.aggregator or 'aggregate')}</th>")
-    if board.rho_hierarchy is not None:
-        head.append("<th>ρ-hierarchy</th>")
-    head += [f"<th>{esc(b)}</th>" for b in board.benchmarks]
-    body = []
-    for rank, model in enumerate(board.values.index, start=1):
-        cells = [f'<td data-v="{rank}">{rank}</td>',
-                 f'<td class="model" data-v="{esc(str(model))}">{esc(str(model))}</td>']
-        if board.aggregate is not None:
-            agg = board.aggregate.get(model)
-            agg = float("nan") if agg is None else float(agg)
-            shown = "" if math.isnan(agg) else f"{agg:.3f}"
-            cells.append(f'<td class="agg" data-v="{shown}">{shown}</td>')
-        if board.rho_hierarchy is not None:
-            rho = board.rho_hierarchy.get(model)
-            shown = "" if rho is None or math.isnan(rho) else f"{rho:+.2f}"
-            cells.append(f'<td data-v="{shown}">{shown}</td>')
-        for bench in board.benchmarks:
-            value = float(board.values.at[model, bench])
-            if math.isnan(value):
-                cells.append('<td class="na" data-v="">–</td>')
-                continue
-            error = float(board.errors.at[model, bench])
-            err = "" if math.isnan(error) else f' <span class="err">±{error:.3f}</span>'
-            layer = board.layers.at[model, bench]
-            lay = f'<span class="layer">{esc(str(layer))}</span>' if layer else ""
-            cells.append(f'<td data-v="{value:.6f}"{_shade(value)}>{value:.3f}{err}{lay}</td>')
-        body.append("<tr>" + "".join(cells) + "</tr>")
-    direction = "higher" if board.higher_is_better else "lower"
-    meta = (f"{len(board.models)} models × {len(board.benchmarks)} benchmarks · "
-            f"aggregate: {esc(board.aggregator or 'none')} ({direction} is better) · "
-            f"cells: ceiled score ± error, chosen layer below · generated {generated} by "
-            f"neuroalign {esc(__version__)} · click a header to sort")
-    return (
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-        f"<title>{esc(title)}</title><style>{_CSS}</style></head><body>"
-        f"<h1>{esc(title)}</h1><p class=\"meta\">{meta}</p>"
-        f"<table><thead><tr>{''.join(head)}</tr></thead><tbody>\n"
-        + "\n".join(body)
-        + f"\n</tbody></table><script>{_SORT_JS}</script></body></html>\n"
-    )
-
-
-def write_html(board: Leaderboard, path: str | os.PathLike[str], *,
-               title: str = "neuroalign leaderboard") -> Path:
-    """Write :func:`render_html` to ``path`` atomically; return the path."""
-    path = Path(path).expanduser()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    temp.write_text(render_html(board, title=title), encoding="utf-8")
-    os.replace(temp, path)
-    return path
