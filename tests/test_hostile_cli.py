@@ -9,13 +9,14 @@ import json
 import pytest
 from click.testing import CliRunner
 
+import neuroalign
 from neuroalign import hookimpl
 from neuroalign.app.cli import cli, plain
 from neuroalign.plugins.lookup import use_plugin_manager
 from neuroalign.plugins.manager import PluginManager
 from neuroalign.scoring.results import ResultsDatabase
 from neuroalign.scores import Provenance, Score
-from neuroalign.specs import AssetSpec, BenchmarkSpec, DatasetSpec
+from neuroalign.specs import AssetSpec, BenchmarkSpec, DatasetSpec, ModelSpec
 from neuroalign.store.cache import write_meta
 from neuroalign.store.index import INDEX_FORMAT
 
@@ -130,4 +131,12 @@ def test_results_report_and_score_print_plain_text(env, monkeypatch):
 
     monkeypatch.setattr(engine, "score", lambda *a, **k: Score(
         value=0.5, raw=0.4, ceiling=0.8, layer=HOSTILE, layers={HOSTILE: 0.5}))
+
+    class _Model:  # score validates every id first: the model must exist
+        @hookimpl
+        def register_models(self, register):
+            register(ModelSpec(id="test:model", factory="m:f"))
+
+    neuroalign.get_plugin_manager().register(_Model(), name="model",
+                                             distribution="neuroalign-test-model", version="1")
     _shown(run("score", "test:model", "Evil.IT-x"))

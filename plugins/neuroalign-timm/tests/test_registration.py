@@ -89,7 +89,7 @@ def test_unknown_tag_lists_close_matches(registry):
 
 def test_tag_of_architecture_without_weights(registry):
     assert catalog().entry("coatnet_0_224").tags == ()
-    with pytest.raises(SpecError, match="no pretrained tags for 'coatnet_0_224'"):
+    with pytest.raises(SpecError, match="'timm:coatnet_0_224' has no pretrained tags"):
         registry.build("model", "timm:coatnet_0_224.in1k", {"pretrained": False})
 
 

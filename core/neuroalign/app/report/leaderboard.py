@@ -162,7 +162,7 @@ def leaderboard(results: pd.DataFrame | ResultsDatabase | None = None, *,
             table[column] = default
     has_identity = {"weights", "data"} <= set(table.columns)
     if has_identity:
-        from ..scoring.results import row_labels
+        from ...scoring.results import row_labels
 
         table = table.copy()
         table["model"] = row_labels(table)
