@@ -18,7 +18,7 @@ explained-variance normalisation (``raw**2 / ceiling``).
 
 from __future__ import annotations
 
-from neuroalign_neural.benchmark import NeuralBenchmark, NeuralSplit
+from neuroalign_neural.benchmark import NeuralBenchmark
 
 from .specs import NUMBER_OF_TRIALS, VISUAL_DEGREES, benchmark_specs
 
@@ -36,27 +36,5 @@ class FreemanZiemba2013Benchmark(NeuralBenchmark):
         ``selection_dataset``, ``ceiling_mode`` and ``reduction``.
     """
 
-    def load_split(self, role: str) -> NeuralSplit:
-        """The ``"selection"`` or ``"reported"`` split, restricted to this region's units."""
-        from neuroalign import get_dataset
-
-        if role not in ("selection", "reported"):
-            raise ValueError(f"role must be 'selection' or 'reported'; found {role!r}")
-        identifier = (self.spec.parameters.get("selection_dataset", "FreemanZiemba2013.public")
-                      if role == "selection" else self.spec.dataset)
-        dataset = get_dataset(identifier)
-        assembly = dataset.load()
-        regional = assembly.isel(neuroid=(assembly["region"] == self.spec.region).values)
-        if regional.sizes["neuroid"] == 0:
-            regions = sorted(set(map(str, assembly["region"].values)))
-            raise ValueError(
-                f"{identifier} has no {self.spec.region!r} units; its regions are {regions}")
-        return NeuralSplit(name=identifier, stimuli=dataset.stimuli(), repetitions=regional,
-                           sha256=dict(getattr(dataset, "sha256", {}) or {}))
-
-    def normalize(self, raw, ceiling):
-        """Ceiled score (``parameters["ceiling_mode"]``, default explained variance)."""
-        from neuroalign_neural import ceiled_score
-
-        return ceiled_score(raw, ceiling, mode=self.spec.parameters.get("ceiling_mode",
-                                                                        "explained_variance"))
+    default_selection_dataset = "FreemanZiemba2013.public"
+    unit_name = "units"

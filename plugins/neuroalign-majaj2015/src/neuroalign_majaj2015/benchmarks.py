@@ -13,7 +13,7 @@ Layer selection (models without a region commitment) scores every candidate laye
 
 from __future__ import annotations
 
-from neuroalign_neural.benchmark import NeuralBenchmark, NeuralSplit
+from neuroalign_neural.benchmark import NeuralBenchmark
 
 # The specs live in specs.py so registration never imports the scoring engine.
 from .specs import NUMBER_OF_TRIALS, VISUAL_DEGREES, benchmark_specs
@@ -32,28 +32,5 @@ class MajajHong2015Benchmark(NeuralBenchmark):
         ``ratio`` or ``none``) and ``reduction`` (``pca``, ``srp`` or None).
     """
 
-    def load_split(self, role: str) -> NeuralSplit:
-        """The public (``"selection"``) or private (``"reported"``) split, this region's sites."""
-        from neuroalign import get_dataset
-
-        if role not in ("selection", "reported"):
-            raise ValueError(f"role must be 'selection' or 'reported'; found {role!r}")
-        identifier = (self.spec.parameters.get("selection_dataset", "MajajHong2015.public")
-                      if role == "selection" else self.spec.dataset)
-        dataset = get_dataset(identifier)
-        assembly = dataset.load()
-        regional = assembly.isel(neuroid=(assembly["region"] == self.spec.region).values)
-        if regional.sizes["neuroid"] == 0:
-            regions = sorted(set(map(str, assembly["region"].values)))
-            raise ValueError(
-                f"{identifier} has no {self.spec.region!r} sites; its regions are {regions}"
-            )
-        return NeuralSplit(name=identifier, stimuli=dataset.stimuli(), repetitions=regional,
-                           sha256=dict(getattr(dataset, "sha256", {}) or {}))
-
-    def normalize(self, raw, ceiling):
-        """Ceiled score (``parameters["ceiling_mode"]``, default explained variance)."""
-        from neuroalign_neural import ceiled_score
-
-        return ceiled_score(raw, ceiling, mode=self.spec.parameters.get("ceiling_mode",
-                                                                        "explained_variance"))
+    default_selection_dataset = "MajajHong2015.public"
+    unit_name = "sites"

@@ -170,8 +170,9 @@ class NeuralSplit:
 class NeuralBenchmark(Benchmark):
     """Neural predictivity: layer selection + mapping metric + ceiling.
 
-    Subclasses implement :meth:`load_split` (``"selection"`` / ``"reported"``) and
-    :meth:`normalize` (raw score and ceiling -> ceiled Score). Parameters come from the spec:
+    :meth:`load_split` (``"selection"`` / ``"reported"``) reads the region's neuroids of the
+    spec's datasets and :meth:`normalize` applies ``parameters["ceiling_mode"]``; a dataset
+    plugin overrides them only where its data differ. Parameters come from the spec:
     ``metric``, ``metric_parameters``, ``ceiling``, ``region``, ``visual_degrees`` and, in
     ``parameters``, ``reduction`` (default ``"pca"``).
     """
@@ -190,13 +191,47 @@ class NeuralBenchmark(Benchmark):
         self.__init__(state["spec"])
 
     # ---------------------------------------------------------------- for subclasses
+    #: the selection split's dataset when the spec's ``parameters`` name no
+    #: ``selection_dataset`` (None: the spec must name one)
+    default_selection_dataset: str | None = None
+    #: what the assembly's neuroids are called in error messages ("sites", "units", ...)
+    unit_name: str = "sites"
+
     def load_split(self, role: str) -> NeuralSplit:
-        """The ``"selection"`` or ``"reported"`` split, restricted to the region."""
-        raise NotImplementedError
+        """The ``"selection"`` or ``"reported"`` split, restricted to the region.
+
+        The default reads ``parameters["selection_dataset"]`` (else
+        :attr:`default_selection_dataset`) for selection and ``spec.dataset`` for the reported
+        split, and keeps the neuroids whose ``region`` coordinate is ``spec.region``. Override it
+        for datasets organised otherwise.
+        """
+        from neuroalign import get_dataset
+
+        if role not in ("selection", "reported"):
+            raise ValueError(f"role must be 'selection' or 'reported'; found {role!r}")
+        identifier = (self.spec.parameters.get("selection_dataset",
+                                                self.default_selection_dataset)
+                      if role == "selection" else self.spec.dataset)
+        if not identifier:
+            raise SpecError(f"benchmark {self.spec.id!r} names no dataset for its {role} split "
+                            "(spec.dataset / parameters['selection_dataset'])")
+        dataset = get_dataset(identifier)
+        assembly = dataset.load()
+        regional = assembly.isel(neuroid=(assembly["region"] == self.spec.region).values)
+        if regional.sizes["neuroid"] == 0:
+            regions = sorted(set(map(str, assembly["region"].values)))
+            raise ValueError(f"{identifier} has no {self.spec.region!r} {self.unit_name}; its "
+                             f"regions are {regions}")
+        return NeuralSplit(name=identifier, stimuli=dataset.stimuli(), repetitions=regional,
+                           sha256=dict(getattr(dataset, "sha256", {}) or {}))
 
     def normalize(self, raw: Score, ceiling: Score) -> Score:
-        """The ceiled Score of ``raw`` given ``ceiling`` (e.g. explained variance)."""
-        raise NotImplementedError
+        """The ceiled Score of ``raw`` given ``ceiling``: ``parameters["ceiling_mode"]``
+        (default ``"explained_variance"``, Brain-Score's ``raw**2 / ceiling``)."""
+        from .ceiling import ceiled_score
+
+        return ceiled_score(raw, ceiling, mode=self.spec.parameters.get("ceiling_mode",
+                                                                        "explained_variance"))
 
     # ---------------------------------------------------------------- machinery
     def split(self, role: str) -> NeuralSplit:
