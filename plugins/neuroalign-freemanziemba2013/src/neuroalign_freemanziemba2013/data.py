@@ -29,7 +29,7 @@ real data: 102 V1 and 103 V2 single units; the private split 315 images, the pub
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from neuroalign import DatasetSpec
 
@@ -38,7 +38,6 @@ from neuroalign_majaj2015.data import MajajHong2015Dataset, brainscore_assets
 if TYPE_CHECKING:  # pragma: no cover
     import xarray as xr
 
-    from neuroalign.stimuli import StimulusSet
 
 __all__ = [
     "BUCKET",
@@ -96,19 +95,6 @@ CITATION = """@article{freeman2013functional,
 
 _SIZES = {"public": "135 images", "private": "315 images"}
 
-#: (what, dataset id, file sha256s...) -> loaded assembly / stimulus set, shared in a process
-#: (content-addressed), so the V1 and V2 benchmarks and their public twins load each split once
-_MEMO: dict[tuple[str, ...], Any] = {}
-_MEMO_SIZE = 4
-
-
-def _remember(key: tuple[str, ...], value: Any) -> Any:
-    while len(_MEMO) >= _MEMO_SIZE:
-        _MEMO.pop(next(iter(_MEMO)))
-    _MEMO[key] = value
-    return value
-
-
 def dataset_specs() -> list[DatasetSpec]:
     """The registered specs (cheap: no I/O)."""
     return [DatasetSpec(
@@ -147,40 +133,17 @@ class FreemanZiemba2013Dataset(MajajHong2015Dataset):
         ``stimulus_set_identifier``, ``visual_degrees``, ``time_window`` (start, stop) in ms.
     """
 
-    def load(self) -> xr.DataArray:
-        """Per-repetition responses ``presentation x neuroid`` (see the module docstring)."""
-        if self._assembly is None:
-            from neuroalign_majaj2015.formats import read_assembly, read_stimulus_csv
+    default_visual_degrees = VISUAL_DEGREES
+    stimulus_columns = STIMULUS_COLUMNS
 
-            from .formats import to_neuroalign
+    def _read_assembly(self) -> xr.DataArray:
+        """The 1-ms binned assembly averaged over ``time_window`` (see the module docstring)."""
+        from neuroalign_majaj2015.formats import read_assembly, read_stimulus_csv
 
-            key = self._memo_key("freemanziemba2013-assembly")
-            if key in _MEMO:
-                self._assembly = _MEMO[key]
-                return self._assembly
-            paths = self.files()
-            window = tuple(int(t) for t in self.spec.parameters.get("time_window", TIME_WINDOW))
-            assembly = to_neuroalign(read_assembly(paths["assembly"]),
-                                     read_stimulus_csv(paths["stimuli_csv"]), time_window=window,
-                                     source=f"{self.spec.id} assembly ({paths['assembly']})")
-            assembly.attrs["identifier"] = self.spec.id
-            assembly.attrs["stimulus_set_identifier"] = self.spec.parameters.get(
-                "stimulus_set_identifier", "")
-            self._assembly = _remember(key, assembly)
-        return self._assembly
+        from .formats import to_neuroalign
 
-    def stimuli(self) -> StimulusSet:
-        """The images (4 degrees) with ``texture_family``/``texture_type``/``sample`` metadata."""
-        if self._stimuli is None:
-            from neuroalign_majaj2015.formats import read_stimulus_set
-
-            key = self._memo_key("freemanziemba2013-stimuli")
-            if key in _MEMO:
-                self._stimuli = _MEMO[key]
-                return self._stimuli
-            paths = self.files()
-            self._stimuli = _remember(key, read_stimulus_set(
-                paths["stimuli_csv"], paths["stimuli_zip"], identifier=self.spec.id,
-                degrees=float(self.spec.parameters.get("visual_degrees", VISUAL_DEGREES)),
-                columns=STIMULUS_COLUMNS))
-        return self._stimuli
+        paths = self.files()
+        window = tuple(int(t) for t in self.spec.parameters.get("time_window", TIME_WINDOW))
+        return to_neuroalign(read_assembly(paths["assembly"]),
+                             read_stimulus_csv(paths["stimuli_csv"]), time_window=window,
+                             source=f"{self.spec.id} assembly ({paths['assembly']})")

@@ -170,11 +170,14 @@ _MEMO: dict[tuple[str, ...], Any] = {}
 _MEMO_SIZE = 8
 
 
-def _remember(key: tuple[str, ...], value: Any) -> Any:
-    while len(_MEMO) >= _MEMO_SIZE:
-        _MEMO.pop(next(iter(_MEMO)))
-    _MEMO[key] = value
-    return value
+def _memo(key: tuple[str, ...], make: Any) -> Any:
+    """``make()`` under ``key``, computed once per process while it stays among the last
+    :data:`_MEMO_SIZE` entries."""
+    if key not in _MEMO:
+        while len(_MEMO) >= _MEMO_SIZE:
+            _MEMO.pop(next(iter(_MEMO)))
+        _MEMO[key] = make()
+    return _MEMO[key]
 
 
 class MajajHong2015Dataset(Dataset):
@@ -238,40 +241,45 @@ class MajajHong2015Dataset(Dataset):
         self.files()
         return (what, self.spec.id, *sorted(self._sha256.values()))
 
+    #: defaults of ``parameters["visual_degrees"]`` and the stimulus CSV columns kept as
+    #: metadata; other BrainIO datasets (FreemanZiemba2013, Rajalingham2018) set their own
+    default_visual_degrees: float = VISUAL_DEGREES
+    stimulus_columns: tuple[str, ...] = ("object_name", "category_name", "variation")
+
     def load(self) -> xr.DataArray:
         """Per-repetition responses ``presentation x neuroid`` (see the module docstring)."""
         if self._assembly is None:
-            key = self._memo_key("assembly")
-            if key in _MEMO:
-                self._assembly = _MEMO[key]
-                return self._assembly
-            from .formats import read_assembly, read_stimulus_csv, to_neuroalign
-
-            paths = self.files()
-            raw = read_assembly(paths["assembly"])
-            window = tuple(self.spec.parameters.get("time_window", TIME_WINDOW))
-            assembly = to_neuroalign(raw, read_stimulus_csv(paths["stimuli_csv"]),
-                                     time_window=window, source=f"{self.spec.id} assembly")
-            assembly.attrs["identifier"] = self.spec.id
-            assembly.attrs["stimulus_set_identifier"] = self.spec.parameters.get(
-                "stimulus_set_identifier", "")
-            self._assembly = _remember(key, assembly)
+            self._assembly = _memo(self._memo_key("assembly"), self._labelled_assembly)
         return self._assembly
 
-    def stimuli(self) -> StimulusSet:
-        """The images (RGB from the grayscale PNGs) with object/category/variation metadata."""
-        if self._stimuli is None:
-            from .formats import read_stimulus_set
+    def _labelled_assembly(self) -> xr.DataArray:
+        assembly = self._read_assembly()
+        assembly.attrs["identifier"] = self.spec.id
+        assembly.attrs["stimulus_set_identifier"] = self.spec.parameters.get(
+            "stimulus_set_identifier", "")
+        return assembly
 
-            key = self._memo_key("stimuli")
-            if key in _MEMO:
-                self._stimuli = _MEMO[key]
-                return self._stimuli
-            paths = self.files()
-            self._stimuli = read_stimulus_set(
-                paths["stimuli_csv"], paths["stimuli_zip"],
-                identifier=self.spec.id,
-                degrees=float(self.spec.parameters.get("visual_degrees", VISUAL_DEGREES)),
-            )
-            _remember(key, self._stimuli)
+    def _read_assembly(self) -> xr.DataArray:
+        """The assembly file converted to neuroalign's layout (subclasses: their own format)."""
+        from .formats import read_assembly, read_stimulus_csv, to_neuroalign
+
+        paths = self.files()
+        window = tuple(self.spec.parameters.get("time_window", TIME_WINDOW))
+        return to_neuroalign(read_assembly(paths["assembly"]),
+                             read_stimulus_csv(paths["stimuli_csv"]), time_window=window,
+                             source=f"{self.spec.id} assembly")
+
+    def stimuli(self) -> StimulusSet:
+        """The images with the metadata of :attr:`stimulus_columns`."""
+        if self._stimuli is None:
+            self._stimuli = _memo(self._memo_key("stimuli"), self._read_stimuli)
         return self._stimuli
+
+    def _read_stimuli(self) -> StimulusSet:
+        from .formats import read_stimulus_set
+
+        paths = self.files()
+        return read_stimulus_set(
+            paths["stimuli_csv"], paths["stimuli_zip"], identifier=self.spec.id,
+            degrees=float(self.spec.parameters.get("visual_degrees", self.default_visual_degrees)),
+            columns=self.stimulus_columns)

@@ -25,7 +25,7 @@ the ``trials`` input of the ``i2n`` metric. Real data: the private split has 341
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from neuroalign import AssetSpec, DatasetSpec
 from neuroalign_majaj2015.data import MajajHong2015Dataset
@@ -111,20 +111,6 @@ def dataset_specs() -> list[DatasetSpec]:
                              ("private", "240 images, 341,785 trials"))]
 
 
-#: (what, dataset id, file sha256s...) -> loaded trials / stimuli, shared in a process
-#: (content-addressed), so the benchmark and the composite that contains it load each file once
-_MEMO: dict[tuple[str, ...], Any] = {}
-_MEMO_SIZE = 4
-
-
-def _memo(key: tuple[str, ...], make: Any) -> Any:
-    if key not in _MEMO:
-        while len(_MEMO) >= _MEMO_SIZE:
-            _MEMO.pop(next(iter(_MEMO)))
-        _MEMO[key] = make()
-    return _MEMO[key]
-
-
 class Rajalingham2018Dataset(MajajHong2015Dataset):
     """A Rajalingham 2018 split (see the module docstring).
 
@@ -135,33 +121,22 @@ class Rajalingham2018Dataset(MajajHong2015Dataset):
         ``stimulus_set_identifier``, ``visual_degrees``.
     """
 
-    def load(self) -> xr.DataArray:
-        """The trials: chosen object per trial, coords ``stimulus_id``, ``truth``, ``sample_obj``,
-        ``dist_obj`` (+ the file's others)."""
-        if self._assembly is None:
-            self._assembly = _memo(self._memo_key("trials"), self._read_trials)
-        return self._assembly
+    default_visual_degrees = VISUAL_DEGREES
 
-    def _read_trials(self) -> xr.DataArray:
+    def _read_assembly(self) -> xr.DataArray:
+        """The trials: chosen object per trial, coords ``stimulus_id``, ``truth``, ``sample_obj``,
+        ``dist_obj`` (+ the file's others); :meth:`load` returns them."""
         from neuroalign_majaj2015.formats import read_assembly, read_stimulus_csv
 
         from .formats import to_trials
 
         paths = self.files()
         csv = read_stimulus_csv(paths["stimuli_csv"])
-        trials = to_trials(read_assembly(paths["assembly"]), csv["stimulus_id"].to_numpy(),
-                           source=f"{self.spec.id} assembly")
-        trials.attrs.update({"identifier": self.spec.id, "stimulus_set_identifier":
-                             self.spec.parameters.get("stimulus_set_identifier", "")})
-        return trials
-
-    def stimuli(self) -> StimulusSet:
-        """The images with ``image_label`` and ``object_name`` (the object each one shows)."""
-        if self._stimuli is None:
-            self._stimuli = _memo(self._memo_key("stimuli"), self._read_stimuli)
-        return self._stimuli
+        return to_trials(read_assembly(paths["assembly"]), csv["stimulus_id"].to_numpy(),
+                         source=f"{self.spec.id} assembly")
 
     def _read_stimuli(self) -> StimulusSet:
+        """The images with ``image_label`` and ``object_name`` (the object each one shows)."""
         from neuroalign.stimuli import StimulusSet
         from neuroalign_majaj2015.formats import read_stimulus_csv, read_stimulus_set
 
@@ -172,7 +147,7 @@ class Rajalingham2018Dataset(MajajHong2015Dataset):
                               source=f"{self.spec.id} stimulus set")
         stimuli = read_stimulus_set(
             paths["stimuli_csv"], paths["stimuli_zip"], identifier=self.spec.id,
-            degrees=float(self.spec.parameters.get("visual_degrees", VISUAL_DEGREES)),
+            degrees=float(self.spec.parameters.get("visual_degrees", self.default_visual_degrees)),
             columns=(column,))
         labels = stimuli.metadata[column].astype(str).tolist()
         return StimulusSet.from_arrays(
