@@ -37,7 +37,7 @@ class CachedFeatures:
 
 def main() -> None:
     import neuroalign
-    from neuroalign.registry import get_registry
+    from neuroalign.plugins.lookup import get_registry
     from neuroalign.testing import store_env, write_synthetic_store
 
     warnings.filterwarnings("ignore")

@@ -120,9 +120,13 @@ def test_rho_hierarchy_reproduces_paper_000_table_1():
     assert rho_hierarchy(rows).round(6).tolist() == [-0.2, 0.8, -0.4, -0.4, -0.2]
     # the 2022 competition's "Avg" is the flat mean of the five regions
     assert rows.mean(axis=1).round(3).tolist()[:2] == [0.515, 0.488]
-    assert rho_hierarchy(Score(value=0, attrs={"regions": {"V1": 0.1, "V4": 0.2, "IT": 0.3}})) == pytest.approx(1.0)
-    with pytest.raises(SpecError, match="at least 2 of the regions"):
-        rho_hierarchy({"IT": 0.5, "behavior": 0.4})
+    regions = {"V1": 0.1, "V2": 0.15, "V4": 0.2, "IT": 0.3}
+    assert rho_hierarchy(Score(value=0, attrs={"regions": regions})) == pytest.approx(1.0)
+    with pytest.raises(SpecError, match=r"all four regions .* missing \['V1', 'V2'\]"):
+        rho_hierarchy({"V4": 0.2, "IT": 0.5, "behavior": 0.4})  # two regions would give +-1
+    partial = rows.copy()
+    partial.loc[0, "V2"] = float("nan")
+    assert np.isnan(rho_hierarchy(partial).iloc[0])
 
 
 def test_explained_variance_is_squared_correlation():

@@ -122,6 +122,16 @@ class Model(ABC):
     def module(self) -> Any:
         """The underlying ``torch.nn.Module`` (for gradients and hooks)."""
 
+    def with_preprocessing(self, preprocessing: Preprocessing) -> Model:
+        """This model (same module and weights) fed input prepared by ``preprocessing``.
+
+        Benchmarks use it to apply their input rule (e.g. Brain-Score's square resize without a
+        centre crop). A model that cannot change its input pipeline raises
+        ``NotImplementedError`` (the default); the benchmark then records that it kept the
+        model's own preprocessing.
+        """
+        raise NotImplementedError(f"{type(self).__name__} cannot change its preprocessing")
+
     @abstractmethod
     def weights_hash(self) -> str:
         """sha256 of the state dict in a stable order; goes into every Score's provenance."""

@@ -137,6 +137,11 @@ class Preprocessing(BaseModel):
     std: tuple[float, float, float] = (0.229, 0.224, 0.225)
     interpolation: Literal["bilinear", "bicubic", "nearest"] = "bilinear"
     crop_pct: float = Field(1.0, gt=0, le=1.0, description="Centre-crop fraction after resize.")
+    resize: Literal["shorter_side", "square"] = Field(
+        "shorter_side",
+        description="'shorter_side': timm's eval transform (resize the shorter side to "
+        "input_size / crop_pct, centre-crop input_size); 'square': Brain-Score's "
+        "Resize((input_size, input_size)), no crop (crop_pct ignored).")
 
 
 class ModelSpec(Spec):

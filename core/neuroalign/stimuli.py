@@ -510,9 +510,10 @@ def place(
        ``model_degrees``. If the model sees more, the image is centred on a gray (128) canvas
        ``model_degrees / image_degrees`` times larger; if it sees fewer, the central
        ``model_degrees / image_degrees`` fraction is cropped.
-    2. Resize the shorter side to ``floor(input_size / crop_pct)`` with the model's
-       interpolation (antialiased, like PIL), then centre-crop ``input_size`` (timm's eval
-       transform).
+    2. ``preprocessing.resize == "shorter_side"``: resize the shorter side to
+       ``floor(input_size / crop_pct)`` with the model's interpolation (antialiased, like PIL),
+       then centre-crop ``input_size`` (timm's eval transform). ``"square"``: resize to
+       ``input_size x input_size`` with no crop (Brain-Score's ``Resize((s, s))``).
     3. Scale to [0, 1] and normalise with the model's mean and std.
     """
     import torch
@@ -525,7 +526,8 @@ def place(
     mean = torch.tensor(preprocessing.mean, device=x.device).view(1, 3, 1, 1)
     std = torch.tensor(preprocessing.std, device=x.device).view(1, 3, 1, 1)
     size = preprocessing.input_size
-    scale = math.floor(size / preprocessing.crop_pct)
+    square = preprocessing.resize == "square"
+    scale = size if square else math.floor(size / preprocessing.crop_pct)
     ratio = model_degrees / image_degrees
     height, width = x.shape[-2:]
     new_h, new_w = max(1, round(height * ratio)), max(1, round(width * ratio))
@@ -544,7 +546,8 @@ def place(
     height, width = x.shape[-2:]
     if (height, width) != (size, size) or scale != size:
         factor = scale / min(height, width)
-        target = (max(size, round(height * factor)), max(size, round(width * factor)))
+        target = (size, size) if square else (max(size, round(height * factor)),
+                                               max(size, round(width * factor)))
         mode = preprocessing.interpolation
         if mode == "nearest":
             x = F.interpolate(x, size=target, mode="nearest-exact")

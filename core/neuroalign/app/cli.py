@@ -336,7 +336,22 @@ def info(identifier: str, kind: str | None, as_json: bool) -> None:
     data = entry.spec.model_dump(mode="json")
     rows = [("component", k), *((name, _long(value)) for name, value in data.items()),
             ("provided by", f"{entry.distribution} {entry.version} (plugin {entry.plugin!r})")]
+    if k == "benchmark" and entry.spec.parameters.get("reduction") == "pca":
+        rows.append(("PCA reference", _pca_reference_hint(entry.spec.parameters)))
     _table(f"{k} {identifier}", ("field", "value"), rows)
+
+
+def _pca_reference_hint(parameters: dict[str, Any]) -> str:
+    """Which images layer selection's PCA basis is fitted on, and how to use ImageNet val."""
+    import os
+
+    from ..extraction.reference import ENV
+
+    folder = parameters.get("pca_images") or os.environ.get(ENV)
+    if folder:
+        return f"{folder} (Brain-Score's rule: the first image of each class)"
+    return (f"procedural images (Brain-Score uses 1,000 ImageNet val images); set {ENV}="
+            "/path/to/imagenet/val (class folders, or files + labels.csv) for Brain-Score's basis")
 
 
 def _long(value: Any) -> str:

@@ -276,20 +276,35 @@ def _model_payload(model: Model) -> dict[str, Any]:
     return payload
 
 
-def _reducer_key(base: dict[str, Any], layer: str, reduction: Reduction) -> str:
-    return _digest({**base, "layer": layer, "reduction": reduction.model_dump(),
-                    "reference": REFERENCE_VERSION, "kind": "pca-reducer"})
+def _reference_id(reduction: Reduction | None, folder: Any) -> Any:
+    """What the PCA basis was fitted on, for cache keys: the folder's content hash or the
+    procedural set's version (None for other reductions)."""
+    if reduction is None or reduction.method != "pca":
+        return None
+    return folder.sha256 if folder is not None else REFERENCE_VERSION
+
+
+def _reducer_key(base: dict[str, Any], layer: str, reduction: Reduction,
+                 reference: Any = REFERENCE_VERSION) -> str:
+    dump = {k: v for k, v in reduction.model_dump().items() if k != "reference"}
+    return _digest({**base, "layer": layer, "reduction": dump,
+                    "reference": reference, "kind": "pca-reducer"})
 
 
 def _layer_key(base: dict[str, Any], stimuli: StimulusSet, image_degrees: float,
-               model_degrees: float, layer: str, reduction: Reduction | None) -> str:
+               model_degrees: float, layer: str, reduction: Reduction | None,
+               reference: Any = None) -> str:
     from .. import __version__
 
+    dump = ({k: v for k, v in reduction.model_dump().items() if k != "reference"}
+            if reduction else None)
+    if reference is None and reduction is not None and reduction.method == "pca":
+        reference = REFERENCE_VERSION
     return _digest({**base, "neuroalign": __version__, "stimuli": stimuli.sha256,
                     "image_degrees": repr(float(image_degrees)),
                     "model_degrees": repr(float(model_degrees)), "layer": layer,
-                    "reduction": reduction.model_dump() if reduction else None,
-                    "reference": REFERENCE_VERSION if reduction else None})
+                    "reduction": dump,
+                    "reference": reference if reduction else None})
 
 
 def _write_entry(path: Path, description: str, key: str, write: Callable[[Path], None]) -> None:
@@ -350,8 +365,10 @@ def _check_disjoint(stimuli: StimulusSet) -> None:
         )
 
 
-def _make_reducers(model, module, plans, reduction, base, device, batch_size, cache, progress):
+def _make_reducers(model, module, plans, reduction, base, device, batch_size, cache, progress,
+                   folder=None):
     """layer -> Reducer (or None for pass-through) for layers whose shapes are known."""
+    reference = _reference_id(reduction, folder)
     reducers: dict[str, Reducer | None] = {}
     to_fit: dict[str, PCAFitter] = {}
     for layer, n_features in plans.items():
@@ -361,26 +378,33 @@ def _make_reducers(model, module, plans, reduction, base, device, batch_size, ca
             reducers[layer] = ProjectionReducer(n_features, reduction.n_components,
                                                 reduction.seed, device)
         else:
-            path = _model_dir(model) / "reducers" / f"{_reducer_key(base, layer, reduction)}.npz"
+            path = (_model_dir(model) / "reducers"
+                    / f"{_reducer_key(base, layer, reduction, reference)}.npz")
             if cache and path.exists():
                 try:
                     reducers[layer] = PCAReducer.load(path, device)
                     continue
                 except Exception as error:  # noqa: BLE001 - any damage: discard, refit
                     _discard(path, "PCA reducer cache file", error)
-            to_fit[layer] = PCAFitter(n_features, reduction, reduction.reference_size, device)
+            rows = len(folder.files) if folder is not None else reduction.reference_size
+            to_fit[layer] = PCAFitter(n_features, reduction, rows, device)
     if to_fit:
         size, seed = model.preprocessing.input_size, reduction.reference_seed
-        _stream(model, module, reduction.reference_size,
-                lambda a, b: reference_images(range(a, b), size=size, seed=seed),
-                lambda i: f"{REFERENCE_PREFIX}{seed}/{i:05d}",
+        if folder is not None:
+            count, images = len(folder.files), (lambda a, b: folder.images(a, b, size))
+            name_of = folder.files.__getitem__
+        else:
+            count = reduction.reference_size
+            images = (lambda a, b: reference_images(range(a, b), size=size, seed=seed))
+            name_of = (lambda i: f"{REFERENCE_PREFIX}{seed}/{i:05d}")
+        _stream(model, module, count, images, name_of,
                 layers=list(to_fit), sinks={k: f.partial for k, f in to_fit.items()},
                 image_degrees=model.visual_degrees, batch_size=batch_size, device=device,
                 progress=progress, label=f"{model.identifier}: PCA reference")
         for layer, fitter in to_fit.items():
             reducers[layer] = reducer = fitter.fit(device)
             if cache:
-                key = _reducer_key(base, layer, reduction)
+                key = _reducer_key(base, layer, reduction, reference)
                 path = _model_dir(model) / "reducers" / f"{key}.npz"
                 _write_entry(path, f"PCA reducer {model.identifier} {layer} "
                              f"({reducer.n_features} -> {reducer.n_components})", key,
@@ -410,8 +434,10 @@ def extract(
         The images; placed at ``visual_degrees`` (default: ``stimuli.degrees``).
     layers : sequence of str
         Module names (``module.named_modules()``); all are recorded in one pass per batch.
-    reduction : {"pca", "srp", None} or Reduction
-        Streaming reduction of layers wider than ``n_components`` (default 1,000).
+    reduction : {"pca", "srp", "gram", None} or Reduction
+        Streaming reduction of layers wider than ``n_components`` (default 1,000); ``"gram"``:
+        the full activations as an exact, memory-bounded Gram embedding
+        (:func:`neuroalign.extraction.gram.extract_gram`).
     batch_size : int
         Stimuli per forward pass.
     device : str or torch.device, optional
@@ -435,6 +461,9 @@ def extract(
     module = model.module()
     names = check_layers(module, layers)
     reduction = Reduction.coerce(reduction)
+    if reduction is not None and reduction.method == "gram":
+        raise ValueError("reduction 'gram' is extract_gram's (neuroalign.extraction.gram); "
+                         "Model.activations dispatches to it")
     if reduction is not None and reduction.method == "pca":
         _check_disjoint(stimuli)
     if int(batch_size) < 1:
@@ -443,8 +472,14 @@ def extract(
     device = resolve_device(device)
     n = len(stimuli)
     base = _model_payload(model)
+    folder = None
+    if reduction is not None and reduction.method == "pca":
+        from .reference import resolve_reference
+
+        folder = resolve_reference(reduction.reference, reduction.n_components)
+    reference = _reference_id(reduction, folder)
     keys = {layer: _layer_key(base, stimuli, image_degrees, model.visual_degrees, layer,
-                              reduction) for layer in names}
+                              reduction, reference) for layer in names}
     paths = {layer: _model_dir(model) / f"{keys[layer]}.npz" for layer in names}
     found = {layer: _read_layer(paths[layer], n) for layer in names} if cache else {}
     cached = {layer: entry for layer, entry in found.items() if entry is not None}
@@ -465,7 +500,7 @@ def extract(
                              progress=False, label="probe")
             widths = {layer: math.prod(shapes[layer]) for layer in missing}
             reducers = _make_reducers(model, module, widths, reduction, base, device,
-                                      batch_size, cache, progress)
+                                      batch_size, cache, progress, folder)
         out_width = {layer: entry[0].shape[1] for layer, entry in cached.items()}
         for layer in missing:
             reducer = reducers[layer]
@@ -521,8 +556,22 @@ def extract(
                "stimuli": stimuli.identifier, "stimuli_sha256": stimuli.sha256,
                "visual_degrees": image_degrees,
                "reduction": json.dumps(reduction.model_dump() if reduction else None),
+               "pca_reference": _reference_attrs(reduction, folder),
                "cached_layers": [layer for layer in names if layer in cached_info]},
     )
+
+
+def _reference_attrs(reduction: Reduction | None, folder: Any) -> str | None:
+    """JSON description of the PCA reference set (None when no PCA is involved)."""
+    if reduction is None or reduction.method != "pca":
+        return None
+    if folder is not None:
+        return json.dumps(folder.describe())
+    return json.dumps({
+        "source": "procedural", "n_images": reduction.reference_size,
+        "seed": reduction.reference_seed, "version": REFERENCE_VERSION,
+        "note": "procedural images, not ImageNet val as Brain-Score: set NEUROALIGN_PCA_IMAGES "
+                "to an ImageNet validation folder for Brain-Score's PCA basis"})
 
 
 def logits(

@@ -68,8 +68,10 @@ class Reduction(BaseModel):
 
     Parameters
     ----------
-    method : {"pca", "srp"}
-        PCA fitted on the reference set, or a sparse random projection.
+    method : {"pca", "srp", "gram"}
+        PCA fitted on the reference set, a sparse random projection, or ``"gram"``: the *full*
+        activations as an exact isometric embedding of their rows (``n x rank``, see
+        :mod:`neuroalign.extraction.gram`; the other fields are ignored).
     n_components : int
         Output dims; layers with at most this many features pass through unchanged.
     sketch_dim : int
@@ -78,20 +80,25 @@ class Reduction(BaseModel):
         Seed of the random projections.
     reference_size, reference_seed : int
         PCA only: number and seed of the procedural reference images.
+    reference : str, optional
+        PCA only: a folder of reference images (ImageNet val, see
+        :mod:`neuroalign.extraction.reference`); default ``$NEUROALIGN_PCA_IMAGES``, else the
+        procedural set. ``n_components`` images are chosen by Brain-Score's per-class rule.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    method: Literal["pca", "srp"] = "pca"
+    method: Literal["pca", "srp", "gram"] = "pca"
     n_components: int = Field(1000, gt=0)
     sketch_dim: int = Field(4096, gt=0)
     seed: int = Field(0, ge=0)
     reference_size: int = Field(1024, gt=1)
     reference_seed: int = Field(0, ge=0)
+    reference: str | None = None
 
     @model_validator(mode="after")
     def _check(self) -> Reduction:
-        if self.method == "pca":
+        if self.method == "pca" and self.reference is None:
             if self.reference_size <= self.n_components:
                 raise ValueError(
                     f"PCA to n_components={self.n_components} needs reference_size > "
@@ -112,11 +119,12 @@ class Reduction(BaseModel):
             name = value.lower()
             if name in ("none", "raw"):
                 return None
-            if name in ("pca", "srp"):
+            if name in ("pca", "srp", "gram"):
                 return cls(method=name)
         raise SpecError(
             f"unknown reduction {value!r}; use 'pca' (default), 'srp' (sparse random projection), "
-            "None (raw activations) or a neuroalign.reduction.Reduction(...)"
+            "'gram' (full activations as an exact Gram embedding), None (raw activations) or a "
+            "neuroalign.reduction.Reduction(...)"
         )
 
     def output_dim(self, n_features: int) -> int:

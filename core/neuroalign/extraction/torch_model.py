@@ -112,6 +112,15 @@ class TorchModel(Model):
     def module(self) -> torch.nn.Module:
         return self._module
 
+    def with_preprocessing(self, preprocessing: Preprocessing) -> TorchModel:
+        """A view of this model (same module, device, batch size) with other preprocessing."""
+        if preprocessing == self._preprocessing:
+            return self
+        view = TorchModel.__new__(TorchModel)
+        view.__dict__.update(self.__dict__)
+        view._preprocessing = preprocessing
+        return view
+
     @property
     def device(self) -> torch.device:
         """Where forward passes run (CUDA when available, else CPU, unless set)."""
@@ -191,9 +200,19 @@ class TorchModel(Model):
         cache: bool = True,
         progress: bool | None = None,
     ) -> xr.DataArray:
-        """Activations ``presentation x neuroid`` of ``layers``; see :func:`neuroalign.extract.extract`."""
+        """Activations ``presentation x neuroid`` of ``layers``; see
+        :func:`neuroalign.extraction.extract.extract` (and, for ``reduction="gram"``, the full
+        activations' Gram embedding :func:`neuroalign.extraction.gram.extract_gram`)."""
         from .extract import extract
+        from .reduction import Reduction
 
+        coerced = Reduction.coerce(reduction)
+        if coerced is not None and coerced.method == "gram":
+            from .gram import extract_gram
+
+            return extract_gram(self, stimuli, layers, visual_degrees=visual_degrees,
+                                batch_size=self.batch_size, device=self.device, cache=cache,
+                                progress=progress)
         return extract(self, stimuli, layers, visual_degrees=visual_degrees,
                        reduction=reduction, batch_size=self.batch_size, device=self.device,
                        cache=cache, progress=progress)

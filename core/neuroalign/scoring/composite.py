@@ -6,7 +6,7 @@ A composite is a :class:`~neuroalign.Benchmark` like any other (its spec has
     suite = neuroalign.compose({
         "V4": ["MajajHong2015.V4-pls"],
         "IT": ["MajajHong2015.IT-pls"],
-        "behavior": ["Rajalingham2018-i2n"],
+        "behavior": ["Rajalingham2018-i2n"],  # the Brain-Score id
     }, aggregator="mean")
     score = suite("timm:resnet50")      # Score tree: overall -> V4/IT/behavior -> benchmarks
 

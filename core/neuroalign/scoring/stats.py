@@ -147,18 +147,23 @@ def rho_hierarchy(scores: Any) -> Any:
 
     Positive: the model matches later areas better, as a good model of the ventral stream
     should not necessarily; Brain-Score 2022's winner has -0.2, CrossViT-18 (adv + rot) +0.8.
+    All four regions are required: with fewer the statistic is degenerate (two regions always
+    give +-1). Paper 000's region values are Brain-Score *leaderboard* region scores, i.e. each
+    the mean over several benchmarks of that region (e.g. V1: the FreemanZiemba2013 and
+    Marques2020 benchmarks), not one benchmark per region; a table with one benchmark per
+    region gives a different statistic.
 
     Parameters
     ----------
     scores : mapping, pandas.Series, Score or pandas.DataFrame
         Region -> score (a Score uses its ``attrs["regions"]`` from :class:`MeanAggregator` or
         its children named by region); a DataFrame gives one value per row. Regions other than
-        V1, V2, V4 and IT are ignored; missing ones are left out.
+        V1, V2, V4 and IT are ignored; all four must be present (error otherwise).
 
     Returns
     -------
     float or pandas.Series
-        NaN for a DataFrame row with fewer than two regions.
+        NaN for a DataFrame row missing any of the four regions.
     """
     import pandas as pd
     from scipy.stats import spearmanr
@@ -169,10 +174,12 @@ def rho_hierarchy(scores: Any) -> Any:
         scores = scores.attrs.get("regions") or {k: c.value for k, c in scores.children.items()}
     values = {r: float(scores[r]) for r in HIERARCHY
               if r in scores and scores[r] is not None and not math.isnan(float(scores[r]))}
-    if len(values) < 2:
+    if len(values) < len(HIERARCHY):
+        missing = [r for r in HIERARCHY if r not in values]
         raise SpecError(
-            f"rho_hierarchy needs scores of at least 2 of the regions {list(HIERARCHY)}; "
-            f"found {sorted(values)} in {sorted(map(str, scores))}"
+            f"rho_hierarchy needs scores of all four regions {list(HIERARCHY)} (paper 000); "
+            f"missing {missing} in {sorted(map(str, scores))}. Score benchmarks of those regions "
+            "(e.g. compose them per region) or leave the statistic out"
         )
     depth = [HIERARCHY.index(r) + 1 for r in values]
     return float(spearmanr(list(values.values()), depth)[0])

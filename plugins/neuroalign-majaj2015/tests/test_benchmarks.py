@@ -23,10 +23,14 @@ def test_benchmark_specs_match_brainscore():
         assert spec.ceiling == "internal_consistency" and spec.visual_degrees == 8.0
     assert public["MajajHong2015public.V4-pls"].region == "V4"
     for spec in specs.values():
-        assert spec.version == 1 and spec.visual_degrees == 8.0 and spec.number_of_trials == 50
+        assert spec.version == 2 and spec.visual_degrees == 8.0 and spec.number_of_trials == 50
         assert spec.dataset == "MajajHong2015.private" and spec.ceiling == "internal_consistency"
         assert spec.parameters["selection_dataset"] == "MajajHong2015.public"
         assert spec.parameters["ceiling_mode"] == "explained_variance"
+        # Brain-Score's defaults: full activations reported, Resize((s, s)), no clip
+        assert spec.parameters["reported_features"] == "full"
+        assert spec.parameters["preprocessing"] == "brainscore"
+        assert spec.parameters["clip"] is False and spec.parameters["reduction"] == "pca"
     assert specs["MajajHong2015.IT-pls"].region == "IT"
     assert specs["MajajHong2015.V4-ridge"].metric == "ridge"
 

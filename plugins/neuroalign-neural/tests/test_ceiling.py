@@ -50,12 +50,58 @@ def test_ceiled_error_is_propagated_in_attrs():
     assert score.attrs["ceiled_error"] == pytest.approx(2 * 0.6 * 0.02 / 0.8)
 
 
-def test_ceiled_values_are_clipped_and_the_clip_recorded():
+def test_ceiled_values_are_not_clipped_by_default_as_brainscore():
     high = ceiled_score(raw(0.9), 0.5, mode="ratio")
-    assert high.value == 1.0 and high.attrs["clipped"] is True
+    assert high.value == pytest.approx(1.8) and high.attrs["clip"] is False
+    assert high.attrs["clipped"] is False
+    assert ceiled_score(raw(0.9), 0.5).value == pytest.approx(0.81 / 0.5)
+
+
+def test_ceiled_values_are_clipped_on_request_and_the_clip_recorded():
+    high = ceiled_score(raw(0.9), 0.5, mode="ratio", clip=True)
+    assert high.value == 1.0 and high.attrs["clipped"] is True and high.attrs["clip"] is True
     assert high.attrs["unclipped_value"] == pytest.approx(1.8)
-    low = ceiled_score(raw(-0.2), 0.5, mode="ratio")
+    low = ceiled_score(raw(-0.2), 0.5, mode="ratio", clip=True)
     assert low.value == 0.0 and low.attrs["clipped"] is True
+
+
+@pytest.mark.filterwarnings("ignore:Mean of empty slice")
+def test_ceiling_skips_nan_trials_like_brainscore(make_trials):
+    """NaN trials are left out of the half means (xarray skipna), NaN neuroids out of the median."""
+    assembly = make_trials(n=60, q=5, repetitions=4, noise=0.7)
+    values = assembly.values.copy()
+    rng = np.random.default_rng(3)
+    holes = rng.random(values.shape) < 0.05
+    holes[:, 4] = False
+    values[holes] = np.nan
+    values[:, 3] = np.nan  # a neuroid with no data at all
+    with pytest.warns(RuntimeWarning, match="NaN trial value"):
+        ceiling = InternalConsistency()(assembly.copy(data=values))
+    assert ceiling.attrs["all_nan_neuroids"] == 1
+    assert ceiling.attrs["nan_trials"] == int(np.isnan(values).sum())
+    # reference: per split, per neuroid, nanmean halves -> pearson -> Spearman-Brown, nanmedian
+    from sklearn.model_selection import ShuffleSplit
+
+    reps = assembly["repetition"].values
+    stim = assembly["stimulus_id"].values
+    ids = np.unique(stim)
+    medians = []
+    for first, second in ShuffleSplit(10, train_size=0.5, test_size=None,
+                                      random_state=1).split(np.zeros(4)):
+        def half(chosen):
+            return np.array([[np.nanmean(values[(stim == s) & np.isin(reps, chosen), j])
+                              for j in range(5)] for s in ids])
+        a, b = half(np.unique(reps)[first]), half(np.unique(reps)[second])
+        r = np.array([np.nan if np.isnan(a[:, j]).any() or np.isnan(b[:, j]).any()
+                      else np.corrcoef(a[:, j], b[:, j])[0, 1] for j in range(5)])
+        medians.append(np.nanmedian(2 * r / (1 + r)))
+    assert ceiling.value == pytest.approx(np.mean(medians), abs=1e-12)
+
+
+def test_all_nan_assembly_says_so(make_trials):
+    assembly = make_trials()
+    with pytest.raises(MetricInputError, match="NaN on every presentation"):
+        InternalConsistency()(assembly.copy(data=np.full(assembly.shape, np.nan)))
 
 
 def test_bad_mode_and_bad_ceiling():

@@ -43,11 +43,21 @@ def test_constant_neuroids_are_named(make_pair):
         PLSCorrelation()(source, target.copy(data=values))
 
 
-def test_nan_neuroids_are_named(make_pair):
+def test_nan_target_neuroids_are_skipped_and_named(make_pair):
     source, target = make_pair()
     values = target.values.copy()
     values[3, 4] = np.nan
-    with pytest.raises(MetricInputError, match=r"target has NaN or infinite values in 1 neuroid\(s\): \['n4'\]"):
+    with pytest.warns(RuntimeWarning, match=r"1 target neuroid\(s\) with NaN values skipped"):
+        score = PLSCorrelation()(source, target.copy(data=values))
+    assert score.attrs["nan_neuroids_dropped"] == ["n4"] and "n4" not in score.neuroids
+    kept = PLSCorrelation()(source, target.isel(neuroid=[0, 1, 2, 3, 5, 6, 7]))
+    assert score.value == pytest.approx(kept.value, abs=1e-12)
+    values[:, :] = np.nan
+    with pytest.raises(MetricInputError, match=r"every one of the target's 8 neuroids has NaN"):
+        PLSCorrelation()(source, target.copy(data=values))
+    values = target.values.copy()
+    values[3, 4] = np.inf
+    with pytest.raises(MetricInputError, match=r"target has NaN or infinite values in 1 neuroid"):
         PLSCorrelation()(source, target.copy(data=values))
     source_values = source.values.copy()
     source_values[0, 7] = np.inf

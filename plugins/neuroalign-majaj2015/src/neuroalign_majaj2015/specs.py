@@ -28,7 +28,7 @@ def benchmark_specs() -> list[BenchmarkSpec]:
             specs.append(BenchmarkSpec(
                 id=f"MajajHong2015.{region}-{metric}",
                 factory="neuroalign_majaj2015.benchmarks:MajajHong2015Benchmark",
-                version=1,
+                version=2,
                 dataset="MajajHong2015.private",
                 metric=metric,
                 ceiling="internal_consistency",
@@ -44,7 +44,9 @@ def benchmark_specs() -> list[BenchmarkSpec]:
                             "layer selected on the public split, score on the private split, "
                             "ceiled by split-half internal consistency (explained variance).",
                 parameters={"selection_dataset": "MajajHong2015.public",
-                            "ceiling_mode": "explained_variance", "reduction": "pca"},
+                            "ceiling_mode": "explained_variance", "clip": False,
+                            "reduction": "pca", "reported_features": "full",
+                            "preprocessing": "brainscore"},
             ))
     for region in ("V4", "IT"):
         specs.append(BenchmarkSpec(

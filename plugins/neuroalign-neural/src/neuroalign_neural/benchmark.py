@@ -37,16 +37,43 @@ if TYPE_CHECKING:  # pragma: no cover
     import xarray as xr
     from neuroalign.stimuli import StimulusSet
 
-__all__ = ["NeuralBenchmark", "NeuralSplit", "average_repetitions", "resolve_layers",
-           "skip_nan_neuroids"]
+__all__ = ["INPUT_RULES", "REPORTED_FEATURES", "NeuralBenchmark", "NeuralSplit",
+           "apply_input_rule", "average_repetitions", "brainscore_preprocessing",
+           "resolve_layers", "skip_nan_neuroids"]
+
+#: values of ``parameters["reported_features"]``
+REPORTED_FEATURES = ("full", "reduced")
+#: values of ``parameters["preprocessing"]``
+INPUT_RULES = ("brainscore", "model")
+
+
+def brainscore_preprocessing(preprocessing: Any) -> Any:
+    """Brain-Score's input rule (``load_preprocess_images``): ``Resize((s, s))`` (bilinear,
+    no centre crop) at the model's input size, normalised with the model's mean and std."""
+    return preprocessing.model_copy(update={"resize": "square", "crop_pct": 1.0,
+                                            "interpolation": "bilinear"})
+
+
+def apply_input_rule(model: Model, rule: str) -> tuple[Model, dict[str, Any]]:
+    """``model`` seeing input by ``rule`` (``"brainscore"`` or ``"model"``), and a note for attrs."""
+    own = model.preprocessing
+    if rule == "model":
+        return model, {"rule": "model", **own.model_dump(mode="json")}
+    wanted = brainscore_preprocessing(own)
+    try:
+        view = model.with_preprocessing(wanted)
+    except NotImplementedError:
+        return model, {"rule": "model (the model cannot change its preprocessing)",
+                       **own.model_dump(mode="json")}
+    return view, {"rule": "brainscore", **wanted.model_dump(mode="json")}
 
 
 def average_repetitions(assembly: xr.DataArray, coord: str = "repetition") -> xr.DataArray:
     """Mean over repetitions of each stimulus: ``presentation x neuroid`` -> one row per stimulus.
 
-    NaN trials are skipped (xarray's ``skipna``); a stimulus with no valid trial for a neuroid
-    is NaN there.
-
+    NaN-aware, as Brain-Score's ``average_repetition`` (``mean(skipna=True)``): NaN trials are
+    skipped; a stimulus whose trials are all NaN for a neuroid is NaN there. The number of NaN
+    trial values is recorded in ``attrs["nan_trials"]``.
     Rows are ordered by first appearance of each ``stimulus_id``. Presentation coords that are
     constant within every stimulus (``object_name``, ``variation``, ...) are kept; ``coord`` and
     the other varying ones are dropped. Neuroid coords are kept.
@@ -59,11 +86,11 @@ def average_repetitions(assembly: xr.DataArray, coord: str = "repetition") -> xr
     data = assembly.transpose("presentation", "neuroid")
     codes, unique = pd.factorize(np.asarray(data["stimulus_id"].values).astype(str))
     values = np.asarray(data.values, dtype=np.float64)
-    valid = ~np.isnan(values)
+    finite = ~np.isnan(values)
     counts = np.zeros((len(unique), data.sizes["neuroid"]), dtype=np.float64)
-    np.add.at(counts, codes, valid.astype(np.float64))
+    np.add.at(counts, codes, finite)
     sums = np.zeros((len(unique), data.sizes["neuroid"]), dtype=np.float64)
-    np.add.at(sums, codes, np.where(valid, values, 0.0))
+    np.add.at(sums, codes, np.where(finite, values, 0.0))
     first = np.unique(codes, return_index=True)[1]
     coords: dict[str, Any] = {"stimulus_id": ("presentation", np.asarray(unique, dtype=object))}
     for name, values in data.coords.items():
@@ -76,9 +103,9 @@ def average_repetitions(assembly: xr.DataArray, coord: str = "repetition") -> xr
         if values.dims == ("neuroid",):
             coords[str(name)] = ("neuroid", np.asarray(values.values))
     with np.errstate(invalid="ignore", divide="ignore"):
-        mean = np.where(counts > 0, sums / np.maximum(counts, 1.0), np.nan)
-    return xr.DataArray(mean, dims=("presentation", "neuroid"), coords=coords,
-                        attrs=dict(assembly.attrs))
+        means = np.where(counts > 0, sums / np.maximum(counts, 1.0), np.nan)
+    return xr.DataArray(means, dims=("presentation", "neuroid"), coords=coords,
+                        attrs={**assembly.attrs, "nan_trials": int((~finite).sum())})
 
 
 def skip_nan_neuroids(split: NeuralSplit) -> tuple[NeuralSplit, dict[str, Any] | None]:
@@ -167,6 +194,15 @@ class NeuralSplit:
         return self._target
 
 
+def _reference_provenance(reference: dict[str, Any] | None) -> dict[str, str]:
+    """The PCA reference set as a provenance entry (its content hash, or 'procedural-vN')."""
+    if not reference:
+        return {}
+    if reference.get("source") == "folder":
+        return {"pca_reference_images": str(reference["sha256"])}
+    return {"pca_reference_images": f"procedural-v{reference.get('version')}"}
+
+
 class NeuralBenchmark(Benchmark):
     """Neural predictivity: layer selection + mapping metric + ceiling.
 
@@ -227,11 +263,14 @@ class NeuralBenchmark(Benchmark):
 
     def normalize(self, raw: Score, ceiling: Score) -> Score:
         """The ceiled Score of ``raw`` given ``ceiling``: ``parameters["ceiling_mode"]``
-        (default ``"explained_variance"``, Brain-Score's ``raw**2 / ceiling``)."""
+        (default ``"explained_variance"``, Brain-Score's ``raw**2 / ceiling``), clipped to
+        [0, 1] only when ``parameters["clip"]`` is true (Brain-Score does not clip)."""
         from .ceiling import ceiled_score
 
-        return ceiled_score(raw, ceiling, mode=self.spec.parameters.get("ceiling_mode",
-                                                                        "explained_variance"))
+        parameters = self.spec.parameters
+        return ceiled_score(raw, ceiling,
+                            mode=parameters.get("ceiling_mode", "explained_variance"),
+                            clip=bool(parameters.get("clip", False)))
 
     # ---------------------------------------------------------------- machinery
     def split(self, role: str) -> NeuralSplit:
@@ -281,27 +320,70 @@ class NeuralBenchmark(Benchmark):
 
     @property
     def reduction(self) -> Any:
-        """How wide layers are reduced (``parameters["reduction"]``, default ``"pca"``)."""
-        return self.spec.parameters.get("reduction", "pca")
+        """How wide layers are reduced for layer selection (``parameters["reduction"]``,
+        default ``"pca"``: Brain-Score's ``LayerPCA(1000)`` during ``LayerSelection``).
+
+        ``parameters["pca_images"]`` names the PCA reference folder (ImageNet val); default
+        ``$NEUROALIGN_PCA_IMAGES``, else the procedural set (recorded in every Score).
+        """
+        reduction = self.spec.parameters.get("reduction", "pca")
+        folder = self.spec.parameters.get("pca_images")
+        if folder and reduction == "pca":
+            from neuroalign.extraction.reduction import Reduction
+
+            return Reduction(method="pca", reference=str(folder))
+        return reduction
+
+    @property
+    def reported_features(self) -> str:
+        """``parameters["reported_features"]``: ``"full"`` (default, Brain-Score: the reported
+        score uses the chosen layer's full activations) or ``"reduced"`` (the selection
+        reduction, cheaper; neuroalign <= 0.1 behaviour)."""
+        value = self.spec.parameters.get("reported_features", "full")
+        if value not in REPORTED_FEATURES:
+            raise SpecError(f"benchmark {self.spec.id!r}: parameters['reported_features']="
+                            f"{value!r}; use one of {list(REPORTED_FEATURES)}")
+        return value
+
+    @property
+    def input_rule(self) -> str:
+        """``parameters["preprocessing"]``: ``"brainscore"`` (default: ``Resize((s, s))``, no
+        centre crop, bilinear) or ``"model"`` (the model's own, e.g. timm's ``crop_pct``)."""
+        value = self.spec.parameters.get("preprocessing", "brainscore")
+        if value not in INPUT_RULES:
+            raise SpecError(f"benchmark {self.spec.id!r}: parameters['preprocessing']={value!r}; "
+                            f"use one of {list(INPUT_RULES)}")
+        return value
 
     def _features(self, model: Model, split: NeuralSplit, layers: list[str],
-                  progress: bool | None) -> xr.DataArray:
+                  progress: bool | None, reduction: Any = None) -> xr.DataArray:
         # ``progress`` is part of the declared Model.activations contract
         return model.activations(split.stimuli, layers, visual_degrees=self.spec.visual_degrees,
-                                 reduction=self.reduction, progress=progress)
+                                 reduction=self.reduction if reduction is None else reduction,
+                                 progress=progress)
+
+    def _reported_reduction(self) -> Any:
+        """The reduction for the reported score: full activations by default."""
+        if self.reported_features == "reduced":
+            return self.reduction
+        # rotation-invariant metrics see the full layer through its exact Gram embedding
+        return "gram" if getattr(self.metric, "rotation_invariant", False) else None
 
     def __call__(self, model: Model, *, layers: Sequence[str] | None = None,
                  progress: bool | None = None) -> Score:
         """Score ``model``; ``layers`` overrides its candidates and commitments."""
         candidates, policy = resolve_layers(model, self.spec.region, layers)
+        model, input_note = apply_input_rule(model, self.input_rule)
         show = progress_enabled(progress)
         per_layer: dict[str, float] | None = None
         per_layer_raw: dict[str, float] = {}
         chosen = candidates[0]
+        reference = None
         if len(candidates) > 1:
             selection = self.split("selection")
             features = self._features(model, selection, candidates, progress)
             layer_of = np.asarray(features["layer"].values).astype(str)
+            reference = features.attrs.get("pca_reference")
             selection_ceiling = self.ceiling("selection")
             per_layer = {}
             for layer in track(candidates, f"{model.identifier} layers on {selection.name}", show):
@@ -309,13 +391,20 @@ class NeuralBenchmark(Benchmark):
                                   selection.target)
                 per_layer_raw[layer] = float(raw.value)
                 per_layer[layer] = float(self.normalize(raw, selection_ceiling).value)
-            # ties (e.g. two layers clipped at 1) go to the higher raw score
+            del features
+            # ties go to the higher raw score
             chosen = max(candidates, key=lambda name: (per_layer[name], per_layer_raw[name]))
         reported = self.split("reported")
-        # all candidates in one pass: the cache then serves every benchmark on this split
-        features = self._features(model, reported, candidates, progress)
-        layer_of = np.asarray(features["layer"].values).astype(str)
-        chosen_features = features.isel(neuroid=np.flatnonzero(layer_of == chosen))
+        reported_reduction = self._reported_reduction()
+        if reported_reduction == self.reduction:
+            # all candidates in one pass: the cache then serves every benchmark on this split
+            features = self._features(model, reported, candidates, progress)
+            layer_of = np.asarray(features["layer"].values).astype(str)
+            chosen_features = features.isel(neuroid=np.flatnonzero(layer_of == chosen))
+            reference = reference or features.attrs.get("pca_reference")
+        else:
+            chosen_features = self._features(model, reported, [chosen], progress,
+                                             reduction=reported_reduction or "none")
         raw = self.metric(chosen_features, reported.target)
         result = self.normalize(raw, self.ceiling("reported"))
         attrs = dict(result.attrs)
@@ -328,10 +417,23 @@ class NeuralBenchmark(Benchmark):
             "reported_split": reported.name,
             "reported_stimuli": len(reported.stimuli),
             "reduction": str(self.reduction),
+            "reported_features": self.reported_features,
+            "reported_reduction": str(reported_reduction),
+            "preprocessing_rule": self.input_rule,
+            "preprocessing": input_note,
             "visual_degrees": self.spec.visual_degrees,
         })
         if self._nan:
             attrs["nan"] = {role: dict(stats) for role, stats in self._nan.items()}
+        nan_trials = reported.repetitions.isnull().sum().item()
+        if nan_trials:
+            attrs["nan_trials_reported"] = int(nan_trials)
+        pca_reference = None
+        if reference:
+            import json
+
+            pca_reference = json.loads(reference) if isinstance(reference, str) else reference
+            attrs["pca_reference"] = pca_reference
         if per_layer is not None:
             attrs.update({"selection_split": self.split("selection").name,
                           "layers_raw": per_layer_raw,
@@ -339,6 +441,7 @@ class NeuralBenchmark(Benchmark):
         seed = getattr(self.metric, "random_state", None)
         provenance = result.provenance.model_copy(update={
             "seed": seed if isinstance(seed, int) else result.provenance.seed,
-            "dataset_sha256": {**result.provenance.dataset_sha256, **self.dataset_sha256()}})
+            "dataset_sha256": {**result.provenance.dataset_sha256, **self.dataset_sha256(),
+                               **_reference_provenance(pca_reference)}})
         return result.model_copy(update={"layer": chosen, "layers": per_layer, "attrs": attrs,
                                          "provenance": provenance})

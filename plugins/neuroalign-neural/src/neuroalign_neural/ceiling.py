@@ -191,7 +191,7 @@ def _value(score: Score | float, name: str) -> float:
 
 
 def ceiled_score(raw: Score | float, ceiling: Score | float,
-                 mode: str = "explained_variance") -> Score:
+                 mode: str = "explained_variance", *, clip: bool = False) -> Score:
     """Normalise a raw score by a ceiling.
 
     Parameters
@@ -208,7 +208,7 @@ def ceiled_score(raw: Score | float, ceiling: Score | float,
     Returns
     -------
     neuroalign.Score
-        ``value``: the ceiled value clipped to [0, 1]; ``raw``, ``ceiling``; ``error``: the raw
+        ``value``: the ceiled value (clipped to [0, 1] only with ``clip=True``); ``raw``, ``ceiling``; ``error``: the raw
         error unchanged (Brain-Score's convention), with the error propagated to the ceiled scale
         in ``attrs["ceiled_error"]``; ``splits`` and ``neuroids`` of the raw score;
         ``attrs["clipped"]`` and ``attrs["unclipped_value"]`` record the clip.
@@ -229,10 +229,11 @@ def ceiled_score(raw: Score | float, ceiling: Score | float,
         unclipped, derivative = r / c, 1 / c
     else:
         unclipped, derivative = r, 1.0
-    value = min(max(unclipped, 0.0), 1.0)
+    value = min(max(unclipped, 0.0), 1.0) if clip else unclipped
     attrs: dict[str, Any] = dict(raw.attrs) if isinstance(raw, Score) else {}
     attrs.update({
         "ceiling_mode": mode,
+        "clip": bool(clip),
         "unclipped_value": unclipped,
         "clipped": value != unclipped,
         "ceiled_error": None if raw_error is None else raw_error * derivative,

@@ -124,20 +124,22 @@ def make_pls(spec: MetricSpec) -> PLSCorrelation:
                           solver=p["solver"], spec=spec, **_split_kwargs(p))
 
 
-def _mapping(spec: MetricSpec, estimator: Any, p: dict[str, Any]) -> RegressionCorrelation:
-    return RegressionCorrelation(estimator, metric_id=spec.id, spec=spec, **_split_kwargs(p))
+def _mapping(spec: MetricSpec, estimator: Any, p: dict[str, Any],
+             rotation_invariant: bool = False) -> RegressionCorrelation:
+    return RegressionCorrelation(estimator, metric_id=spec.id, spec=spec,
+                                 rotation_invariant=rotation_invariant, **_split_kwargs(p))
 
 
 def make_ridge(spec: MetricSpec) -> RegressionCorrelation:
     """Factory of ``ridge``: per-neuroid ``RidgeCV`` (leave-one-out) over ``alphas``."""
     p = _parameters(spec, MAPPING_DEFAULTS["ridge"], CROSS_VALIDATION_DEFAULTS)
-    return _mapping(spec, ridge_estimator(p["alphas"]), p)
+    return _mapping(spec, ridge_estimator(p["alphas"]), p, rotation_invariant=True)
 
 
 def make_ols(spec: MetricSpec) -> RegressionCorrelation:
     """Factory of ``ols``: ``LinearRegression``."""
     p = _parameters(spec, MAPPING_DEFAULTS["ols"], CROSS_VALIDATION_DEFAULTS)
-    return _mapping(spec, ols_estimator(), p)
+    return _mapping(spec, ols_estimator(), p, rotation_invariant=True)
 
 
 def make_lasso(spec: MetricSpec) -> RegressionCorrelation:

@@ -8,6 +8,7 @@ computed by the fast, numerically identical :mod:`neuroalign_neural.pls`.
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
@@ -62,6 +63,8 @@ class CrossValidatedCorrelation(Metric):
     """
 
     metric_id = "regression"
+    #: see PLSCorrelation.rotation_invariant; False unless the estimator is known to be
+    rotation_invariant = False
 
     def __init__(self, *, splits: int = 10, train_size: float = 0.9, random_state: int | None = 1,
                  stratification_coord: str | None = "object_name"):
@@ -102,6 +105,7 @@ class CrossValidatedCorrelation(Metric):
             Pearson r; ``error``: std over splits / sqrt(splits); ``splits``; ``neuroids`` (mean
             over splits, keyed by ``neuroid_id``); ``attrs``: parameters and split details.
         """
+        target, nan_neuroids = _drop_nan_neuroids(target)
         pair = align_source_target(source, target, self.stratification_coord,
                                    reject_constant_source=True)
         plan = stimulus_splits(len(pair.stimulus_ids), pair.strata, n_splits=self.splits,
@@ -131,6 +135,8 @@ class CrossValidatedCorrelation(Metric):
         }
         if flat_predictions:
             attrs["constant_predictions_scored_zero"] = flat_predictions
+        if nan_neuroids:
+            attrs["nan_neuroids_dropped"] = nan_neuroids
         attrs.update(input_notes(pair))
         return split_score(summarize(per_split), pair.neuroid_ids, attrs)
 
@@ -156,6 +162,9 @@ class PLSCorrelation(CrossValidatedCorrelation):
     """
 
     metric_id = "pls"
+    #: the score depends on the source only through the inner products of its rows, so the
+    #: exact Gram embedding of the full activations gives the full-activation score
+    rotation_invariant = True
 
     def __init__(self, n_components: int = 25, *, max_iter: int = 500, tol: float = 1e-6,
                  solver: str = "nipals", splits: int = 10, train_size: float = 0.9,
@@ -195,6 +204,30 @@ class PLSCorrelation(CrossValidatedCorrelation):
         return predictions, details
 
 
+def _drop_nan_neuroids(target: xr.DataArray) -> tuple[xr.DataArray, list[str]]:
+    """``target`` without neuroids that hold a NaN (warned; their ids returned).
+
+    Brain-Score averages repetitions NaN-aware and its median over neuroids skips NaN
+    correlations; a neuroid NaN on some stimulus after averaging cannot be fitted, so it is
+    skipped here the same way (Brain-Score's regression would stop with an error instead).
+    """
+    if "neuroid" not in target.dims:
+        return target, []
+    values = np.asarray(target.transpose(..., "neuroid").values, dtype=np.float64)
+    bad = np.isnan(values).reshape(-1, values.shape[-1]).any(axis=0)
+    if not bad.any():
+        return target, []
+    if bad.all():
+        raise MetricInputError(f"every one of the target's {bad.size} neuroids has NaN values "
+                               "(after averaging repetitions); there is nothing to score")
+    from .inputs import neuroid_ids
+
+    dropped = [i for i, b in zip(neuroid_ids(target), bad) if b]
+    warnings.warn(f"{len(dropped)} target neuroid(s) with NaN values skipped, e.g. "
+                  f"{dropped[:3]}", RuntimeWarning, stacklevel=3)
+    return target.isel(neuroid=np.flatnonzero(~bad)), dropped
+
+
 def _selected_alphas(estimator: Any) -> np.ndarray | None:
     """Regularisation chosen inside the fold (RidgeCV, LassoCV, MultiOutputRegressor of them)."""
     alpha = getattr(estimator, "alpha_", None)
@@ -221,6 +254,10 @@ class RegressionCorrelation(CrossValidatedCorrelation):
         See :class:`CrossValidatedCorrelation`.
     spec : MetricSpec, optional
         The spec this metric was built from (set by the registry).
+    rotation_invariant : bool
+        Whether the estimator's predictions depend on the source only through inner products of
+        its rows (ridge, OLS: yes; lasso, MLP: no). Benchmarks then score full activations
+        through their exact Gram embedding.
 
     Examples
     --------
@@ -233,9 +270,10 @@ class RegressionCorrelation(CrossValidatedCorrelation):
     def __init__(self, regression: Any, *, metric_id: str = "regression", splits: int = 10,
                  train_size: float = 0.9, random_state: int | None = 1,
                  stratification_coord: str | None = "object_name",
-                 spec: MetricSpec | None = None):
+                 spec: MetricSpec | None = None, rotation_invariant: bool = False):
         super().__init__(splits=splits, train_size=train_size, random_state=random_state,
                          stratification_coord=stratification_coord)
+        self.rotation_invariant = bool(rotation_invariant)
         if not (hasattr(regression, "fit") and hasattr(regression, "predict")):
             raise MetricInputError(
                 f"regression must be a scikit-learn-style estimator with fit() and predict(); "
