@@ -57,8 +57,10 @@ def test_groundtruth_recovery_and_controls(in_fz_store):
         assert committed.attrs["layer_policy"] == "committed"
         assert committed.attrs["visual_degrees"] == 4.0
         # the ground truth ranks first: another network of the same architecture scores lower
+        # (on full activations, Brain-Score's reported path, the margin is ~0.045 at this scale;
+        # on 1,000 PCs it is ~0.18: PLS with 25 components over every feature fits less)
         rival = score(other, benchmark, results=False)
-        assert committed.value > rival.value + 0.05, (committed.value, rival.value)
+        assert committed.value > rival.value + 0.03, (committed.value, rival.value)
         shuffled = score(_Shuffled(truth, [truth.region_layers[region]]), benchmark,
                          results=False)
         assert abs(shuffled.value) < 0.05, shuffled
@@ -76,8 +78,16 @@ def test_public_benchmark_selects_and_scores_on_the_public_split(in_fz_store):
     selected = score(truth, benchmark, layers=["v1", "v2", "v4", "it"], results=False)
     assert selected.attrs["reported_split"] == "FreemanZiemba2013.public"
     assert selected.layer == "v2"
-    # Brain-Score: the public benchmark's score is its best layer's score on that same split
-    assert selected.value == pytest.approx(selected.layers["v2"], abs=1e-9)
+    # Brain-Score: layers are compared on 1,000 PCs; the reported score is then computed on the
+    # full activations of the chosen layer, so it differs from the selection score ...
+    assert selected.attrs["reported_features"] == "full"
+    assert abs(selected.value - selected.layers["v2"]) > 1e-3
+    # ... unless the reported score is asked for on the reduced features too
+    spec = benchmark.spec
+    reduced = type(benchmark)(spec.model_copy(update={
+        "parameters": {**spec.parameters, "reported_features": "reduced"}}))
+    again = score(truth, reduced, layers=["v1", "v2", "v4", "it"], results=False)
+    assert again.value == pytest.approx(again.layers["v2"], abs=1e-9)
 
 
 @pytest.fixture(scope="module")

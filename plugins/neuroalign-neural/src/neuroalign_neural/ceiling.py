@@ -134,6 +134,7 @@ class InternalConsistency(Ceiling):
             "n_repetitions": len(unique_repetitions),
             "n_stimuli": len(stimuli),
             "half_sizes": [len(halves[0][0]), len(halves[0][1])],
+            "nan_trials": int(np.isnan(values).sum()),
         })
         score.attrs["aggregation"] = "median over neuroids, mean over splits"
         return score
