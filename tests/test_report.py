@@ -29,6 +29,8 @@ def tidy() -> pd.DataFrame:
         ("timm:mid", "X.V4-pls", 0.5, 0.01, "layer1"),
         ("timm:mid", "X.IT-pls", 0.5, 0.03, "layer4"),
         ("timm:<b>bad</b>", "X.V4-pls", 0.1, float("nan"), None),
+        ("timm:good", "X.V1-pls", 0.5, 0.01, "layer1"),
+        ("timm:good", "X.V2-pls", 0.6, 0.01, "layer1"),
     ]
     return pd.DataFrame(rows, columns=["model", "benchmark", "value", "error", "layer"])
 
@@ -36,24 +38,30 @@ def tidy() -> pd.DataFrame:
 def test_leaderboard_pivots_and_ranks():
     board = leaderboard(tidy(), aggregator="mean")
     assert board.models == ["timm:good", "timm:mid", "timm:<b>bad</b>"]
-    assert board.benchmarks == ["X.IT-pls", "X.V4-pls"]
+    assert board.benchmarks == ["X.IT-pls", "X.V1-pls", "X.V2-pls", "X.V4-pls"]
     assert board.values.at["timm:good", "X.IT-pls"] == 0.7
     assert board.errors.at["timm:mid", "X.IT-pls"] == 0.03
     assert board.layers.at["timm:good", "X.V4-pls"] == "layer2"
     assert math.isnan(board.values.at["timm:<b>bad</b>", "X.IT-pls"])
-    # Brain-Score's mean: a missing benchmark counts as 0; V4 and IT are separate regions
-    assert board.aggregate["timm:good"] == pytest.approx(0.75)
-    assert board.aggregate["timm:<b>bad</b>"] == pytest.approx(0.05)
+    # Brain-Score's mean: a missing benchmark counts as 0; each region is its own group
+    assert board.aggregate["timm:good"] == pytest.approx(0.65)
+    assert board.aggregate["timm:<b>bad</b>"] == pytest.approx(0.025)
     frame = board.to_frame()
-    assert list(frame.columns) == ["mean", "rho_hierarchy", "X.IT-pls", "X.V4-pls"]
-    # paper 000's rho-hierarchy from the region means: V4 .8 > IT .7 is -1; one region: NaN
-    assert board.rho_hierarchy["timm:good"] == pytest.approx(-1.0)
+    assert list(frame.columns) == ["mean", "rho_hierarchy", "X.IT-pls", "X.V1-pls", "X.V2-pls",
+                                   "X.V4-pls"]
+    # paper 000's rho-hierarchy from the region means V1 .5, V2 .6, V4 .8, IT .7: rho = 0.8;
+    # a model without all four regions gets NaN (two regions would always give +-1)
+    assert board.rho_hierarchy["timm:good"] == pytest.approx(0.8)
+    assert math.isnan(board.rho_hierarchy["timm:mid"])
     assert math.isnan(board.rho_hierarchy["timm:<b>bad</b>"])
-    assert board.to_dict()["rows"][0]["rho_hierarchy"] == pytest.approx(-1.0)
+    assert board.to_dict()["rows"][0]["rho_hierarchy"] == pytest.approx(0.8)
 
 
-def test_rho_hierarchy_column_needs_two_hierarchy_regions():
-    board = leaderboard(tidy()[tidy()["benchmark"] == "X.V4-pls"], aggregator="mean")
+def test_rho_hierarchy_column_needs_all_four_hierarchy_regions():
+    table = tidy()
+    board = leaderboard(table[~table["benchmark"].isin(["X.V1-pls"])], aggregator="mean")
+    assert board.rho_hierarchy is None
+    board = leaderboard(table[table["benchmark"] == "X.V4-pls"], aggregator="mean")
     assert board.rho_hierarchy is None
     assert "rho_hierarchy" not in board.to_frame().columns
 

@@ -209,7 +209,8 @@ def leaderboard(results: pd.DataFrame | ResultsDatabase | None = None, *,
 
 
 def _rho_hierarchy(values: pd.DataFrame) -> pd.Series | None:
-    """Paper 000's rho-hierarchy per model, or None when no model has two of V1, V2, V4, IT."""
+    """Paper 000's rho-hierarchy per model, or None when no model has all of V1, V2, V4, IT
+    (with fewer regions the statistic is degenerate; rows missing a region get NaN)."""
     from ...scoring.aggregate import region_means
     from ...scoring.tables import HIERARCHY
     from ...scoring.stats import rho_hierarchy
@@ -218,7 +219,7 @@ def _rho_hierarchy(values: pd.DataFrame) -> pd.Series | None:
         return None
     regions = region_means(values)
     counts = regions[[r for r in HIERARCHY if r in regions.columns]].notna().sum(axis=1)
-    if counts.empty or int(counts.max()) < 2:
+    if counts.empty or int(counts.max()) < len(HIERARCHY):
         return None
     return rho_hierarchy(regions).astype("float64")
 
