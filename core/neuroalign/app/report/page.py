@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from ...errors import NeuroalignError
+from . import board_html
 from .build import Placed, Report, build_report
 from .charts import Chart
 from .svg import render
@@ -28,9 +29,6 @@ __all__ = ["render_page", "write_report"]
 _esc = html.escape
 #: sections with more subjects than this start collapsed
 OPEN_LIMIT = 12
-#: leaderboard rows in the page body; the rest wait as inert text in chunks of this many rows
-#: and become DOM after the first paint (or at once before any sort, filter or download)
-FIRST_ROWS = 50
 
 
 def _asset(name: str) -> str:
@@ -67,107 +65,6 @@ def _placed(items: list[Placed]) -> str:
     if notes:
         out += f'<ul class="notes" aria-label="figures not shown">{"".join(notes)}</ul>'
     return out
-
-
-# ------------------------------------------------------------------------------ leaderboard
-def _fmt(value: float) -> str:
-    return f"{value:.3f}"
-
-
-def _leaderboard(report: Report) -> str:
-    data = report.data
-    board = data.board
-    names = list(data.aggregates)
-    if board.aggregator in names:
-        names.remove(board.aggregator)
-        names.insert(0, board.aggregator)
-    options = "".join(f'<option value="{i}">{_esc(n)}</option>' for i, n in enumerate(names))
-    head = ['<th class="rank" scope="col">#</th>',
-            '<th class="model" scope="col" tabindex="0" data-dir="0">model</th>']
-    for i, name in enumerate(names):
-        head.append(f'<th class="agg a{i}" scope="col" tabindex="0" data-agg="{_esc(name)}" '
-                    f'data-dir="1" title="aggregate: {_esc(name)} (higher is better)">'
-                    f'{_esc(name)}</th>')
-    for bench in board.benchmarks:
-        higher = board.directions.get(bench, True)
-        arrow = "↑" if higher else "↓"
-        head.append(f'<th scope="col" tabindex="0" data-b="{_esc(bench)}" '
-                    f'data-dir="{1 if higher else 0}" title="{_esc(bench)}: '
-                    f'{"higher" if higher else "lower"} is better">{_esc(bench)} {arrow}</th>')
-    values = board.values.to_numpy(dtype="float64")
-    errors = board.errors.to_numpy(dtype="float64")
-    layers = board.layers.to_numpy(dtype=object)
-    shade = _shades(values, [board.directions.get(b, True) for b in board.benchmarks])
-    aggs = [data.aggregates[n].reindex(board.values.index).to_numpy(dtype="float64")
-            for n in names]
-    rows = []
-    for i, model in enumerate(board.models):
-        m = _esc(model)
-        cells = [f'<tr data-m="{m}"><td class="r">{i + 1}<td class="model">{m}']
-        for k in range(len(names)):
-            v = aggs[k][i]
-            cells.append(f'<td class="agg a{k} na" title="no aggregate">–' if math.isnan(v)
-                         else f'<td class="agg a{k}" data-v="{v:.6g}">{_fmt(v)}')
-        for j, bench in enumerate(board.benchmarks):
-            v = values[i, j]
-            if math.isnan(v):
-                reason = data.missing.get((model, bench), "not scored")
-                cells.append(f'<td class="na" title="{_esc(reason)}">–')
-                continue
-            stale = data.stale.get((model, bench))
-            klass = f"q{shade[i, j]}" + (" stale" if stale else "")
-            title = f' title="{_esc(stale)}"' if stale else ""
-            e = errors[i, j]
-            err = "" if math.isnan(e) else f"<em>±{_fmt(e)}</em>"
-            layer = f"<i>{_esc(str(layers[i, j]))}</i>" if layers[i, j] else ""
-            cells.append(f'<td class="{klass}"{title}>{_fmt(v)}{err}{layer}')
-        rows.append("".join(cells))  # end tags of td and tr are implied (HTML5)
-    rules = "".join(f"#lb.s{i} .agg:not(.a{i}){{display:none}}" for i in range(len(names)))
-    lower = [b for b in board.benchmarks if not board.directions.get(b, True)]
-    legend = ("Cells: ceiled score ± error, the chosen layer below; shade: position within the "
-              "benchmark's range, darker is better (direction respected: ↑ higher is better, "
-              "↓ lower is better); – not scored (hover for why); † stored for an older "
-              "benchmark version. Click a header to sort (again to reverse).")
-    if "mean" in names:
-        legend += (" The mean is Brain-Score's hierarchical mean; it counts a missing score as 0"
-                   + (" and leaves out lower-is-better benchmarks (" + ", ".join(lower) + ")"
-                      if lower else "") + ".")
-    failed = "".join(f"<li>aggregator {_esc(n)}: {_esc(e)}</li>"
-                     for n, e in data.aggregate_errors.items())
-    return (
-        f'<section id="leaderboard"><h2>Leaderboard</h2><style>{rules}</style>'
-        '<style id="colfilter"></style>'
-        '<div class="controls"><label for="agg">aggregate<select id="agg">'
-        f'{options}</select></label><label for="fm">filter models<input id="fm" type="search" '
-        'placeholder="e.g. resnet"></label><label for="fb">filter benchmarks<input id="fb" '
-        'type="search" placeholder="e.g. IT"></label><span id="count" class="muted" '
-        f'aria-live="polite"></span>{_downloads("leaderboard")}</div>'
-        f'<p class="caption">{_esc(legend)}</p>'
-        + (f'<ul class="notes">{failed}</ul>' if failed else "")
-        + '<div class="tablewrap"><table id="lb" class="s0" style="width:'
-        + f'{2.6 + 15 + 4.6 * len(names) + 8.6 * len(board.benchmarks):.1f}rem">'
-        + '<caption class="muted">'
-        f'{len(board.models)} models × {len(board.benchmarks)} benchmarks</caption><thead><tr>'
-        + "".join(head) + "</tr></thead><tbody>\n" + "\n".join(rows[:FIRST_ROWS])
-        + "\n</tbody></table></div>"
-        + "".join(f'<script type="text/html" class="lb-rows">{chr(10).join(rows[k:k + FIRST_ROWS])}'
-                  "</script>" for k in range(FIRST_ROWS, len(rows), FIRST_ROWS))
-        + "</section>"
-    )
-
-
-def _shades(values: Any, higher: list[bool]) -> Any:
-    import numpy as np
-
-    if values.size == 0:
-        return np.zeros(values.shape, dtype=int)
-    with np.errstate(all="ignore"):
-        low, high = np.nanmin(values, axis=0), np.nanmax(values, axis=0)
-        span = np.where(high > low, high - low, np.nan)
-        t = (values - low) / span
-    t = np.where(np.isnan(t), 0.5, t)
-    t = np.where(np.asarray(higher, dtype=bool)[None, :] if len(higher) else t, t, 1 - t)
-    return np.clip((t * 10).astype(int), 0, 9)
 
 
 # ------------------------------------------------------------------------------ sections
@@ -304,7 +201,7 @@ def render_page(report: Report, *, title: str = "neuroalign report") -> str:
         f"<title>{_esc(title)}</title><style>{_asset('report.css')}</style></head><body>"
         f'<header><h1>{_esc(title)}</h1><p class="meta">{meta}</p>'
         f'<nav aria-label="sections">{"".join(nav)}</nav></header><main>'
-        + _leaderboard(report) + _benchmarks(report) + _models(report) + globals_html
+        + board_html.leaderboard_html(report, _downloads("leaderboard")) + _benchmarks(report) + _models(report) + globals_html
         + "</main>"
         f'<script type="application/json" id="na-data">{_chart_data(report)}</script>'
         f"<script>{_asset('report.js')}</script></body></html>\n"

@@ -2,98 +2,175 @@
 (function () {
   'use strict';
   var table = document.getElementById('lb');
+  var wrap = document.getElementById('lbwrap');
   var dataNode = document.getElementById('na-data');
-  var DATA = dataNode ? JSON.parse(dataNode.textContent) : {};
+  var DATA = null;  // every figure's numbers: parsed on the first download, not at load
+  function chartData() {
+    if (DATA === null) DATA = dataNode ? JSON.parse(dataNode.textContent) : {};
+    return DATA;
+  }
+  var boardNode = document.getElementById('na-board');
+  // the leaderboard as columnar data (board_html.py): only the rows in view are DOM
+  var B = boardNode ? JSON.parse(boardNode.textContent) : null;
 
-  function cellNumber(td) {
-    if (!td || td.classList.contains('na')) return NaN;
-    if (td.dataset.v !== undefined) return parseFloat(td.dataset.v);
-    var text = td.firstChild ? td.firstChild.nodeValue : '';
-    return parseFloat(text);
+  var ESC = {'&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#x27;'};
+  function esc(text) { return String(text).replace(/[&<>"']/g, function (c) { return ESC[c]; }); }
+  function range(n) { var out = new Array(n); for (var i = 0; i < n; i++) out[i] = i; return out; }
+
+  var nModels = B ? B.models.length : 0, nBench = B ? B.benchmarks.length : 0;
+  var nAgg = B ? B.aggregators.length : 0;
+  var notes = {}, stale = {}, shade = [];
+  var order = range(nModels);        // every model, in the current sort order
+  var shown = order;                 // those passing the model filter, in that order
+  var rank = order.map(function (i) { return i + 1; });  // under the current aggregator
+  var aggIndex = 0, modelNeedle = '';
+  if (B) {
+    B.missing.forEach(function (t) { notes[t[0] * nBench + t[1]] = t[2]; });
+    B.stale.forEach(function (t) { stale[t[0] * nBench + t[1]] = t[2]; });
+    // shade 0..9: position in the benchmark's range, 9 the best (board_html.shades)
+    shade = B.values.map(function (column, j) {
+      var low = Infinity, high = -Infinity;
+      column.forEach(function (v) { if (v !== null) { if (v < low) low = v; if (v > high) high = v; } });
+      var span = high > low ? high - low : NaN;
+      return column.map(function (v) {
+        if (v === null) return 0;
+        var t = (v - low) / span;
+        if (isNaN(t)) t = 0.5;
+        if (!B.higher[j]) t = 1 - t;
+        return Math.min(9, Math.max(0, Math.floor(t * 10 + 1e-9)));
+      });
+    });
   }
 
-  // rows past the first FIRST_ROWS (page.py) wait as inert text, one <script type="text/html">
-  // per chunk: each becomes DOM after the first paint, or all at once before anything reads or
-  // reorders the rows
-  var pending = Array.prototype.slice.call(document.querySelectorAll('script.lb-rows'));
-  function addRows(script) {
-    var holder = document.createElement('template'), fragment = document.createDocumentFragment();
-    holder.innerHTML = '<table><tbody>' + script.textContent + '</tbody></table>';
-    var body = holder.content.querySelector('tbody');
-    while (body.firstChild) fragment.appendChild(body.firstChild);
-    table.tBodies[0].appendChild(fragment);
-    script.remove();
+  function rowHTML(i) {
+    var m = esc(B.models[i]);
+    var out = ['<tr data-m="' + m + '"><td class="r">' + rank[i] + '</td><td class="model">' + m + '</td>'];
+    for (var k = 0; k < nAgg; k++) {
+      var a = B.aggregates[k][i];
+      out.push(a === null ? '<td class="agg a' + k + ' na" title="no aggregate">–</td>'
+        : '<td class="agg a' + k + '">' + a.toFixed(3) + '</td>');
+    }
+    for (var j = 0; j < nBench; j++) {
+      var v = B.values[j][i], key = i * nBench + j;
+      if (v === null) {
+        out.push('<td class="na" title="' + esc(notes[key] || 'not scored') + '">–</td>');
+        continue;
+      }
+      var old = stale[key], e = B.errors[j][i], l = B.layers[j][i];
+      out.push('<td class="q' + shade[j][i] + (old ? ' stale" title="' + esc(old) : '') + '">'
+        + v.toFixed(3) + (e === null ? '' : '<em>±' + e.toFixed(3) + '</em>')
+        + (l < 0 ? '' : '<i>' + esc(B.layer_names[l]) + '</i>') + '</td>');
+    }
+    return out.join('') + '</tr>';
   }
-  function ensureAll() { while (pending.length) addRows(pending.shift()); finish(); }
-  function finish() {
-    var report = window.neuroalignReport;
-    if (report && !report.complete && !pending.length) {
-      report.complete = true;
-      report.completedAt = performance.now();  // ms since navigation: every row is in
+
+  // the rows in view, OVERSCAN more above and below, drawn into the tbody; two spacer rows
+  // (the thead's second row and the tfoot) stand for the rest so the scrollbar is true
+  var OVERSCAN = 20, rowHeight = 0, drawnFrom = -1, drawnTo = -1, pending = false;
+  var topPad = table ? table.tHead.rows[1].cells[0] : null;
+  var bottomPad = null;
+  if (table) {
+    if (!table.tFoot) {
+      table.createTFoot().setAttribute('aria-hidden', 'true');
+      var pad = table.tFoot.insertRow();
+      pad.className = 'pad';
+      pad.insertCell().colSpan = table.tHead.rows[0].cells.length;
+    }
+    bottomPad = table.tFoot.rows[0].cells[0];
+  }
+  function draw(force) {
+    pending = false;
+    var height = rowHeight || 46;
+    var above = Math.max(0, wrap.scrollTop - topPad.offsetTop);
+    var from = Math.max(0, Math.floor(above / height / OVERSCAN) * OVERSCAN - OVERSCAN);
+    var to = Math.min(shown.length, from + Math.ceil(wrap.clientHeight / height) + 3 * OVERSCAN);
+    if (from > 0 && from >= shown.length) from = Math.max(0, to - 3 * OVERSCAN);
+    if (!force && from === drawnFrom && to === drawnTo) return;
+    var html = [];
+    for (var p = from; p < to; p++) html.push(rowHTML(shown[p]));
+    table.tBodies[0].innerHTML = html.join('');
+    drawnFrom = from; drawnTo = to;
+    topPad.style.height = (from * height) + 'px';
+    bottomPad.style.height = ((shown.length - to) * height) + 'px';
+    if (!rowHeight && table.tBodies[0].rows.length) {
+      rowHeight = table.tBodies[0].rows[0].getBoundingClientRect().height || 46;
+      if (Math.abs(rowHeight - height) > 0.5) draw(true);
     }
   }
-  function addChunk() {
-    if (pending.length) { addRows(pending.shift()); setTimeout(addChunk, 0); }
-    finish();
+  function schedule() {
+    if (!pending) { pending = true; requestAnimationFrame(function () { draw(false); }); }
   }
 
+  function sortKey(th) {
+    if (th.classList.contains('model')) return {text: B.models};
+    if (th.dataset.agg !== undefined) return {numbers: B.aggregates[B.aggregators.indexOf(th.dataset.agg)]};
+    return {numbers: B.values[B.benchmarks.indexOf(th.dataset.b)]};
+  }
+
+  // stable: ties keep the current order; missing values last in both directions
   function sortBy(th, descending) {
-    ensureAll();
-    var body = table.tBodies[0];
-    var col = Array.prototype.indexOf.call(th.parentNode.children, th);
-    var rows = Array.prototype.slice.call(body.rows);
-    var keyed = rows.map(function (r, i) {
-      var td = r.cells[col];
-      return {r: r, i: i, v: th.classList.contains('model') ? td.textContent : cellNumber(td)};
+    var key = sortKey(th), sign = descending ? -1 : 1, position = new Array(nModels);
+    order.forEach(function (i, p) { position[i] = p; });
+    order = order.slice().sort(function (a, b) {
+      if (key.text) {
+        var x = key.text[a], y = key.text[b];
+        return ((x < y ? -1 : x > y ? 1 : 0) * sign) || (position[a] - position[b]);
+      }
+      var u = key.numbers[a], v = key.numbers[b], un = u === null, vn = v === null;
+      if (un || vn) return un === vn ? position[a] - position[b] : (un ? 1 : -1);
+      return ((u - v) * sign) || (position[a] - position[b]);
     });
-    keyed.sort(function (a, b) {
-      if (typeof a.v === 'string') return (a.v < b.v ? -1 : a.v > b.v ? 1 : 0) * (descending ? -1 : 1);
-      var an = isNaN(a.v), bn = isNaN(b.v);
-      if (an || bn) return an === bn ? a.i - b.i : (an ? 1 : -1);  // missing last, always
-      return ((a.v - b.v) * (descending ? -1 : 1)) || (a.i - b.i);
-    });
-    var fragment = document.createDocumentFragment();
-    keyed.forEach(function (k) { fragment.appendChild(k.r); });
-    body.appendChild(fragment);
     Array.prototype.forEach.call(table.tHead.rows[0].cells, function (h) { h.removeAttribute('aria-sort'); });
     th.setAttribute('aria-sort', descending ? 'descending' : 'ascending');
     th.dataset.desc = descending ? '1' : '0';
+    applyModelFilter();
+    draw(true);
   }
 
   function selectAggregator(index) {
-    table.className = 's' + index;
+    index = parseInt(index, 10);
     var th = table.querySelector('thead th.a' + index);
     if (!th) return;
+    aggIndex = index;
+    table.className = 's' + index;
     sortBy(th, th.dataset.dir !== '0');
-    Array.prototype.forEach.call(table.tBodies[0].rows, function (r, i) { r.cells[0].textContent = i + 1; });
+    order.forEach(function (i, p) { rank[i] = p + 1; });
+    draw(true);
+  }
+
+  function applyModelFilter() {
+    shown = !modelNeedle ? order : order.filter(function (i) {
+      return B.models[i].toLowerCase().indexOf(modelNeedle) >= 0;
+    });
   }
 
   function filterModels(text) {
-    ensureAll();
-    var needle = text.trim().toLowerCase(), shown = 0, total = 0;
-    Array.prototype.forEach.call(table.tBodies[0].rows, function (r) {
-      var hit = !needle || r.dataset.m.toLowerCase().indexOf(needle) >= 0;
-      r.hidden = !hit; total += 1; shown += hit ? 1 : 0;
-    });
-    document.querySelectorAll('[data-model-card]').forEach(function (card) {
-      card.hidden = !!needle && card.dataset.modelCard.toLowerCase().indexOf(needle) < 0;
-    });
-    return [shown, total];
+    var needle = text.trim().toLowerCase();
+    if (needle !== modelNeedle) {
+      modelNeedle = needle;
+      applyModelFilter();
+      wrap.scrollTop = 0;
+      draw(true);
+      document.querySelectorAll('[data-model-card]').forEach(function (card) {
+        card.hidden = !!needle && card.dataset.modelCard.toLowerCase().indexOf(needle) < 0;
+      });
+    }
+    return [shown.length, nModels];
   }
 
   function filterBenchmarks(text) {
-    var needle = text.trim().toLowerCase(), rules = [], shown = 0, total = 0;
+    var needle = text.trim().toLowerCase(), rules = [], count = 0;
     Array.prototype.forEach.call(table.tHead.rows[0].cells, function (th, col) {
       if (th.dataset.b === undefined) return;
       var hit = !needle || th.dataset.b.toLowerCase().indexOf(needle) >= 0;
-      total += 1; shown += hit ? 1 : 0;
+      count += hit ? 1 : 0;
       if (!hit) rules.push('#lb tr>:nth-child(' + (col + 1) + ')');
     });
     document.getElementById('colfilter').textContent = rules.length ? rules.join(',') + '{display:none}' : '';
     document.querySelectorAll('[data-benchmark-section]').forEach(function (s) {
       s.hidden = !!needle && s.dataset.benchmarkSection.toLowerCase().indexOf(needle) < 0;
     });
-    return [shown, total];
+    return [count, nBench];
   }
 
   function updateCount() {
@@ -102,25 +179,18 @@
     document.getElementById('count').textContent = 'showing ' + m[0] + ' of ' + m[1] + ' models, ' + b[0] + ' of ' + b[1] + ' benchmarks';
   }
 
+  // every shown model (the model filter applies, the benchmark filter does not), in order
   function leaderboardData() {
-    ensureAll();
-    var heads = Array.prototype.slice.call(table.tHead.rows[0].cells);
     var columns = ['rank', 'model', 'aggregator', 'aggregate', 'benchmark', 'value', 'error', 'layer', 'note'];
-    var aggIndex = table.className.replace('s', '');
-    var rows = [];
-    Array.prototype.forEach.call(table.tBodies[0].rows, function (r) {
-      if (r.hidden) return;
-      var aggCell = r.querySelector('td.a' + aggIndex);
-      var aggTh = table.querySelector('thead th.a' + aggIndex);
-      heads.forEach(function (th, col) {
-        if (th.dataset.b === undefined) return;
-        var td = r.cells[col], small = td.querySelector('em'), layer = td.querySelector('i');
-        rows.push([parseInt(r.cells[0].textContent, 10), r.dataset.m, aggTh ? aggTh.dataset.agg : null,
-          aggCell ? cellNumber(aggCell) : null, th.dataset.b,
-          isNaN(cellNumber(td)) ? null : cellNumber(td),
-          small ? parseFloat(small.textContent.replace('±', '')) : null,
-          layer ? layer.textContent : null, td.title || null]);
-      });
+    var rows = [], name = nAgg ? B.aggregators[aggIndex] : null;
+    shown.forEach(function (i) {
+      var aggregate = nAgg ? B.aggregates[aggIndex][i] : null;
+      for (var j = 0; j < nBench; j++) {
+        var key = i * nBench + j, v = B.values[j][i], l = B.layers[j][i];
+        rows.push([rank[i], B.models[i], name, aggregate, B.benchmarks[j], v,
+          v === null ? null : B.errors[j][i], v === null || l < 0 ? null : B.layer_names[l],
+          v === null ? (notes[key] || 'not scored') : (stale[key] || null)]);
+      }
     });
     return {columns: columns, rows: rows};
   }
@@ -156,7 +226,7 @@
     document.querySelectorAll('details.lazy').forEach(function (d) { materialise(d); d.open = true; });
   }
 
-  function figureData(key) { return key === 'leaderboard' ? leaderboardData() : DATA[key]; }
+  function figureData(key) { return key === 'leaderboard' ? leaderboardData() : chartData()[key]; }
 
   document.addEventListener('click', function (event) {
     var link = event.target.closest ? event.target.closest('a[data-download]') : null;
@@ -182,16 +252,20 @@
     table.tHead.addEventListener('keydown', function (e) {
       if (e.key === 'Enter' || e.key === ' ') { e.preventDefault(); e.target.click(); }
     });
+    wrap.addEventListener('scroll', schedule, {passive: true});
+    window.addEventListener('resize', schedule);
+    draw(true);
+    document.getElementById('count').textContent = 'showing ' + nModels + ' models';
   }
-  window.neuroalignReport = {csv: function (k) { return toCSV(figureData(k)); },
-                             json: function (k) { return toJSON(figureData(k)); },
-                             selectAggregator: selectAggregator, sortBy: sortBy,
-                             complete: !pending.length,
-                             expandAll: expandAll};
-  if (table) {
-    var total = table.tBodies[0].rows.length;
-    pending.forEach(function (p) { total += (p.textContent.match(/<tr /g) || []).length; });
-    document.getElementById('count').textContent = 'showing ' + total + ' models';
-    requestAnimationFrame(function () { setTimeout(addChunk, 0); });
-  }
+  window.neuroalignReport = {
+    csv: function (k) { return toCSV(figureData(k)); },
+    json: function (k) { return toJSON(figureData(k)); },
+    selectAggregator: selectAggregator, sortBy: sortBy, expandAll: expandAll,
+    // model names in the leaderboard's current order, after the model filter (all, not only drawn)
+    order: function () { return shown.map(function (i) { return B.models[i]; }); },
+    drawn: function () { return [drawnFrom, drawnTo]; },
+    redraw: function () { draw(false); },
+    // the leaderboard is drawn and answers sorting/filtering from here (ms since navigation)
+    ready: true, readyAt: performance.now()
+  };
 })();
