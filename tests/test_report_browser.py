@@ -44,6 +44,7 @@ def page(tmp_path_factory):
 
 
 def rows(browser):
+    """Model of each leaderboard row in the DOM, in order."""
     return browser.evaluate("Array.from(document.querySelectorAll('#lb tbody tr'))"
                             ".filter(r => !r.hidden).map(r => r.dataset.m)")
 
@@ -57,8 +58,26 @@ def test_opens_without_errors_or_network(page):
     shutil.copy(shot, "/tmp/neuroalign-report-1280.png")  # for a person to look at
 
 
+def _scroll_through(browser):
+    """Scroll every deferred figure into view, as a reader would, until each is drawn."""
+    return browser.evaluate(
+        "(async () => { const frame = () => new Promise(r => requestAnimationFrame(r)); "
+        "const waiting = Array.from(document.querySelectorAll('figure.deferred')); "
+        "for (const f of waiting) { f.scrollIntoView(); "
+        "for (let i = 0; i < 200 && f.classList.contains('deferred'); i++) await frame(); } "
+        "window.scrollTo(0, 0); return waiting.length; })()")
+
+
 def test_every_figure_is_a_non_empty_svg_with_its_marks(page):
     browser, report, *_ = page
+    # figures across benchmarks are drawn as they near the viewport (none are, at the top)
+    deferred = browser.evaluate("Array.from(document.querySelectorAll('figure.deferred'))"
+                                ".map(f => [f.id, f.querySelectorAll('svg').length])")
+    assert len(deferred) == len([p for p in report.figures if p.spec.scope == "global"
+                                 for _ in p.charts]) > 0
+    assert all(count == 0 for _, count in deferred)
+    assert _scroll_through(browser) == len(deferred)
+    assert browser.evaluate("document.querySelectorAll('figure.deferred').length") == 0
     found = browser.evaluate(
         "Object.fromEntries(Array.from(document.querySelectorAll('figure')).map(f => "
         "[f.id, [f.querySelectorAll('svg .mark').length, !!f.querySelector('svg title'), "
@@ -155,9 +174,10 @@ def test_downloads_hold_the_plotted_numbers(page):
     # clicking a link makes a blob: URL (no network) with a file name
     browser.evaluate(f"document.querySelector('a[data-download=\"{chart.key}\"]')"
                      ".dispatchEvent(new MouseEvent('click', {bubbles: true, cancelable: true}))")
-    href, name = browser.evaluate(f"(() => {{ const a = document.querySelector("
-                                  f"'a[data-download=\"{chart.key}\"]'); "
-                                  f"return [a.href, a.download]; }})()")
+    href, name = browser.evaluate(f"new Promise(r => {{ const a = document.querySelector("
+                                  f"'a[data-download=\"{chart.key}\"]'); const t = () => "
+                                  f"a.download ? r([a.href, a.download]) : setTimeout(t, 20); "
+                                  f"t(); }})")
     assert href.startswith("blob:file://") or href.startswith("blob:null")
     assert name == f"{chart.key}.csv"
 
@@ -175,31 +195,71 @@ def test_narrow_window_does_not_overflow(page):
     assert browser.console_errors == []
 
 
+def _frames(browser):
+    browser.evaluate("new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
+
+
 def test_large_reports_defer_work_until_needed(page, monkeypatch):
-    """Past OPEN_LIMIT sections start collapsed with their figures as inert text, and past
-    FIRST_ROWS the leaderboard rows arrive after the first paint; both complete on demand."""
+    """Past OPEN_LIMIT sections start collapsed with their figures as inert text; past
+    FIRST_ROWS the leaderboard holds only the rows in view (and a margin) as DOM, while
+    sorting, filtering and the download still cover every row."""
+    from neuroalign.app.report import board_html
     from neuroalign.app.report import page as page_module
 
-    _, report, _, _, tmp = page
+    *_, tmp = page  # the fixture's plugin manager (built-in figures + attacks) is active
+    results = synthetic_results(ResultsDatabase(tmp / "big.sqlite"), 150, 3, seed=5,
+                                missing=0.1, layers=3)
+    big = build_report(results, figures=["benchmark_bars", "region_scores"])
+    board = big.data.board
+    models = board.models
     monkeypatch.setattr(page_module, "OPEN_LIMIT", 2)
-    monkeypatch.setattr(page_module, "FIRST_ROWS", 3)
-    path = write_report(tmp / "lazy.html", report)
-    with Browser() as browser:
+    monkeypatch.setattr(board_html, "FIRST_ROWS", 3)
+    path = write_report(tmp / "lazy.html", big)
+    assert path.read_text().count("<tr data-m=\"synthetic:") == 3  # the rest is data until in view
+    with Browser(height=700) as browser:
         browser.open(path)
         assert browser.evaluate("document.querySelectorAll('details.lazy').length") == (
-            len(report.data.board.benchmarks) + len(report.data.board.models))
+            len(board.benchmarks) + len(models))
         assert browser.evaluate("document.querySelectorAll('details svg').length") == 0
-        browser.evaluate("new Promise(r => { const t = () => neuroalignReport.complete ? r() "
-                         ": setTimeout(t, 20); t(); })")
-        assert len(rows(browser)) == len(report.data.board.models)
+        drawn = rows(browser)
+        assert 3 < len(drawn) < len(models) and drawn == models[: len(drawn)]
+        assert browser.evaluate("neuroalignReport.order()") == models
+        # scrolled to the end: the last rows are drawn, the header stays at the top
+        browser.evaluate("(() => { const w = document.getElementById('lbwrap'); "
+                         "w.scrollTop = w.scrollHeight; w.dispatchEvent(new Event('scroll')); })()")
+        _frames(browser)
+        drawn = rows(browser)
+        assert len(drawn) < len(models) and drawn == models[-len(drawn):]
+        gap = browser.evaluate(
+            "(() => { const w = document.getElementById('lbwrap').getBoundingClientRect(); "
+            "const h = document.querySelector('#lb thead th').getBoundingClientRect(); "
+            "const last = document.querySelector('#lb tbody tr:last-child').getBoundingClientRect(); "
+            "return [h.top - w.top, w.bottom - last.bottom]; })()")
+        assert abs(gap[0]) < 2  # sticky header in view
+        assert -2 < gap[1] < 40  # the last row sits at the bottom: the spacers are exact
+        # sorting orders every row, not only the drawn ones
+        bench = board.benchmarks[1]
+        browser.evaluate(f"document.querySelector('#lb th[data-b=\"{bench}\"]').click()")
+        values = board.values[bench].round(3)  # sorting reads the shown values
+        expected = list(values.dropna().sort_values(ascending=False, kind="stable").index) + list(
+            values[values.isna()].index)
+        assert browser.evaluate("neuroalignReport.order()") == expected
+        _frames(browser)
+        drawn = rows(browser)
+        start = expected.index(drawn[0])  # still scrolled to the end: the new order's tail
+        assert drawn == expected[start:start + len(drawn)] and drawn[-1] == expected[-1]
+        # filtering and the download see every model
+        browser.evaluate("(() => { const e = document.getElementById('fm'); e.value = 'm01'; "
+                         "e.dispatchEvent(new Event('input')); })()")
+        hits = [m for m in expected if "m01" in m]
+        assert rows(browser) == hits == browser.evaluate("neuroalignReport.order()")
+        assert browser.evaluate("document.getElementById('count').textContent").startswith(
+            f"showing {len(hits)} of {len(models)} models")
+        records = json.loads(browser.evaluate("neuroalignReport.json('leaderboard')"))
+        assert len(records) == len(hits) * len(board.benchmarks)
+        assert {r["model"] for r in records} == set(hits)
         browser.evaluate("neuroalignReport.expandAll()")
         found = browser.evaluate("Object.fromEntries(Array.from(document.querySelectorAll("
                                  "'figure')).map(f => [f.id, f.querySelectorAll('.mark').length]))")
-        assert found == {c.key: c.n_marks for c in report.charts}
-        bench = "Synth0.IT-pls"
-        browser.evaluate(f"document.querySelector('#lb th[data-b=\"{bench}\"]').click()")
-        # sorting reads the shown values (3 decimals); ties keep the aggregate order
-        values = report.data.board.values[bench].dropna().round(3).sort_values(
-            ascending=False, kind="stable")
-        assert rows(browser)[: len(values)] == list(values.index)
+        assert found == {c.key: c.n_marks for c in big.charts}
         assert browser.console_errors == []

@@ -24,7 +24,7 @@ __all__ = ["FIRST_ROWS", "board_json", "leaderboard_html", "shades"]
 
 _esc = html.escape
 #: leaderboard rows written as HTML (the rest exist only as data until scrolled into view)
-FIRST_ROWS = 40
+FIRST_ROWS = 20
 
 
 def _fmt(value: float) -> str:

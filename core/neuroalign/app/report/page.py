@@ -9,10 +9,13 @@ CSV or JSON blobs. Large sections are collapsed (``<details>``) and use
 
 from __future__ import annotations
 
+import base64
+import gzip
 import html
 import json
 import math
 import os
+import re
 from datetime import datetime, timezone
 from importlib import resources
 from pathlib import Path
@@ -24,7 +27,7 @@ from .build import Placed, Report, build_report
 from .charts import Chart
 from .svg import render
 
-__all__ = ["render_page", "write_report"]
+__all__ = ["read_store", "render_page", "write_report"]
 
 _esc = html.escape
 #: sections with more subjects than this start collapsed
@@ -49,16 +52,38 @@ def _downloads(key: str) -> str:
             f'JSON</a></span>')
 
 
-def _figure(chart: Chart) -> str:
+_VIEWBOX = re.compile(r'viewBox="0 0 ([0-9.]+) ([0-9.]+)"')
+
+
+def _figure(chart: Chart, lazy: dict[str, str] | None = None) -> str:
+    """One figure: its SVG, title, caption and download links.
+
+    With ``lazy`` (the page's store of deferred fragments, see :func:`_store`) the SVG goes
+    into the store and the figure holds a placeholder of the same aspect ratio; the page's
+    script draws the SVG when the figure comes near the viewport (or on
+    ``neuroalignReport.expandAll()``), so a figure of thousands of marks costs nothing at
+    load. The title and description stay in the page (the placeholder's ``aria-label``).
+    """
     caption = f" — {_esc(chart.caption)}" if chart.caption else ""
-    wide = ' class="wide"' if chart.kind == "heatmap" else ""
-    return (f'<figure id="{chart.key}"{wide} data-kind="{chart.kind}">{render(chart)}'
+    classes = (["wide"] if chart.kind == "heatmap" else []) + (["deferred"] if lazy is not None
+                                                                else [])
+    klass = f' class="{" ".join(classes)}"' if classes else ""
+    svg = render(chart)
+    if lazy is not None:
+        size = _VIEWBOX.search(svg)
+        ratio = f"{size.group(1)}/{size.group(2)}" if size else "2/1"
+        key = f"f{len(lazy)}"
+        lazy[key] = svg
+        svg = (f'<div class="chart-slot" data-lazy="{key}" role="img" aria-label="'
+               f'{_esc(chart.title)}: {_esc(chart.description or "")}" '
+               f'style="aspect-ratio:{ratio}"></div>')
+    return (f'<figure id="{chart.key}"{klass} data-kind="{chart.kind}">{svg}'
             f'<figcaption><b>{_esc(chart.title)}</b>{caption}<br>{_downloads(chart.key)}'
             f'</figcaption></figure>')
 
 
-def _placed(items: list[Placed]) -> str:
-    figures = "".join(_figure(c) for p in items for c in p.charts)
+def _placed(items: list[Placed], lazy: dict[str, str] | None = None) -> str:
+    figures = "".join(_figure(c, lazy) for p in items for c in p.charts)
     notes = [f"<li>{_esc(p.spec.id)}: {'failed: ' if p.failed else ''}{_esc(p.reason or '')}</li>"
              for p in items if p.reason]
     out = f'<div class="figs">{figures}</div>' if figures else ""
@@ -94,31 +119,32 @@ def _spec_line(report: Report, bench: str) -> str:
     return text
 
 
-def _details(attribute: str, name: str, body: str, opened: bool) -> str:
-    """A collapsible section. Collapsed ones hold their body as inert text (a
-    ``<script type="text/html">``) that the page's script turns into DOM when first opened:
-    a 600-model page then parses only what is shown."""
+def _details(attribute: str, name: str, body: str, lazy: dict[str, str] | None) -> str:
+    """A collapsible section, open when ``lazy`` is None. A collapsed one keeps its body in
+    the page's store of deferred fragments (:func:`_store`) and the page's script turns it
+    into DOM when the section is first opened: a 600-model page then parses only what is
+    shown."""
     n = _esc(name)
-    if opened:
+    if lazy is None:
         return (f'<details class="section" {attribute}="{n}" open><summary>{n}</summary>'
                 f'<div class="section-body">{body}</div></details>')
-    inert = body.replace("</script", "<\\/script")
+    key = f"s{len(lazy)}"
+    lazy[key] = body
     return (f'<details class="section lazy" {attribute}="{n}"><summary>{n}</summary>'
-            f'<div class="section-body"></div><script type="text/html">{inert}</script>'
-            "</details>")
+            f'<div class="section-body" data-lazy="{key}"></div></details>')
 
 
-def _benchmarks(report: Report) -> str:
+def _benchmarks(report: Report, lazy: dict[str, str]) -> str:
     benches = report.data.board.benchmarks
-    opened = len(benches) <= OPEN_LIMIT
+    store = None if len(benches) <= OPEN_LIMIT else lazy
     parts = ['<section id="benchmarks"><h2>Benchmarks</h2>']
     for bench in benches:
         body = _spec_line(report, bench) + _placed(report.placed("benchmark", bench))
-        parts.append(_details("data-benchmark-section", bench, body, opened))
+        parts.append(_details("data-benchmark-section", bench, body, store))
     return "".join(parts) + "</section>"
 
 
-def _card(report: Report, model: str, rank: int) -> str:
+def _card(report: Report, model: str, rank: int, lazy: dict[str, str] | None) -> str:
     data = report.data
     scores = [s for b in data.board.benchmarks if (s := data.score(model, b)) is not None]
     weights = sorted({s.provenance.model_weights_sha256 for s in scores
@@ -146,15 +172,17 @@ def _card(report: Report, model: str, rank: int) -> str:
             rows.insert(1, (f"{name} aggregate", f"{value:.3f}"))
     card = "".join(f"<dt>{_esc(k)}</dt><dd>{_esc(v)}</dd>" for k, v in rows)
     body = f'<dl class="card">{card}</dl>{_placed(report.placed("model", model))}'
-    return _details("data-model-card", model, body, len(data.board.models) <= OPEN_LIMIT)
+    return _details("data-model-card", model, body, lazy)
 
 
-def _models(report: Report) -> str:
-    cards = "".join(_card(report, m, i + 1) for i, m in enumerate(report.data.board.models))
+def _models(report: Report, lazy: dict[str, str]) -> str:
+    models = report.data.board.models
+    store = None if len(models) <= OPEN_LIMIT else lazy
+    cards = "".join(_card(report, m, i + 1, store) for i, m in enumerate(models))
     return f'<section id="models"><h2>Models</h2>{cards}</section>'
 
 
-def _globals(report: Report) -> tuple[str, list[str]]:
+def _globals(report: Report, lazy: dict[str, str]) -> tuple[str, list[str]]:
     sections: dict[str, list[Placed]] = {}
     for placed in report.figures:
         if placed.spec.scope == "global":
@@ -164,19 +192,42 @@ def _globals(report: Report) -> tuple[str, list[str]]:
     for i, name in enumerate(ordered):
         anchor = f"g{i}"
         anchors.append(f'<a href="#{anchor}">{_esc(name)}</a>')
-        out.append(f'<section id="{anchor}"><h2>{_esc(name)}</h2>{_placed(sections[name])}'
+        out.append(f'<section id="{anchor}"><h2>{_esc(name)}</h2>{_placed(sections[name], lazy)}'
                    "</section>")
     return "".join(out), anchors
 
 
-def _chart_data(report: Report) -> str:
+def _chart_data(report: Report) -> dict[str, Any]:
     payload = {}
     for chart in report.charts:
         columns, rows = chart.table()
         payload[chart.key] = {"title": chart.title, "columns": columns,
                               "rows": [[_clean(v) for v in row] for row in rows]}
-    text = json.dumps(payload, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
-    return text.replace("</", "<\\/")  # never close the script element early
+    return payload
+
+
+def _store(lazy: dict[str, str], charts: dict[str, Any]) -> str:
+    """The deferred fragments and every figure's numbers as one gzip'd, base64 JSON object
+    ``{"fragments": {key: html}, "data": {figure key: {"title", "columns", "rows"}}}``.
+
+    SVG markup compresses about tenfold, and the browser then scans a short text at load
+    instead of megabytes; the page's script inflates it (``DecompressionStream``) once, when
+    a section is opened, a deferred figure nears the viewport or a download is asked for.
+    """
+    text = json.dumps({"fragments": lazy, "data": charts}, separators=(",", ":"),
+                      ensure_ascii=False, allow_nan=False)
+    packed = gzip.compress(text.encode("utf-8"), compresslevel=9, mtime=0)
+    return base64.b64encode(packed).decode("ascii")
+
+
+def read_store(page: str) -> dict[str, Any]:
+    """Unpack the store of a rendered page (see :func:`_store`): ``{"fragments": {key: html},
+    "data": {figure key: {"title", "columns", "rows"}}}``."""
+    found = re.search(r'<script type="text/plain" id="na-store">([A-Za-z0-9+/=\s]*)</script>',
+                      page)
+    if found is None:
+        raise NeuroalignError("no figure store in this page (not a neuroalign report?)")
+    return json.loads(gzip.decompress(base64.b64decode(found.group(1))).decode("utf-8"))
 
 
 def render_page(report: Report, *, title: str = "neuroalign report") -> str:
@@ -185,7 +236,8 @@ def render_page(report: Report, *, title: str = "neuroalign report") -> str:
 
     data = report.data
     generated = datetime.now(timezone.utc).isoformat(timespec="seconds")
-    globals_html, anchors = _globals(report)
+    lazy: dict[str, str] = {}
+    globals_html, anchors = _globals(report, lazy)
     nav = ['<a href="#leaderboard">Leaderboard</a>', '<a href="#benchmarks">Benchmarks</a>',
            '<a href="#models">Models</a>', *anchors]
     source = f" from {_esc(data.source)}" if data.source else ""
@@ -201,9 +253,9 @@ def render_page(report: Report, *, title: str = "neuroalign report") -> str:
         f"<title>{_esc(title)}</title><style>{_asset('report.css')}</style></head><body>"
         f'<header><h1>{_esc(title)}</h1><p class="meta">{meta}</p>'
         f'<nav aria-label="sections">{"".join(nav)}</nav></header><main>'
-        + board_html.leaderboard_html(report, _downloads("leaderboard")) + _benchmarks(report) + _models(report) + globals_html
+        + board_html.leaderboard_html(report, _downloads("leaderboard")) + _benchmarks(report, lazy) + _models(report, lazy) + globals_html
         + "</main>"
-        f'<script type="application/json" id="na-data">{_chart_data(report)}</script>'
+        f'<script type="text/plain" id="na-store">{_store(lazy, _chart_data(report))}</script>'
         f"<script>{_asset('report.js')}</script></body></html>\n"
     )
 

@@ -3,11 +3,29 @@
   'use strict';
   var table = document.getElementById('lb');
   var wrap = document.getElementById('lbwrap');
-  var dataNode = document.getElementById('na-data');
-  var DATA = null;  // every figure's numbers: parsed on the first download, not at load
-  function chartData() {
-    if (DATA === null) DATA = dataNode ? JSON.parse(dataNode.textContent) : {};
-    return DATA;
+  // what the page does not need at load -- collapsed sections, deferred figures, every
+  // figure's numbers -- is one gzip'd JSON (page.py _store), inflated once, on first need
+  var storeNode = document.getElementById('na-store'), store = null, storeError = null;
+  function loadStore() {
+    if (store) return store;
+    store = new Promise(function (resolve) {
+      var text = atob(storeNode ? storeNode.textContent.trim() : '');
+      var bytes = new Uint8Array(text.length);
+      for (var i = 0; i < text.length; i++) bytes[i] = text.charCodeAt(i);
+      var inflated = new Blob([bytes]).stream().pipeThrough(new DecompressionStream('gzip'));
+      resolve(new Response(inflated).text().then(JSON.parse));
+    }).catch(function (error) {
+      storeError = 'this browser could not unpack the report\'s figures (it needs '
+        + 'DecompressionStream: Chrome 80+, Firefox 113+, Safari 16.4+): ' + error;
+      console.error(storeError);
+      return {fragments: {}, data: {}};
+    });
+    return store;
+  }
+  function fragment(key) {
+    return loadStore().then(function (s) {
+      return key in s.fragments ? s.fragments[key] : '<p class="notes">' + (storeError || 'missing: ' + key) + '</p>';
+    });
   }
   var boardNode = document.getElementById('na-board');
   // the leaderboard as columnar data (board_html.py): only the rows in view are DOM
@@ -66,7 +84,7 @@
 
   // the rows in view, OVERSCAN more above and below, drawn into the tbody; two spacer rows
   // (the thead's second row and the tfoot) stand for the rest so the scrollbar is true
-  var OVERSCAN = 20, rowHeight = 0, drawnFrom = -1, drawnTo = -1, pending = false;
+  var OVERSCAN = 10, rowHeight = 0, drawnFrom = -1, drawnTo = -1, pending = false;
   var topPad = table ? table.tHead.rows[1].cells[0] : null;
   var bottomPad = null;
   if (table) {
@@ -94,7 +112,7 @@
     bottomPad.style.height = ((shown.length - to) * height) + 'px';
     if (!rowHeight && table.tBodies[0].rows.length) {
       rowHeight = table.tBodies[0].rows[0].getBoundingClientRect().height || 46;
-      if (Math.abs(rowHeight - height) > 0.5) draw(true);
+      if (rowHeight !== height) draw(true);
     }
   }
   function schedule() {
@@ -211,31 +229,80 @@
     }), null, 1);
   }
 
-  // collapsed sections keep their figures as inert text until first opened
+  // collapsed sections keep their body in the store until first opened
   function materialise(details) {
-    var inert = details.querySelector(':scope > script[type="text/html"]');
-    if (!inert) return;
-    details.querySelector(':scope > .section-body').innerHTML = inert.textContent.replace(/<\\\/script/g, '</script');
-    inert.remove();
-    details.classList.remove('lazy');
+    var body = details.querySelector(':scope > .section-body[data-lazy]');
+    if (!body) return Promise.resolve();
+    var key = body.dataset.lazy;
+    body.removeAttribute('data-lazy');
+    return fragment(key).then(function (html) {
+      body.innerHTML = html;
+      details.classList.remove('lazy');
+    });
   }
   document.addEventListener('toggle', function (e) {
     if (e.target.tagName === 'DETAILS' && e.target.open) materialise(e.target);
   }, true);
+
+  // deferred figures (page.py _figure) wait in the store until near the viewport
+  function drawFigure(figure) {
+    var slot = figure.querySelector(':scope > .chart-slot[data-lazy]');
+    if (!slot) return Promise.resolve();
+    var key = slot.dataset.lazy;
+    slot.removeAttribute('data-lazy');
+    return fragment(key).then(function (svg) {
+      slot.insertAdjacentHTML('beforebegin', svg);
+      slot.remove();
+      figure.classList.remove('deferred');
+    });
+  }
+  var deferred = Array.prototype.slice.call(document.querySelectorAll('figure.deferred'));
+  if (deferred.length && 'IntersectionObserver' in window) {
+    var watcher = new IntersectionObserver(function (entries) {
+      entries.forEach(function (e) {
+        if (e.isIntersecting) { watcher.unobserve(e.target); drawFigure(e.target); }
+      });
+    }, {rootMargin: '800px 0px'});
+    deferred.forEach(function (f) { watcher.observe(f); });
+  } else {
+    deferred.forEach(drawFigure);
+  }
+  // every section opened and every figure drawn; resolves when done
   function expandAll() {
-    document.querySelectorAll('details.lazy').forEach(function (d) { materialise(d); d.open = true; });
+    var done = [];
+    document.querySelectorAll('details.lazy').forEach(function (d) { done.push(materialise(d)); d.open = true; });
+    document.querySelectorAll('figure.deferred').forEach(function (f) { done.push(drawFigure(f)); });
+    return Promise.all(done).then(function () { return done.length; });
   }
 
-  function figureData(key) { return key === 'leaderboard' ? leaderboardData() : chartData()[key]; }
+  // a figure's numbers (a promise unless it is the leaderboard's)
+  function figureData(key) {
+    if (key === 'leaderboard') return leaderboardData();
+    return loadStore().then(function (s) {
+      if (!(key in s.data)) throw new Error('no figure ' + key);
+      return s.data[key];
+    });
+  }
+  function asText(key, csv) {
+    var data = figureData(key);
+    var text = function (d) { return csv ? toCSV(d) : toJSON(d); };
+    return data.then ? data.then(text) : text(data);
+  }
+  function setLink(link, text, csv) {
+    if (link.href && link.href.indexOf('blob:') === 0) URL.revokeObjectURL(link.href);
+    link.href = URL.createObjectURL(new Blob([text], {type: csv ? 'text/csv' : 'application/json'}));
+    link.download = link.dataset.download + (csv ? '.csv' : '.json');
+  }
 
   document.addEventListener('click', function (event) {
     var link = event.target.closest ? event.target.closest('a[data-download]') : null;
     if (link) {
-      var data = figureData(link.dataset.download), csv = link.dataset.format === 'csv';
-      var blob = new Blob([csv ? toCSV(data) : toJSON(data)], {type: csv ? 'text/csv' : 'application/json'});
-      if (link.href && link.href.indexOf('blob:') === 0) URL.revokeObjectURL(link.href);
-      link.href = URL.createObjectURL(blob);
-      link.download = link.dataset.download + (csv ? '.csv' : '.json');
+      // the first click of a figure's link waits for its numbers, then follows the link
+      if (link.dataset.ready === '1') { link.dataset.ready = ''; return; }
+      var csv = link.dataset.format === 'csv', text = asText(link.dataset.download, csv);
+      if (!text.then) { setLink(link, text, csv); return; }
+      event.preventDefault();
+      text.then(function (t) { setLink(link, t, csv); link.dataset.ready = '1'; link.click(); });
       return;
     }
     var th = event.target.closest ? event.target.closest('#lb thead th') : null;
@@ -258,8 +325,9 @@
     document.getElementById('count').textContent = 'showing ' + nModels + ' models';
   }
   window.neuroalignReport = {
-    csv: function (k) { return toCSV(figureData(k)); },
-    json: function (k) { return toJSON(figureData(k)); },
+    // CSV / JSON text of a figure's numbers (a promise, except for the leaderboard)
+    csv: function (k) { return asText(k, true); },
+    json: function (k) { return asText(k, false); },
     selectAggregator: selectAggregator, sortBy: sortBy, expandAll: expandAll,
     // model names in the leaderboard's current order, after the model filter (all, not only drawn)
     order: function () { return shown.map(function (i) { return B.models[i]; }); },
