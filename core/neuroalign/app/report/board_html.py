@@ -25,6 +25,8 @@ __all__ = ["FIRST_ROWS", "board_json", "leaderboard_html", "shades"]
 _esc = html.escape
 #: leaderboard rows written as HTML (the rest exist only as data until scrolled into view)
 FIRST_ROWS = 20
+#: height of a leaderboard row in CSS pixels (``#lb tbody tr`` in report.css; report.js ROW)
+ROW_PX = 46
 
 
 def _fmt(value: float) -> str:
@@ -136,7 +138,7 @@ def _rows(report: Report, names: list[str], count: int) -> list[str]:
         for k in range(len(names)):
             v = aggs[k][i]
             cells.append(f'<td class="agg a{k} na" title="no aggregate">–</td>' if math.isnan(v)
-                         else f'<td class="agg a{k}">{_fmt(v)}</td>')
+                         else f'<td class="agg a{k}">{_fmt(float(f"{v:.6g}"))}</td>')
         for j, bench in enumerate(board.benchmarks):
             v = values[i, j]
             if math.isnan(v):
@@ -188,7 +190,7 @@ def leaderboard_html(report: Report, downloads: str) -> str:
     rows = _rows(report, names, FIRST_ROWS)
     rest = len(board.models) - len(rows)
     pad = (f'<tfoot aria-hidden="true"><tr class="pad"><td colspan="{columns}" '
-           f'style="height:{rest * 2.9:.1f}rem"></td></tr></tfoot>') if rest > 0 else ""
+           f'style="height:{rest * ROW_PX}px"></td></tr></tfoot>') if rest > 0 else ""
     return (
         f'<section id="leaderboard"><h2>Leaderboard</h2><style>{rules}</style>'
         '<style id="colfilter"></style>'

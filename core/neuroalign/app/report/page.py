@@ -166,6 +166,10 @@ def _card(report: Report, model: str, rank: int, lazy: dict[str, str] | None) ->
             ("wall time", f"{sum(wall):.1f} s over {len(wall)} scores" if wall else "not recorded"),
             ("computed", f"{created[0]} … {created[-1]}" if created else "not recorded"),
             ("data sha256", "per benchmark, in its section")]
+    rho = None if data.board.rho_hierarchy is None else data.board.rho_hierarchy.get(model)
+    if rho is not None and not math.isnan(rho):
+        rows.insert(1, ("ρ-hierarchy", f"{rho:+.2f} (Spearman of the V1, V2, V4, IT region "
+                                       "means with depth; paper 000)"))
     for name in data.aggregates:
         value = data.aggregates[name].get(model)
         if value is not None and not math.isnan(value):

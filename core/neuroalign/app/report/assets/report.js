@@ -83,8 +83,12 @@
   }
 
   // the rows in view, OVERSCAN more above and below, drawn into the tbody; two spacer rows
-  // (the thead's second row and the tfoot) stand for the rest so the scrollbar is true
-  var OVERSCAN = 10, rowHeight = 0, drawnFrom = -1, drawnTo = -1, pending = false;
+  // (the thead's second row and the tfoot) stand for the rest so the scrollbar is true.
+  // Any change inside a table lays the whole table out again, so drawing never reads layout
+  // first: the scroll offset and sizes are read when layout is clean (scroll, resize, frames)
+  var OVERSCAN = 10, ROW = 46;  // px: '#lb tbody tr' height in report.css
+  var rowHeight = 0, drawnFrom = -1, drawnTo = -1, pending = false;
+  var view = {top: 0, headTop: 0, height: window.innerHeight * 0.8, measured: false};
   var topPad = table ? table.tHead.rows[1].cells[0] : null;
   var bottomPad = null;
   if (table) {
@@ -96,27 +100,36 @@
     }
     bottomPad = table.tFoot.rows[0].cells[0];
   }
+  function measure() {
+    view.top = wrap.scrollTop;
+    view.headTop = topPad.offsetTop;
+    view.height = wrap.clientHeight;
+    view.measured = true;
+    var body = table.tBodies[0];
+    if (!rowHeight && body.rows.length) rowHeight = body.rows[0].getBoundingClientRect().height || ROW;
+  }
   function draw(force) {
     pending = false;
-    var height = rowHeight || 46;
-    var above = Math.max(0, wrap.scrollTop - topPad.offsetTop);
+    var height = rowHeight || ROW;
+    var above = Math.max(0, view.top - view.headTop);
     var from = Math.max(0, Math.floor(above / height / OVERSCAN) * OVERSCAN - OVERSCAN);
-    var to = Math.min(shown.length, from + Math.ceil(wrap.clientHeight / height) + 3 * OVERSCAN);
-    if (from > 0 && from >= shown.length) from = Math.max(0, to - 3 * OVERSCAN);
+    var to = Math.min(shown.length, from + Math.ceil(view.height / height) + 3 * OVERSCAN);
+    if (from > 0 && from >= to) from = Math.max(0, to - 3 * OVERSCAN);
     if (!force && from === drawnFrom && to === drawnTo) return;
-    var html = [];
-    for (var p = from; p < to; p++) html.push(rowHTML(shown[p]));
-    table.tBodies[0].innerHTML = html.join('');
+    var body = table.tBodies[0], html = [], keep = 0;
+    if (drawnFrom < 0 && from === 0 && body.rows.length <= to) keep = body.rows.length;  // the page's own first rows
+    for (var p = Math.max(from, keep); p < to; p++) html.push(rowHTML(shown[p]));
+    if (keep) body.insertAdjacentHTML('beforeend', html.join(''));
+    else body.innerHTML = html.join('');
     drawnFrom = from; drawnTo = to;
     topPad.style.height = (from * height) + 'px';
     bottomPad.style.height = ((shown.length - to) * height) + 'px';
-    if (!rowHeight && table.tBodies[0].rows.length) {
-      rowHeight = table.tBodies[0].rows[0].getBoundingClientRect().height || 46;
-      if (rowHeight !== height) draw(true);
-    }
   }
   function schedule() {
-    if (!pending) { pending = true; requestAnimationFrame(function () { draw(false); }); }
+    if (!pending) {
+      pending = true;
+      requestAnimationFrame(function () { measure(); draw(false); });
+    }
   }
 
   function sortKey(th) {
@@ -168,6 +181,7 @@
       modelNeedle = needle;
       applyModelFilter();
       wrap.scrollTop = 0;
+      view.top = 0;
       draw(true);
       document.querySelectorAll('[data-model-card]').forEach(function (card) {
         card.hidden = !!needle && card.dataset.modelCard.toLowerCase().indexOf(needle) < 0;
@@ -321,7 +335,8 @@
     });
     wrap.addEventListener('scroll', schedule, {passive: true});
     window.addEventListener('resize', schedule);
-    draw(true);
+    draw(true);  // at the top, the viewport's height: no layout read before the first paint
+    requestAnimationFrame(function () { setTimeout(schedule, 0); });  // then measure once
     document.getElementById('count').textContent = 'showing ' + nModels + ' models';
   }
   window.neuroalignReport = {
@@ -332,7 +347,7 @@
     // model names in the leaderboard's current order, after the model filter (all, not only drawn)
     order: function () { return shown.map(function (i) { return B.models[i]; }); },
     drawn: function () { return [drawnFrom, drawnTo]; },
-    redraw: function () { draw(false); },
+    redraw: function () { measure(); draw(false); },
     // the leaderboard is drawn and answers sorting/filtering from here (ms since navigation)
     ready: true, readyAt: performance.now()
   };
