@@ -139,12 +139,9 @@ def test_filters(page):
         "Array.from(document.querySelectorAll('#lb thead th[data-b]'))"
         ".filter(th => getComputedStyle(th).display !== 'none').map(th => th.dataset.b)")
     assert visible == [b for b in report.data.board.benchmarks if "it" in b.lower()]
-    hidden_cells = browser.evaluate(
-        "(() => { const heads = Array.from(document.querySelectorAll('#lb thead th')); "
-        "return Array.from(document.querySelector('#lb tbody tr').cells).filter((td, i) => "
-        "heads[i].dataset.b !== undefined && getComputedStyle(td).display === 'none').length; "
-        "})()")
-    assert hidden_cells == len(report.data.board.benchmarks) - len(visible)
+    cells = browser.evaluate("document.querySelector('#lb tbody tr').querySelectorAll("
+                             "'td:not(.r):not(.model):not(.agg):not(.cpad)').length")
+    assert cells == len(visible)  # the other benchmarks' cells are not drawn
     assert "of 7 models" in browser.evaluate("document.getElementById('count').textContent")
     type_into("fb", "")
 
@@ -207,7 +204,7 @@ def test_large_reports_defer_work_until_needed(page, monkeypatch):
     from neuroalign.app.report import page as page_module
 
     *_, tmp = page  # the fixture's plugin manager (built-in figures + attacks) is active
-    results = synthetic_results(ResultsDatabase(tmp / "big.sqlite"), 150, 3, seed=5,
+    results = synthetic_results(ResultsDatabase(tmp / "big.sqlite"), 150, 24, seed=5,
                                 missing=0.1, layers=3)
     big = build_report(results, figures=["benchmark_bars", "region_scores"])
     board = big.data.board
@@ -243,6 +240,33 @@ def test_large_reports_defer_work_until_needed(page, monkeypatch):
                          "w.scrollTop = 0; w.dispatchEvent(new Event('scroll')); })()")
         _frames(browser)
         assert browser.evaluate(first) == written  # the script draws rows as the page wrote them
+        # columns too: only those in view are drawn, each row's cells under their header
+        heads = "Array.from(document.querySelectorAll('#lb thead th[data-b]')).map(t => t.dataset.b)"
+        benches = board.benchmarks
+        assert browser.evaluate(heads) == benches[: len(browser.evaluate(heads))]
+        assert 4 < len(browser.evaluate(heads)) < len(benches)
+        browser.evaluate("(() => { const w = document.getElementById('lbwrap'); "
+                         "w.scrollLeft = w.scrollWidth; w.dispatchEvent(new Event('scroll')); })()")
+        _frames(browser)
+        drawn_benches = browser.evaluate(heads)
+        assert drawn_benches == benches[-len(drawn_benches):] and len(drawn_benches) < len(benches)
+        model, bench = rows(browser)[0], drawn_benches[-1]
+        cell = browser.evaluate("(() => { const r = document.querySelector('#lb tbody tr'); "
+                                "const h = Array.from(document.querySelector('#lb thead tr').cells); "
+                                f"const i = h.findIndex(t => t.dataset.b === '{bench}'); "
+                                "return [r.cells.length === h.length, r.cells[i].textContent]; })()")
+        value = board.values.at[model, bench]
+        assert cell[0] and cell[1].startswith("–" if value != value else f"{value:.3f}")
+        gap = browser.evaluate(
+            "(() => { const w = document.getElementById('lbwrap').getBoundingClientRect(); "
+            "const h = document.querySelector('#lb thead th:nth-last-child(2)').getBoundingClientRect(); "
+            "return w.right - h.right; })()")
+        assert 0 <= gap < 40  # the last column ends at the right edge (less the scrollbar)
+        browser.evaluate("(() => { const e = document.getElementById('fb'); e.value = 'IT'; "
+                         "e.dispatchEvent(new Event('input')); })()")
+        assert browser.evaluate(heads) == [b for b in benches if "it" in b.lower()]
+        browser.evaluate("(() => { const e = document.getElementById('fb'); e.value = ''; "
+                         "e.dispatchEvent(new Event('input')); })()")
         # sorting orders every row, not only the drawn ones
         bench = board.benchmarks[1]
         browser.evaluate(f"document.querySelector('#lb th[data-b=\"{bench}\"]').click()")

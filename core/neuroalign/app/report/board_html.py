@@ -25,8 +25,12 @@ __all__ = ["FIRST_ROWS", "board_json", "leaderboard_html", "shades"]
 _esc = html.escape
 #: leaderboard rows written as HTML (the rest exist only as data until scrolled into view)
 FIRST_ROWS = 20
+#: benchmark columns written as HTML (the script draws the columns in view, as it scrolls)
+FIRST_COLS = 12
 #: height of a leaderboard row in CSS pixels (``#lb tbody tr`` in report.css; report.js ROW)
 ROW_PX = 46
+#: width of a benchmark column in CSS pixels (8.6rem in report.css at 16 px)
+COL_PX = 8.6 * 16
 
 
 def _fmt(value: float) -> str:
@@ -139,7 +143,8 @@ def _rows(report: Report, names: list[str], count: int) -> list[str]:
             v = aggs[k][i]
             cells.append(f'<td class="agg a{k} na" title="no aggregate">–</td>' if math.isnan(v)
                          else f'<td class="agg a{k}">{_fmt(float(f"{v:.6g}"))}</td>')
-        for j, bench in enumerate(board.benchmarks):
+        cells.append('<td class="cpad"></td>')
+        for j, bench in enumerate(board.benchmarks[:FIRST_COLS]):
             v = values[i, j]
             if math.isnan(v):
                 reason = data.missing.get((model, bench), "not scored")
@@ -152,7 +157,7 @@ def _rows(report: Report, names: list[str], count: int) -> list[str]:
             err = "" if math.isnan(e) else f"<em>±{_fmt(e)}</em>"
             layer = f"<i>{_esc(str(layers[i, j]))}</i>" if layers[i, j] else ""
             cells.append(f'<td class="{klass}"{title}>{_fmt(v)}{err}{layer}</td>')
-        rows.append("".join(cells) + "</tr>")
+        rows.append("".join(cells) + '<td class="cpad"></td></tr>')
     return rows
 
 
@@ -168,13 +173,18 @@ def leaderboard_html(report: Report, downloads: str) -> str:
         head.append(f'<th class="agg a{i}" scope="col" tabindex="0" data-agg="{_esc(name)}" '
                     f'data-dir="1" title="aggregate: {_esc(name)} (higher is better)">'
                     f'{_esc(name)}</th>')
-    for bench in board.benchmarks:
+    n_bench = len(board.benchmarks)
+    head.append('<th class="cpad" aria-hidden="true" style="width:0px"></th>')
+    for bench in board.benchmarks[:FIRST_COLS]:
         higher = board.directions.get(bench, True)
         arrow = "↑" if higher else "↓"
         head.append(f'<th scope="col" tabindex="0" data-b="{_esc(bench)}" '
                     f'data-dir="{1 if higher else 0}" title="{_esc(bench)}: '
                     f'{"higher" if higher else "lower"} is better">{_esc(bench)} {arrow}</th>')
-    columns = 2 + len(names) + len(board.benchmarks)
+    rest_cols = max(0, n_bench - FIRST_COLS)
+    head.append(f'<th class="cpad" aria-hidden="true" style="width:{rest_cols * COL_PX:g}px">'
+                "</th>")
+    columns = 2 + len(names) + 2 + min(n_bench, FIRST_COLS)
     rules = "".join(f"#lb.s{i} .agg:not(.a{i}){{display:none}}" for i in range(len(names)))
     lower = [b for b in board.benchmarks if not board.directions.get(b, True)]
     legend = ("Cells: ceiled score ± error, the chosen layer below; shade: position within the "
@@ -193,7 +203,6 @@ def leaderboard_html(report: Report, downloads: str) -> str:
            f'style="height:{rest * ROW_PX}px"></td></tr></tfoot>') if rest > 0 else ""
     return (
         f'<section id="leaderboard"><h2>Leaderboard</h2><style>{rules}</style>'
-        '<style id="colfilter"></style>'
         '<div class="controls"><label for="agg">aggregate<select id="agg">'
         f'{options}</select></label><label for="fm">filter models<input id="fm" type="search" '
         'placeholder="e.g. resnet"></label><label for="fb">filter benchmarks<input id="fb" '
@@ -202,18 +211,18 @@ def leaderboard_html(report: Report, downloads: str) -> str:
         f'<p class="caption">{_esc(legend)}</p>'
         + (f'<ul class="notes">{failed}</ul>' if failed else "")
         + '<div class="tablewrap" id="lbwrap"><table id="lb" class="s0" style="width:'
-        + f'{2.6 + 15 + 4.6 * len(names) + 8.6 * len(board.benchmarks):.1f}rem" '
+        + f'{(2.6 + 15 + (4.6 if names else 0)) * 16 + COL_PX * n_bench:g}px" '
         + f'aria-rowcount="{len(board.models) + 1}"><caption class="muted">'
         f'{len(board.models)} models × {len(board.benchmarks)} benchmarks'
-        + (f' (rows past the first {len(rows)} are drawn as they scroll into view)'
-           if rest > 0 else "") + '</caption><thead><tr>'
+        + (' (rows and columns are drawn as they scroll into view)'
+           if rest > 0 or rest_cols > 0 else "") + '</caption><thead><tr>'
         + "".join(head) + '</tr><tr class="pad" aria-hidden="true"><td colspan="'
         + f'{columns}"></td></tr></thead><tbody>\n' + "\n".join(rows)
         + "\n</tbody>" + pad + "</table></div>"
-        + (f'<noscript><p class="caption">Only the first {len(rows)} of {len(board.models)} '
-           "rows are shown without JavaScript; every value is in "
-           "<code>neuroalign results --format csv</code>.</p></noscript>"
-           if rest > 0 else "")
+        + (f'<noscript><p class="caption">Without JavaScript only the first {len(rows)} of '
+           f"{len(board.models)} rows and {min(n_bench, FIRST_COLS)} of {n_bench} benchmarks "
+           "are shown; every value is in <code>neuroalign results --format csv</code>.</p>"
+           "</noscript>" if rest > 0 or rest_cols > 0 else "")
         + f'<script type="application/json" id="na-board">{board_json(report)}</script>'
         + "</section>"
     )

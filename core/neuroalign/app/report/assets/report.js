@@ -60,6 +60,21 @@
     });
   }
 
+  // benchmark columns: those passing the benchmark filter (cols), of which only the ones in
+  // view (colFrom..colTo, COL_OVERSCAN more each side) are drawn, between two spacer columns
+  var cols = range(nBench), colFrom = 0, colTo = 0, COL_OVERSCAN = 2;
+  var rem = parseFloat(getComputedStyle(document.documentElement).fontSize) || 16;
+  var COL = 8.6 * rem, LEFT = (2.6 + 15 + (nAgg ? 4.6 : 0)) * rem;  // report.css widths
+  var sorted = null;  // {b: benchmark} or null, with desc: the sort the header shows
+
+  function cellHTML(i, j) {
+    var v = B.values[j][i], key = i * nBench + j;
+    if (v === null) return '<td class="na" title="' + esc(notes[key] || 'not scored') + '">–</td>';
+    var old = stale[key], e = B.errors[j][i], l = B.layers[j][i];
+    return '<td class="q' + shade[j][i] + (old ? ' stale" title="' + esc(old) : '') + '">'
+      + v.toFixed(3) + (e === null ? '' : '<em>±' + e.toFixed(3) + '</em>')
+      + (l < 0 ? '' : '<i>' + esc(B.layer_names[l]) + '</i>') + '</td>';
+  }
   function rowHTML(i) {
     var m = esc(B.models[i]);
     var out = ['<tr data-m="' + m + '"><td class="r">' + rank[i] + '</td><td class="model">' + m + '</td>'];
@@ -68,18 +83,22 @@
       out.push(a === null ? '<td class="agg a' + k + ' na" title="no aggregate">–</td>'
         : '<td class="agg a' + k + '">' + a.toFixed(3) + '</td>');
     }
-    for (var j = 0; j < nBench; j++) {
-      var v = B.values[j][i], key = i * nBench + j;
-      if (v === null) {
-        out.push('<td class="na" title="' + esc(notes[key] || 'not scored') + '">–</td>');
-        continue;
-      }
-      var old = stale[key], e = B.errors[j][i], l = B.layers[j][i];
-      out.push('<td class="q' + shade[j][i] + (old ? ' stale" title="' + esc(old) : '') + '">'
-        + v.toFixed(3) + (e === null ? '' : '<em>±' + e.toFixed(3) + '</em>')
-        + (l < 0 ? '' : '<i>' + esc(B.layer_names[l]) + '</i>') + '</td>');
-    }
+    out.push('<td class="cpad"></td>');
+    for (var c = colFrom; c < colTo; c++) out.push(cellHTML(i, cols[c]));
+    out.push('<td class="cpad"></td>');
     return out.join('') + '</tr>';
+  }
+  function headHTML() {
+    var out = ['<th class="cpad" aria-hidden="true" style="width:' + (colFrom * COL) + 'px"></th>'];
+    for (var c = colFrom; c < colTo; c++) {
+      var j = cols[c], b = esc(B.benchmarks[j]), up = B.higher[j];
+      var sort = sorted && sorted.b === B.benchmarks[j]
+        ? ' aria-sort="' + (sorted.desc ? 'descending' : 'ascending') + '" data-desc="' + (sorted.desc ? 1 : 0) + '"' : '';
+      out.push('<th scope="col" tabindex="0" data-b="' + b + '" data-dir="' + up + '" title="' + b + ': '
+        + (up ? 'higher' : 'lower') + ' is better"' + sort + '>' + b + (up ? ' ↑' : ' ↓') + '</th>');
+    }
+    out.push('<th class="cpad" aria-hidden="true" style="width:' + ((cols.length - colTo) * COL) + 'px"></th>');
+    return out.join('');
   }
 
   // the rows in view, OVERSCAN more above and below, drawn into the tbody; two spacer rows
@@ -88,7 +107,7 @@
   // first: the scroll offset and sizes are read when layout is clean (scroll, resize, frames)
   var OVERSCAN = 10, ROW = 46;  // px: '#lb tbody tr' height in report.css
   var rowHeight = 0, drawnFrom = -1, drawnTo = -1, pending = false;
-  var view = {top: 0, headTop: 0, height: window.innerHeight * 0.8, measured: false};
+  var view = {top: 0, left: 0, headTop: 0, height: window.innerHeight * 0.8, width: window.innerWidth};
   var topPad = table ? table.tHead.rows[1].cells[0] : null;
   var bottomPad = null;
   if (table) {
@@ -102,9 +121,10 @@
   }
   function measure() {
     view.top = wrap.scrollTop;
+    view.left = wrap.scrollLeft;
     view.headTop = topPad.offsetTop;
     view.height = wrap.clientHeight;
-    view.measured = true;
+    view.width = wrap.clientWidth;
     var body = table.tBodies[0];
     if (!rowHeight && body.rows.length) rowHeight = body.rows[0].getBoundingClientRect().height || ROW;
   }
@@ -115,12 +135,23 @@
     var from = Math.max(0, Math.floor(above / height / OVERSCAN) * OVERSCAN - OVERSCAN);
     var to = Math.min(shown.length, from + Math.ceil(view.height / height) + 3 * OVERSCAN);
     if (from > 0 && from >= to) from = Math.max(0, to - 3 * OVERSCAN);
-    if (!force && from === drawnFrom && to === drawnTo) return;
-    var body = table.tBodies[0], html = [], keep = 0;
-    if (drawnFrom < 0 && from === 0 && body.rows.length <= to) keep = body.rows.length;  // the page's own first rows
-    for (var p = Math.max(from, keep); p < to; p++) html.push(rowHTML(shown[p]));
-    if (keep) body.insertAdjacentHTML('beforeend', html.join(''));
-    else body.innerHTML = html.join('');
+    var left = Math.max(0, Math.floor((view.left - LEFT) / COL) - COL_OVERSCAN);
+    var right = Math.min(cols.length, left + Math.ceil(view.width / COL) + 2 * COL_OVERSCAN + 1);
+    if (left > 0 && left >= right) left = Math.max(0, right - 2 * COL_OVERSCAN - 1);
+    var newCols = force || left !== colFrom || right !== colTo || drawnFrom < 0;
+    if (!newCols && from === drawnFrom && to === drawnTo) return;
+    if (newCols) {
+      colFrom = left; colTo = right;
+      var head = table.tHead.rows[0];
+      while (head.cells.length > 2 + nAgg) head.deleteCell(-1);
+      head.insertAdjacentHTML('beforeend', headHTML());
+      var span = 2 + nAgg + 2 + (colTo - colFrom);
+      topPad.colSpan = span; bottomPad.colSpan = span;
+      table.style.width = (LEFT + cols.length * COL) + 'px';
+    }
+    var html = [];
+    for (var p = from; p < to; p++) html.push(rowHTML(shown[p]));
+    table.tBodies[0].innerHTML = html.join('');
     drawnFrom = from; drawnTo = to;
     topPad.style.height = (from * height) + 'px';
     bottomPad.style.height = ((shown.length - to) * height) + 'px';
@@ -154,6 +185,7 @@
     Array.prototype.forEach.call(table.tHead.rows[0].cells, function (h) { h.removeAttribute('aria-sort'); });
     th.setAttribute('aria-sort', descending ? 'descending' : 'ascending');
     th.dataset.desc = descending ? '1' : '0';
+    sorted = th.dataset.b === undefined ? null : {b: th.dataset.b, desc: descending};
     applyModelFilter();
     draw(true);
   }
@@ -191,18 +223,20 @@
   }
 
   function filterBenchmarks(text) {
-    var needle = text.trim().toLowerCase(), rules = [], count = 0;
-    Array.prototype.forEach.call(table.tHead.rows[0].cells, function (th, col) {
-      if (th.dataset.b === undefined) return;
-      var hit = !needle || th.dataset.b.toLowerCase().indexOf(needle) >= 0;
-      count += hit ? 1 : 0;
-      if (!hit) rules.push('#lb tr>:nth-child(' + (col + 1) + ')');
+    var needle = text.trim().toLowerCase();
+    var hits = range(nBench).filter(function (j) {
+      return !needle || B.benchmarks[j].toLowerCase().indexOf(needle) >= 0;
     });
-    document.getElementById('colfilter').textContent = rules.length ? rules.join(',') + '{display:none}' : '';
-    document.querySelectorAll('[data-benchmark-section]').forEach(function (s) {
-      s.hidden = !!needle && s.dataset.benchmarkSection.toLowerCase().indexOf(needle) < 0;
-    });
-    return [count, nBench];
+    if (hits.join() !== cols.join()) {
+      cols = hits;
+      wrap.scrollLeft = 0;
+      view.left = 0;
+      draw(true);
+      document.querySelectorAll('[data-benchmark-section]').forEach(function (s) {
+        s.hidden = !!needle && s.dataset.benchmarkSection.toLowerCase().indexOf(needle) < 0;
+      });
+    }
+    return [cols.length, nBench];
   }
 
   function updateCount() {
@@ -346,7 +380,7 @@
     selectAggregator: selectAggregator, sortBy: sortBy, expandAll: expandAll,
     // model names in the leaderboard's current order, after the model filter (all, not only drawn)
     order: function () { return shown.map(function (i) { return B.models[i]; }); },
-    drawn: function () { return [drawnFrom, drawnTo]; },
+    drawn: function () { return [drawnFrom, drawnTo, colFrom, colTo]; },
     redraw: function () { measure(); draw(false); },
     // the leaderboard is drawn and answers sorting/filtering from here (ms since navigation)
     ready: true, readyAt: performance.now()
