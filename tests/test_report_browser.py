@@ -107,6 +107,12 @@ def test_sorting_by_a_benchmark_column(page):
     assert rows(browser)[: values.notna().sum()] == expected[: values.notna().sum()][::-1]
     assert browser.evaluate(f"document.querySelector('#lb th[data-b=\"{bench}\"]')"
                             ".getAttribute('aria-sort')") == "ascending"
+    # from the keyboard: Enter on a focused header sorts, and the focus stays on it
+    browser.evaluate(f"(() => {{ const th = document.querySelector('#lb th[data-b=\"{bench}\"]'); "
+                     "th.focus(); th.dispatchEvent(new KeyboardEvent('keydown', {key: 'Enter', "
+                     "bubbles: true})); })()")
+    assert rows(browser) == expected
+    assert browser.evaluate("document.activeElement.dataset.b") == bench
 
 
 def test_switching_the_aggregator_reorders(page):

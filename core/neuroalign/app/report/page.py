@@ -1,10 +1,12 @@
 """The report page: one self-contained HTML document (inline CSS, JS, SVG and data).
 
 Nothing is fetched: a Content-Security-Policy of ``default-src 'none'`` forbids every network
-request, styles and the script (``assets/``, written for this page) are inline, figures are
-inline SVG, and each figure's numbers sit in one JSON block from which the download links make
-CSV or JSON blobs. Large sections are collapsed (``<details>``) and use
-``content-visibility: auto`` so a 600-model page opens fast.
+request, styles and the script (``assets/``, written for this page) are inline, and figures are
+inline SVG. What a reader does not see at load waits in one gzip'd, base64 JSON store
+(:func:`_store`): the bodies of collapsed sections (past :data:`OPEN_LIMIT` subjects), the SVG
+of the figures across benchmarks (drawn as they near the viewport) and every figure's numbers
+(for the CSV/JSON links); the script inflates it once, on first need. The leaderboard is
+drawn from columnar data, only the rows and columns in view (:mod:`.board_html`).
 """
 
 from __future__ import annotations

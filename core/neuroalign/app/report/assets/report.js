@@ -186,8 +186,13 @@
     th.setAttribute('aria-sort', descending ? 'descending' : 'ascending');
     th.dataset.desc = descending ? '1' : '0';
     sorted = th.dataset.b === undefined ? null : {b: th.dataset.b, desc: descending};
+    var focused = document.activeElement === th && th.dataset.b !== undefined;
     applyModelFilter();
     draw(true);
+    if (focused) {  // the header was redrawn: keep the keyboard where it was
+      var again = Array.prototype.find.call(table.tHead.rows[0].cells, function (h) { return h.dataset.b === sorted.b; });
+      if (again) again.focus();
+    }
   }
 
   function selectAggregator(index) {
@@ -370,7 +375,14 @@
     wrap.addEventListener('scroll', schedule, {passive: true});
     window.addEventListener('resize', schedule);
     draw(true);  // at the top, the viewport's height: no layout read before the first paint
-    requestAnimationFrame(function () { setTimeout(schedule, 0); });  // then measure once
+    // after the first frame with the rows is painted: ready, then measure the real sizes once
+    requestAnimationFrame(function () {
+      setTimeout(function () {
+        window.neuroalignReport.readyAt = performance.now();
+        window.neuroalignReport.ready = true;
+        schedule();
+      }, 0);
+    });
     document.getElementById('count').textContent = 'showing ' + nModels + ' models';
   }
   window.neuroalignReport = {
@@ -382,7 +394,8 @@
     order: function () { return shown.map(function (i) { return B.models[i]; }); },
     drawn: function () { return [drawnFrom, drawnTo, colFrom, colTo]; },
     redraw: function () { measure(); draw(false); },
-    // the leaderboard is drawn and answers sorting/filtering from here (ms since navigation)
-    ready: true, readyAt: performance.now()
+    // ready: the leaderboard's first rows are painted and it answers sorting and filtering;
+    // readyAt: when (ms since navigation)
+    ready: !table, readyAt: table ? null : performance.now()
   };
 })();
