@@ -293,6 +293,13 @@ def test_large_reports_defer_work_until_needed(page, monkeypatch):
         records = json.loads(browser.evaluate("neuroalignReport.json('leaderboard')"))
         assert len(records) == len(hits) * len(board.benchmarks)
         assert {r["model"] for r in records} == set(hits)
+        # opening a section (a click on its summary) draws its figures
+        card = f"document.querySelector('[data-model-card=\"{hits[0]}\"]')"
+        browser.evaluate(f"{card}.querySelector('summary').click()")
+        marks = browser.evaluate(f"new Promise(r => {{ const t = () => {card}.querySelector("
+                                 f"'svg .mark') ? r({card}.querySelectorAll('svg .mark').length) "
+                                 f": setTimeout(t, 20); t(); }})")
+        assert marks == sum(c.n_marks for p in big.placed("model", hits[0]) for c in p.charts) > 0
         browser.evaluate("neuroalignReport.expandAll()")
         found = browser.evaluate("Object.fromEntries(Array.from(document.querySelectorAll("
                                  "'figure')).map(f => [f.id, f.querySelectorAll('.mark').length]))")

@@ -1,4 +1,5 @@
-// neuroalign report: sorting, filtering, aggregator switch and downloads. No network, no libraries.
+// neuroalign report: the virtualised leaderboard (sorting, filtering, aggregator switch),
+// sections and figures drawn on demand, downloads. No network, no libraries.
 (function () {
   'use strict';
   var table = document.getElementById('lb');
@@ -24,7 +25,7 @@
   }
   function fragment(key) {
     return loadStore().then(function (s) {
-      return key in s.fragments ? s.fragments[key] : '<p class="notes">' + (storeError || 'missing: ' + key) + '</p>';
+      return key in s.fragments ? s.fragments[key] : '<p class="notes">' + esc(storeError || 'missing: ' + key) + '</p>';
     });
   }
   var boardNode = document.getElementById('na-board');
