@@ -262,7 +262,7 @@ def test_large_reports_defer_work_until_needed(page, monkeypatch):
                                 f"const i = h.findIndex(t => t.dataset.b === '{bench}'); "
                                 "return [r.cells.length === h.length, r.cells[i].textContent]; })()")
         value = board.values.at[model, bench]
-        assert cell[0] and cell[1].startswith("–" if value != value else f"{value:.3f}")
+        assert cell[0] and cell[1].startswith("–" if pd.isna(value) else f"{value:.3f}")
         gap = browser.evaluate(
             "(() => { const w = document.getElementById('lbwrap').getBoundingClientRect(); "
             "const h = document.querySelector('#lb thead th:nth-last-child(2)').getBoundingClientRect(); "
@@ -320,3 +320,25 @@ def test_model_cards_show_provenance_and_rho_hierarchy(page):
     assert card["weights sha256"] == ", ".join(sorted(weights))
     assert card["benchmarks scored"] == (f"{int(board.values.loc[model].notna().sum())} of "
                                          f"{len(board.benchmarks)}")
+
+
+def test_hostile_names_stay_text(tmp_path):
+    """Names from stored results reach the page only as text: markup, a script closer or an
+    HTML comment opener in a model or benchmark id neither breaks the page nor runs."""
+    from neuroalign.app.report import leaderboard, write_html
+
+    names = ["evil:<!--<script>window.pwned=1</script>", 'evil:"><img src=x onerror=alert(1)>',
+             "plain:model"]
+    bench = "B.<!--</script>-pls"
+    table = pd.DataFrame({"model": names, "benchmark": [bench] * 3, "value": [0.3, 0.2, 0.1],
+                          "error": [0.01] * 3, "layer": ["</script>", None, "l2"]})
+    path = write_html(leaderboard(table), tmp_path / "hostile.html")
+    with Browser() as browser:
+        browser.open(path)
+        assert rows(browser) == names
+        assert browser.evaluate("document.querySelector('#lb th[data-b]').dataset.b") == bench
+        assert browser.evaluate("window.pwned === undefined && !document.querySelector('img')")
+        assert browser.evaluate("document.querySelector('#lb tbody td i').textContent") == (
+            "</script>")
+        assert browser.console_errors == []
+        assert browser.requests == [path.resolve().as_uri()]

@@ -119,7 +119,9 @@ def board_json(report: Report) -> str:
                   if m in index and b in column],
     }
     text = json.dumps(payload, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
-    return text.replace("</", "<\\/")
+    # no "<" at all inside the script element: "</script" would end it early and "<!--" would
+    # change how the HTML parser reads the rest; \u003c is the same character to JSON.parse
+    return text.replace("<", "\\u003c")
 
 
 def _num(value: float) -> float | None:

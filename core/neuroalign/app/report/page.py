@@ -170,8 +170,8 @@ def _card(report: Report, model: str, rank: int, lazy: dict[str, str] | None) ->
             ("data sha256", "per benchmark, in its section")]
     rho = None if data.board.rho_hierarchy is None else data.board.rho_hierarchy.get(model)
     if rho is not None and not math.isnan(rho):
-        rows.insert(1, ("ρ-hierarchy", f"{rho:+.2f} (Spearman of the V1, V2, V4, IT region "
-                                       "means with depth; paper 000)"))
+        rows.insert(1, ("ρ-hierarchy", (f"{rho:+.2f} (Spearman of the V1, V2, V4, IT region "
+                                        "means with depth; paper 000)")))
     for name in data.aggregates:
         value = data.aggregates[name].get(model)
         if value is not None and not math.isnan(value):
