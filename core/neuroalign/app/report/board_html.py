@@ -4,10 +4,11 @@ A 600 x 100 leaderboard is 60 000 cells: as DOM it costs seconds of parsing, sty
 layout before the page can be used. So the page holds the numbers once, as one compact JSON
 block (:func:`board_json`: column-major arrays of values, errors and layer indices, every
 aggregator's column, the reasons of empty and stale cells), and the script
-(``assets/report.js``) keeps only the rows in view (plus a margin) as DOM; sorting,
-filtering, the aggregator switch and the CSV/JSON download work on the arrays, over every row.
-The first :data:`FIRST_ROWS` rows are also written as plain HTML, so the table shows before
-the script runs (and without it); the script redraws them identically.
+(``assets/report.js``) keeps only the rows and benchmark columns in view (plus a margin) as
+DOM, between spacer rows and columns; sorting, filtering, the aggregator switch and the CSV/JSON
+download work on the arrays, over every row. The first :data:`FIRST_ROWS` rows and
+:data:`FIRST_COLS` benchmark columns are also written as plain HTML, so the table shows before
+the script runs (and, in part, without it); the script draws rows exactly as written here.
 """
 
 from __future__ import annotations
