@@ -139,8 +139,10 @@
     var left = Math.max(0, Math.floor((view.left - LEFT) / COL) - COL_OVERSCAN);
     var right = Math.min(cols.length, left + Math.ceil(view.width / COL) + 2 * COL_OVERSCAN + 1);
     if (left > 0 && left >= right) left = Math.max(0, right - 2 * COL_OVERSCAN - 1);
-    var newCols = force || left !== colFrom || right !== colTo || drawnFrom < 0;
-    if (!newCols && from === drawnFrom && to === drawnTo) return;
+    // what is drawn still covers what is needed (the view and its margins): nothing to do
+    if (!force && drawnFrom >= 0 && from >= drawnFrom && to <= drawnTo && left >= colFrom
+        && right <= colTo) return;
+    var newCols = force || left < colFrom || right > colTo;
     if (newCols) {
       colFrom = left; colTo = right;
       var head = table.tHead.rows[0];
