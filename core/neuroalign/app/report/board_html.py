@@ -21,7 +21,8 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:  # pragma: no cover
     from .build import Report
 
-__all__ = ["FIRST_ROWS", "board_json", "leaderboard_html", "shades"]
+__all__ = ["COL_PX", "FIRST_COLS", "FIRST_ROWS", "ROW_PX", "aggregator_names", "board_json",
+           "leaderboard_html", "shades"]
 
 _esc = html.escape
 #: leaderboard rows written as HTML (the rest exist only as data until scrolled into view)
