@@ -178,8 +178,14 @@ def test_page_is_self_contained(db, tmp_path):
     text = write_report(tmp_path / "r.html", db).read_text()
     assert "default-src 'none'" in text
     assert not re.search(r"""(src|href)=["']?(https?:)?//""", text)
-    data = json.loads(re.search(r'id="na-data">(.*?)</script>', text).group(1))
-    assert data["fig0"]["columns"] == ["label", "value", "error"]
+    from neuroalign.app.report.page import read_store
+
+    store = read_store(text)
+    assert store["data"]["fig0"]["columns"] == ["label", "value", "error"]
+    # every deferred fragment is referenced by exactly one placeholder, and vice versa
+    keys = re.findall(r'data-lazy="([a-z0-9]+)"', text)
+    assert sorted(keys) == sorted(store["fragments"]) and len(keys) == len(set(keys)) > 0
+    assert all("<svg" in store["fragments"][k] for k in keys if k.startswith("f"))
 
 
 def test_to_pandas_and_to_xarray(db):

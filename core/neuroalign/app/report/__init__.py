@@ -9,7 +9,10 @@ Modules, each one part of it:
 - :mod:`.figures` -- the core's figures, registered through ``register_figures``;
 - :mod:`.svg` -- inline SVG for each chart;
 - :mod:`.build` -- running every registered figure (:func:`build_report`);
-- :mod:`.page` -- the HTML document (inline CSS/JS from ``assets/``, no network).
+- :mod:`.board_html` -- the page's leaderboard: columnar data, the rows and columns in view
+  drawn by the script;
+- :mod:`.page` -- the HTML document (inline CSS/JS from ``assets/``, no network; what is not
+  shown at load waits in one compressed store).
 """
 
 from __future__ import annotations

@@ -1,36 +1,39 @@
 """The report page: one self-contained HTML document (inline CSS, JS, SVG and data).
 
 Nothing is fetched: a Content-Security-Policy of ``default-src 'none'`` forbids every network
-request, styles and the script (``assets/``, written for this page) are inline, figures are
-inline SVG, and each figure's numbers sit in one JSON block from which the download links make
-CSV or JSON blobs. Large sections are collapsed (``<details>``) and use
-``content-visibility: auto`` so a 600-model page opens fast.
+request, styles and the script (``assets/``, written for this page) are inline, and figures are
+inline SVG. What a reader does not see at load waits in one gzip'd, base64 JSON store
+(:func:`_store`): the bodies of collapsed sections (past :data:`OPEN_LIMIT` subjects), the SVG
+of the figures across benchmarks (drawn as they near the viewport) and every figure's numbers
+(for the CSV/JSON links); the script inflates it once, on first need. The leaderboard is
+drawn from columnar data, only the rows and columns in view (:mod:`.board_html`).
 """
 
 from __future__ import annotations
 
+import base64
+import gzip
 import html
 import json
 import math
 import os
+import re
 from datetime import datetime, timezone
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from ...errors import NeuroalignError
+from . import board_html
 from .build import Placed, Report, build_report
 from .charts import Chart
 from .svg import render
 
-__all__ = ["render_page", "write_report"]
+__all__ = ["read_store", "render_page", "write_report"]
 
 _esc = html.escape
 #: sections with more subjects than this start collapsed
 OPEN_LIMIT = 12
-#: leaderboard rows in the page body; the rest wait as inert text in chunks of this many rows
-#: and become DOM after the first paint (or at once before any sort, filter or download)
-FIRST_ROWS = 50
 
 
 def _asset(name: str) -> str:
@@ -51,123 +54,44 @@ def _downloads(key: str) -> str:
             f'JSON</a></span>')
 
 
-def _figure(chart: Chart) -> str:
+_VIEWBOX = re.compile(r'viewBox="0 0 ([0-9.]+) ([0-9.]+)"')
+
+
+def _figure(chart: Chart, lazy: dict[str, str] | None = None) -> str:
+    """One figure: its SVG, title, caption and download links.
+
+    With ``lazy`` (the page's store of deferred fragments, see :func:`_store`) the SVG goes
+    into the store and the figure holds a placeholder of the same aspect ratio; the page's
+    script draws the SVG when the figure comes near the viewport (or on
+    ``neuroalignReport.expandAll()``), so a figure of thousands of marks costs nothing at
+    load. The title and description stay in the page (the placeholder's ``aria-label``).
+    """
     caption = f" — {_esc(chart.caption)}" if chart.caption else ""
-    wide = ' class="wide"' if chart.kind == "heatmap" else ""
-    return (f'<figure id="{chart.key}"{wide} data-kind="{chart.kind}">{render(chart)}'
+    classes = (["wide"] if chart.kind == "heatmap" else []) + (["deferred"] if lazy is not None
+                                                                else [])
+    klass = f' class="{" ".join(classes)}"' if classes else ""
+    svg = render(chart)
+    if lazy is not None:
+        size = _VIEWBOX.search(svg)
+        ratio = f"{size.group(1)}/{size.group(2)}" if size else "2/1"
+        key = f"f{len(lazy)}"
+        lazy[key] = svg
+        svg = (f'<div class="chart-slot" data-lazy="{key}" role="img" aria-label="'
+               f'{_esc(chart.title)}: {_esc(chart.description or "")}" '
+               f'style="aspect-ratio:{ratio}"></div>')
+    return (f'<figure id="{chart.key}"{klass} data-kind="{chart.kind}">{svg}'
             f'<figcaption><b>{_esc(chart.title)}</b>{caption}<br>{_downloads(chart.key)}'
             f'</figcaption></figure>')
 
 
-def _placed(items: list[Placed]) -> str:
-    figures = "".join(_figure(c) for p in items for c in p.charts)
+def _placed(items: list[Placed], lazy: dict[str, str] | None = None) -> str:
+    figures = "".join(_figure(c, lazy) for p in items for c in p.charts)
     notes = [f"<li>{_esc(p.spec.id)}: {'failed: ' if p.failed else ''}{_esc(p.reason or '')}</li>"
              for p in items if p.reason]
     out = f'<div class="figs">{figures}</div>' if figures else ""
     if notes:
         out += f'<ul class="notes" aria-label="figures not shown">{"".join(notes)}</ul>'
     return out
-
-
-# ------------------------------------------------------------------------------ leaderboard
-def _fmt(value: float) -> str:
-    return f"{value:.3f}"
-
-
-def _leaderboard(report: Report) -> str:
-    data = report.data
-    board = data.board
-    names = list(data.aggregates)
-    if board.aggregator in names:
-        names.remove(board.aggregator)
-        names.insert(0, board.aggregator)
-    options = "".join(f'<option value="{i}">{_esc(n)}</option>' for i, n in enumerate(names))
-    head = ['<th class="rank" scope="col">#</th>',
-            '<th class="model" scope="col" tabindex="0" data-dir="0">model</th>']
-    for i, name in enumerate(names):
-        head.append(f'<th class="agg a{i}" scope="col" tabindex="0" data-agg="{_esc(name)}" '
-                    f'data-dir="1" title="aggregate: {_esc(name)} (higher is better)">'
-                    f'{_esc(name)}</th>')
-    for bench in board.benchmarks:
-        higher = board.directions.get(bench, True)
-        arrow = "↑" if higher else "↓"
-        head.append(f'<th scope="col" tabindex="0" data-b="{_esc(bench)}" '
-                    f'data-dir="{1 if higher else 0}" title="{_esc(bench)}: '
-                    f'{"higher" if higher else "lower"} is better">{_esc(bench)} {arrow}</th>')
-    values = board.values.to_numpy(dtype="float64")
-    errors = board.errors.to_numpy(dtype="float64")
-    layers = board.layers.to_numpy(dtype=object)
-    shade = _shades(values, [board.directions.get(b, True) for b in board.benchmarks])
-    aggs = [data.aggregates[n].reindex(board.values.index).to_numpy(dtype="float64")
-            for n in names]
-    rows = []
-    for i, model in enumerate(board.models):
-        m = _esc(model)
-        cells = [f'<tr data-m="{m}"><td class="r">{i + 1}<td class="model">{m}']
-        for k in range(len(names)):
-            v = aggs[k][i]
-            cells.append(f'<td class="agg a{k} na" title="no aggregate">–' if math.isnan(v)
-                         else f'<td class="agg a{k}" data-v="{v:.6g}">{_fmt(v)}')
-        for j, bench in enumerate(board.benchmarks):
-            v = values[i, j]
-            if math.isnan(v):
-                reason = data.missing.get((model, bench), "not scored")
-                cells.append(f'<td class="na" title="{_esc(reason)}">–')
-                continue
-            stale = data.stale.get((model, bench))
-            klass = f"q{shade[i, j]}" + (" stale" if stale else "")
-            title = f' title="{_esc(stale)}"' if stale else ""
-            e = errors[i, j]
-            err = "" if math.isnan(e) else f"<em>±{_fmt(e)}</em>"
-            layer = f"<i>{_esc(str(layers[i, j]))}</i>" if layers[i, j] else ""
-            cells.append(f'<td class="{klass}"{title}>{_fmt(v)}{err}{layer}')
-        rows.append("".join(cells))  # end tags of td and tr are implied (HTML5)
-    rules = "".join(f"#lb.s{i} .agg:not(.a{i}){{display:none}}" for i in range(len(names)))
-    lower = [b for b in board.benchmarks if not board.directions.get(b, True)]
-    legend = ("Cells: ceiled score ± error, the chosen layer below; shade: position within the "
-              "benchmark's range, darker is better (direction respected: ↑ higher is better, "
-              "↓ lower is better); – not scored (hover for why); † stored for an older "
-              "benchmark version. Click a header to sort (again to reverse).")
-    if "mean" in names:
-        legend += (" The mean is Brain-Score's hierarchical mean; it counts a missing score as 0"
-                   + (" and leaves out lower-is-better benchmarks (" + ", ".join(lower) + ")"
-                      if lower else "") + ".")
-    failed = "".join(f"<li>aggregator {_esc(n)}: {_esc(e)}</li>"
-                     for n, e in data.aggregate_errors.items())
-    return (
-        f'<section id="leaderboard"><h2>Leaderboard</h2><style>{rules}</style>'
-        '<style id="colfilter"></style>'
-        '<div class="controls"><label for="agg">aggregate<select id="agg">'
-        f'{options}</select></label><label for="fm">filter models<input id="fm" type="search" '
-        'placeholder="e.g. resnet"></label><label for="fb">filter benchmarks<input id="fb" '
-        'type="search" placeholder="e.g. IT"></label><span id="count" class="muted" '
-        f'aria-live="polite"></span>{_downloads("leaderboard")}</div>'
-        f'<p class="caption">{_esc(legend)}</p>'
-        + (f'<ul class="notes">{failed}</ul>' if failed else "")
-        + '<div class="tablewrap"><table id="lb" class="s0" style="width:'
-        + f'{2.6 + 15 + 4.6 * len(names) + 8.6 * len(board.benchmarks):.1f}rem">'
-        + '<caption class="muted">'
-        f'{len(board.models)} models × {len(board.benchmarks)} benchmarks</caption><thead><tr>'
-        + "".join(head) + "</tr></thead><tbody>\n" + "\n".join(rows[:FIRST_ROWS])
-        + "\n</tbody></table></div>"
-        + "".join(f'<script type="text/html" class="lb-rows">{chr(10).join(rows[k:k + FIRST_ROWS])}'
-                  "</script>" for k in range(FIRST_ROWS, len(rows), FIRST_ROWS))
-        + "</section>"
-    )
-
-
-def _shades(values: Any, higher: list[bool]) -> Any:
-    import numpy as np
-
-    if values.size == 0:
-        return np.zeros(values.shape, dtype=int)
-    with np.errstate(all="ignore"):
-        low, high = np.nanmin(values, axis=0), np.nanmax(values, axis=0)
-        span = np.where(high > low, high - low, np.nan)
-        t = (values - low) / span
-    t = np.where(np.isnan(t), 0.5, t)
-    t = np.where(np.asarray(higher, dtype=bool)[None, :] if len(higher) else t, t, 1 - t)
-    return np.clip((t * 10).astype(int), 0, 9)
 
 
 # ------------------------------------------------------------------------------ sections
@@ -197,31 +121,32 @@ def _spec_line(report: Report, bench: str) -> str:
     return text
 
 
-def _details(attribute: str, name: str, body: str, opened: bool) -> str:
-    """A collapsible section. Collapsed ones hold their body as inert text (a
-    ``<script type="text/html">``) that the page's script turns into DOM when first opened:
-    a 600-model page then parses only what is shown."""
+def _details(attribute: str, name: str, body: str, lazy: dict[str, str] | None) -> str:
+    """A collapsible section, open when ``lazy`` is None. A collapsed one keeps its body in
+    the page's store of deferred fragments (:func:`_store`) and the page's script turns it
+    into DOM when the section is first opened: a 600-model page then parses only what is
+    shown."""
     n = _esc(name)
-    if opened:
+    if lazy is None:
         return (f'<details class="section" {attribute}="{n}" open><summary>{n}</summary>'
                 f'<div class="section-body">{body}</div></details>')
-    inert = body.replace("</script", "<\\/script")
+    key = f"s{len(lazy)}"
+    lazy[key] = body
     return (f'<details class="section lazy" {attribute}="{n}"><summary>{n}</summary>'
-            f'<div class="section-body"></div><script type="text/html">{inert}</script>'
-            "</details>")
+            f'<div class="section-body" data-lazy="{key}"></div></details>')
 
 
-def _benchmarks(report: Report) -> str:
+def _benchmarks(report: Report, lazy: dict[str, str]) -> str:
     benches = report.data.board.benchmarks
-    opened = len(benches) <= OPEN_LIMIT
+    store = None if len(benches) <= OPEN_LIMIT else lazy
     parts = ['<section id="benchmarks"><h2>Benchmarks</h2>']
     for bench in benches:
         body = _spec_line(report, bench) + _placed(report.placed("benchmark", bench))
-        parts.append(_details("data-benchmark-section", bench, body, opened))
+        parts.append(_details("data-benchmark-section", bench, body, store))
     return "".join(parts) + "</section>"
 
 
-def _card(report: Report, model: str, rank: int) -> str:
+def _card(report: Report, model: str, rank: int, lazy: dict[str, str] | None) -> str:
     data = report.data
     scores = [s for b in data.board.benchmarks if (s := data.score(model, b)) is not None]
     weights = sorted({s.provenance.model_weights_sha256 for s in scores
@@ -243,21 +168,27 @@ def _card(report: Report, model: str, rank: int) -> str:
             ("wall time", f"{sum(wall):.1f} s over {len(wall)} scores" if wall else "not recorded"),
             ("computed", f"{created[0]} … {created[-1]}" if created else "not recorded"),
             ("data sha256", "per benchmark, in its section")]
+    rho = None if data.board.rho_hierarchy is None else data.board.rho_hierarchy.get(model)
+    if rho is not None and not math.isnan(rho):
+        rows.insert(1, ("ρ-hierarchy", (f"{rho:+.2f} (Spearman of the V1, V2, V4, IT region "
+                                        "means with depth; paper 000)")))
     for name in data.aggregates:
         value = data.aggregates[name].get(model)
         if value is not None and not math.isnan(value):
             rows.insert(1, (f"{name} aggregate", f"{value:.3f}"))
     card = "".join(f"<dt>{_esc(k)}</dt><dd>{_esc(v)}</dd>" for k, v in rows)
     body = f'<dl class="card">{card}</dl>{_placed(report.placed("model", model))}'
-    return _details("data-model-card", model, body, len(data.board.models) <= OPEN_LIMIT)
+    return _details("data-model-card", model, body, lazy)
 
 
-def _models(report: Report) -> str:
-    cards = "".join(_card(report, m, i + 1) for i, m in enumerate(report.data.board.models))
+def _models(report: Report, lazy: dict[str, str]) -> str:
+    models = report.data.board.models
+    store = None if len(models) <= OPEN_LIMIT else lazy
+    cards = "".join(_card(report, m, i + 1, store) for i, m in enumerate(models))
     return f'<section id="models"><h2>Models</h2>{cards}</section>'
 
 
-def _globals(report: Report) -> tuple[str, list[str]]:
+def _globals(report: Report, lazy: dict[str, str]) -> tuple[str, list[str]]:
     sections: dict[str, list[Placed]] = {}
     for placed in report.figures:
         if placed.spec.scope == "global":
@@ -267,19 +198,42 @@ def _globals(report: Report) -> tuple[str, list[str]]:
     for i, name in enumerate(ordered):
         anchor = f"g{i}"
         anchors.append(f'<a href="#{anchor}">{_esc(name)}</a>')
-        out.append(f'<section id="{anchor}"><h2>{_esc(name)}</h2>{_placed(sections[name])}'
+        out.append(f'<section id="{anchor}"><h2>{_esc(name)}</h2>{_placed(sections[name], lazy)}'
                    "</section>")
     return "".join(out), anchors
 
 
-def _chart_data(report: Report) -> str:
+def _chart_data(report: Report) -> dict[str, Any]:
     payload = {}
     for chart in report.charts:
         columns, rows = chart.table()
         payload[chart.key] = {"title": chart.title, "columns": columns,
                               "rows": [[_clean(v) for v in row] for row in rows]}
-    text = json.dumps(payload, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
-    return text.replace("</", "<\\/")  # never close the script element early
+    return payload
+
+
+def _store(lazy: dict[str, str], charts: dict[str, Any]) -> str:
+    """The deferred fragments and every figure's numbers as one gzip'd, base64 JSON object
+    ``{"fragments": {key: html}, "data": {figure key: {"title", "columns", "rows"}}}``.
+
+    SVG markup compresses about tenfold, and the browser then scans a short text at load
+    instead of megabytes; the page's script inflates it (``DecompressionStream``) once, when
+    a section is opened, a deferred figure nears the viewport or a download is asked for.
+    """
+    text = json.dumps({"fragments": lazy, "data": charts}, separators=(",", ":"),
+                      ensure_ascii=False, allow_nan=False)
+    packed = gzip.compress(text.encode("utf-8"), compresslevel=9, mtime=0)
+    return base64.b64encode(packed).decode("ascii")
+
+
+def read_store(page: str) -> dict[str, Any]:
+    """Unpack the store of a rendered page (see :func:`_store`): ``{"fragments": {key: html},
+    "data": {figure key: {"title", "columns", "rows"}}}``."""
+    found = re.search(r'<script type="text/plain" id="na-store">([A-Za-z0-9+/=\s]*)</script>',
+                      page)
+    if found is None:
+        raise NeuroalignError("no figure store in this page (not a neuroalign report?)")
+    return json.loads(gzip.decompress(base64.b64decode(found.group(1))).decode("utf-8"))
 
 
 def render_page(report: Report, *, title: str = "neuroalign report") -> str:
@@ -288,7 +242,8 @@ def render_page(report: Report, *, title: str = "neuroalign report") -> str:
 
     data = report.data
     generated = datetime.now(timezone.utc).isoformat(timespec="seconds")
-    globals_html, anchors = _globals(report)
+    lazy: dict[str, str] = {}
+    globals_html, anchors = _globals(report, lazy)
     nav = ['<a href="#leaderboard">Leaderboard</a>', '<a href="#benchmarks">Benchmarks</a>',
            '<a href="#models">Models</a>', *anchors]
     source = f" from {_esc(data.source)}" if data.source else ""
@@ -304,9 +259,9 @@ def render_page(report: Report, *, title: str = "neuroalign report") -> str:
         f"<title>{_esc(title)}</title><style>{_asset('report.css')}</style></head><body>"
         f'<header><h1>{_esc(title)}</h1><p class="meta">{meta}</p>'
         f'<nav aria-label="sections">{"".join(nav)}</nav></header><main>'
-        + _leaderboard(report) + _benchmarks(report) + _models(report) + globals_html
+        + board_html.leaderboard_html(report, _downloads("leaderboard")) + _benchmarks(report, lazy) + _models(report, lazy) + globals_html
         + "</main>"
-        f'<script type="application/json" id="na-data">{_chart_data(report)}</script>'
+        f'<script type="text/plain" id="na-store">{_store(lazy, _chart_data(report))}</script>'
         f"<script>{_asset('report.js')}</script></body></html>\n"
     )
 
