@@ -18,8 +18,9 @@ def register_datasets(register: Callable[[DatasetSpec], None]) -> None:
 
 @hookimpl
 def register_benchmarks(register: Callable[[BenchmarkSpec], None]) -> None:
-    """Register ``NSD.{FFA,EBA,PPA,VWFA}-{ols,ridge,lasso,mlp,cnn}``."""
-    from .specs import benchmark_specs
+    """Register ``NSD.{FFA,EBA,PPA,VWFA}-{ols,ridge,lasso,mlp,cnn}`` and the FGSM-sensitivity
+    benchmarks ``NSD.{FFA,EBA,PPA,VWFA}-fgsm_sensitivity[_{ridge,lasso,mlp,cnn}]``."""
+    from .specs import benchmark_specs, sensitivity_specs
 
-    for spec in benchmark_specs():
+    for spec in benchmark_specs() + sensitivity_specs():
         register(spec)
