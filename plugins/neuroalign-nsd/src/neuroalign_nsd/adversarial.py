@@ -39,6 +39,9 @@ from .mappings import LASSO_ALPHAS, choose_lasso_alpha, pearson_columns
 
 __all__ = ["NSDSensitivityBenchmark", "model_pixels", "encoding_model"]
 
+#: parameters the predictivity benchmark NSD.<ROI>-<mapping> takes from this one
+_SHARED = ("subjects", "n_test", "split_seed", "selection_folds", "selection_mapping",
+           "lasso_alphas", "lasso_subject", "hidden_units", "cnn_max_features", "seed")
 #: (model key, mapping, layer, rois, parameters) -> results of all ROIs (see __call__)
 _RESULTS: dict[tuple, dict[str, Any]] = {}
 
@@ -119,6 +122,7 @@ class NSDSensitivityBenchmark(Benchmark):
 
     def __init__(self, spec):
         self.spec = spec
+        self._bench: dict[str, Any] = {}
 
     def __getstate__(self) -> dict[str, Any]:
         return {"spec": self.spec}
@@ -131,9 +135,16 @@ class NSDSensitivityBenchmark(Benchmark):
         return dict(self.spec.parameters)
 
     def _predictivity(self, roi: str):
-        from neuroalign import get_benchmark
+        """``NSD.<roi>-<mapping>`` with this benchmark's shared parameters (split, subjects...)."""
+        if roi not in self._bench:
+            from neuroalign import get_benchmark
 
-        return get_benchmark(f"NSD.{roi}-{self.parameters['mapping']}")
+            from .benchmarks import NSDBenchmark
+
+            base = get_benchmark(f"NSD.{roi}-{self.parameters['mapping']}").spec
+            shared = {k: v for k, v in self.parameters.items() if k in _SHARED}
+            self._bench[roi] = NSDBenchmark(base.with_parameters(shared))
+        return self._bench[roi]
 
     def _layer(self, model: Model, layers: Sequence[str] | None, roi: str,
                progress: bool | None) -> tuple[str, str]:
@@ -215,9 +226,11 @@ class NSDSensitivityBenchmark(Benchmark):
         shared = [r for r in rois if r == roi or (layers is not None and len(layers) == 1)
                   or self._layer(model, layers, r, progress)[0] == layer]
         data = self._predictivity(roi).data()
-        key = (_model_key(model), p["mapping"], layer, tuple(sorted(shared)),
-               tuple(float(e) for e in p["epsilons"]), int(p["shuffle_seed"]),
-               int(p["split_seed"]), int(p["seed"]), str(p.get("gradient", "batched")),
+        import json
+
+        # every parameter is the same across the ROIs of one mapping: they share the results
+        key = (_model_key(model), layer, tuple(sorted(shared)),
+               json.dumps(p, sort_keys=True, default=str),
                tuple(sorted(data["sha256"].values())))
         if key not in _RESULTS:
             _RESULTS[key] = self._run(model, layer, sorted(shared), progress)
