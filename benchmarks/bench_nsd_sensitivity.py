@@ -34,6 +34,8 @@ def main() -> None:
     parser.add_argument("--objectives", type=int, default=32)
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--gradients-only", action="store_true",
+                        help="only the batched-vs-loop gradient comparison")
     args = parser.parse_args()
 
     import torch
@@ -80,22 +82,29 @@ def main() -> None:
 
     unit()  # warm-up
     units, attacks = [], []
-    for _ in range(args.repeats):
+    for _ in range(0 if args.gradients_only else args.repeats):
         units.append(unit())
         attacks.append(attack())
-    u, a = float(np.median(units)), float(np.median(attacks))
     scale = 115 / args.images
-    print(f"unit (forward+backward, {args.images} images): {u:.2f} s (runs {units})")
-    print(f"attack (32 objectives x 3 eps x targeted+shuffled): {a:.2f} s = {a / u:.1f} units "
-          f"(runs {attacks})")
-    print(f"extrapolated to 115 images: attack {a * scale:.0f} s, unit {u * scale:.1f} s")
+    if not args.gradients_only:
+        report(units, attacks, scale, args.images)
     batched, loop = [], []
     for _ in range(args.repeats):
         batched.append(gradients("batched"))
         loop.append(gradients("loop"))
     print(f"32 gradients of one batch ({min(args.batch_size, args.images)} images): batched "
           f"{np.median(batched):.2f} s, loop {np.median(loop):.2f} s, ratio loop/batched "
-          f"{np.median(loop) / np.median(batched):.2f}")
+          f"{np.median(loop) / np.median(batched):.2f}; one forward+backward (unit) "
+          f"{np.median(units or [unit()]):.2f} s")
+
+
+def report(units, attacks, scale, images) -> None:
+    u, a = float(np.median(units)), float(np.median(attacks))
+    print(f"unit (forward+backward, {images} images): {u:.2f} s (runs {units})")
+    print(f"attack (32 objectives x 3 eps x targeted+shuffled): {a:.2f} s = {a / u:.1f} units "
+          f"(runs {attacks})")
+    print(f"extrapolated to 115 images: attack {a * scale:.0f} s, unit {u * scale:.1f} s",
+          flush=True)
 
 
 if __name__ == "__main__":

@@ -103,10 +103,10 @@ def checkpoint_path(spec: ModelSpec) -> Path:
         recorded = record.read_text().strip() if record.is_file() else None
         expected = pinned or recorded
         if expected is not None and digest != expected:
+            source = "the spec pins" if pinned else "its first download recorded"
             raise ChecksumMismatchError(
-                f"{path} has sha256 {digest}, but {'the spec pins' if pinned else 'its first '
-                'download recorded'} {expected}; delete {path} (and {record}) to download it "
-                "again")
+                f"{path} has sha256 {digest}, but {source} {expected}; delete {path} (and "
+                f"{record}) to download it again")
         if recorded is None:
             with store.atomic_path(record) as tmp:
                 Path(tmp).write_text(digest + "\n")
