@@ -121,3 +121,30 @@ def test_mapping_effect_paired_test():
     assert row["statistic"] == pytest.approx(expected.statistic)
     assert row["p_value"] == pytest.approx(expected.pvalue)
     assert row["difference"] == pytest.approx((a - b).mean())
+
+
+def test_sensitivity_curve_figure_orders_most_robust_first():
+    from types import SimpleNamespace
+
+    from neuroalign import FigureUnavailable, LineChart
+
+    spec = get_registry().spec("figure", "nsd_sensitivity_curve")
+    figure = get_registry().build("figure", "nsd_sensitivity_curve")
+    bench = "NSD.FFA-fgsm_sensitivity"
+    assert fnmatch.fnmatchcase(bench, spec.benchmarks) and spec.scope == "benchmark"
+    eps = [1 / 255, 2 / 255, 3 / 255]
+    scores = {m: Score(value=v, attrs={"epsilons": eps, "curve": [v / 3, 2 * v / 3, v],
+                                       "curve_sem": [0.1, 0.1, 0.1],
+                                       "shuffled_curve": [0.0, 0.01, 0.0]})
+              for m, v in (("fragile", 2.0), ("robust", 0.5))}
+    board = SimpleNamespace(values=pd.DataFrame({bench: [2.0, 0.5]}, index=["fragile", "robust"]))
+    context = SimpleNamespace(subject=bench, board=board, parameters={},
+                              score=lambda model, b: scores[model])
+    chart = figure(context)
+    assert isinstance(chart, LineChart)
+    assert [s.name for s in chart.series] == ["robust", "robust (shuffled)", "fragile",
+                                              "fragile (shuffled)"]
+    assert chart.series[0].x == pytest.approx([1, 2, 3]) and chart.series[2].y[-1] == 2.0
+    context.subject = "NSD.EBA-fgsm_sensitivity"
+    with pytest.raises(FigureUnavailable):
+        figure(context)

@@ -7,7 +7,7 @@ benchmarks agree on one description.
 
 from __future__ import annotations
 
-from neuroalign import AssetSpec, BenchmarkSpec, DatasetSpec
+from neuroalign import AssetSpec, BenchmarkSpec, DatasetSpec, FigureSpec
 
 __all__ = [
     "BUCKET", "SUBJECTS", "SESSIONS", "TRIALS_PER_SESSION", "SHARED_REPETITIONS", "ROIS",
@@ -216,3 +216,14 @@ def sensitivity_specs() -> list[BenchmarkSpec]:
                 parameters=parameters,
             ))
     return specs
+
+
+def figure_specs() -> list[FigureSpec]:
+    """The report figure of the sensitivity benchmarks (cheap: no I/O)."""
+    return [FigureSpec(
+        id="nsd_sensitivity_curve", factory="neuroalign_nsd.figures:SensitivityCurve",
+        scope="benchmark", benchmarks="NSD.*-fgsm_sensitivity*", order=30,
+        parameters={"max_series": 6, "control": True},
+        description="Sensitivity over epsilon of the most robust models, with the shuffled "
+                    "control.",
+        citation=PAPER_CITATION, paper_section="§3.2 and Figure 3B")]
