@@ -198,7 +198,9 @@ class MeanAggregator(_Base):
     Each child's region comes from ``score.attrs["region"]``, else from its name when that is a
     region (``"V4"``) or a ``Family.Region-metric`` id; its kind from ``score.attrs["kind"]``, else
     from the region (``behavior`` -> behavioral, V1..IT -> neural). A child without a region is a
-    group of its own. Kind ``engineering`` never enters the overall score.
+    group of its own. Kind ``engineering`` never enters the overall score, nor does a child whose
+    benchmark is lower-is-better (``attrs["higher_is_better"]`` or its spec; listed in
+    ``attrs["lower_is_better_left_out"]``).
 
     The error is propagated as for independent estimates through the weighted mean that the
     hierarchy amounts to, ``sqrt(sum(w_i^2 * error_i^2))``; it is ``None`` when any child that
@@ -213,8 +215,11 @@ class MeanAggregator(_Base):
         ``attrs`` records the per-region and per-kind means, the ``missing`` rule and which
         children were missing.
         """
-        leaves = []
+        leaves, lower = [], []
         for name, child in children.items():
+            if not _child_higher_is_better(name, child):
+                lower.append(name)  # a sensitivity or error: no place in a mean of alignments
+                continue
             region, kind = _classify(name, child)
             leaves.append((name, region, kind, float(child.value), child.error))
         value, error, regions, kinds, absent = _hierarchical(leaves, self.missing, self.levels)
@@ -226,7 +231,8 @@ class MeanAggregator(_Base):
             error=error,
             children=dict(children),
             attrs={"aggregator": self.spec.id, "missing": self.missing, "levels": self.levels,
-                   "regions": regions, "kinds": kinds, "missing_children": absent},
+                   "regions": regions, "kinds": kinds, "missing_children": absent,
+                   **({"lower_is_better_left_out": lower} if lower else {})},
             provenance=Provenance(plugins=plugins),
         )
 
@@ -385,6 +391,15 @@ def benchmark_directions(table: pd.DataFrame) -> dict[str, bool]:
         spec = _registered_benchmark(str(column))
         out[column] = bool(getattr(spec, "higher_is_better", True)) if spec is not None else True
     return out
+
+
+def _child_higher_is_better(name: str, score: Score) -> bool:
+    """A child score's direction: ``score.attrs["higher_is_better"]``, else its registered
+    benchmark spec's, else True."""
+    if "higher_is_better" in score.attrs:
+        return bool(score.attrs["higher_is_better"])
+    spec = _registered_benchmark(str(name))
+    return bool(getattr(spec, "higher_is_better", True)) if spec is not None else True
 
 
 def _registered_benchmark(identifier: str) -> Any:

@@ -73,3 +73,16 @@ def make_tree(root: Path, seed: int = 0) -> TinyTree:
 @pytest.fixture
 def tiny_tree(tmp_path) -> TinyTree:
     return make_tree(tmp_path / "nsd")
+
+
+@pytest.fixture(scope="session")
+def nsd_twin_store(tmp_path_factory) -> Path:
+    """The synthetic NSD store at the demo's scale (raw tree -> prepare), built once a session;
+    modules enter it with ``neuroalign.testing.store_env``."""
+    from neuroalign.plugins.lookup import get_registry
+    from neuroalign.testing import write_synthetic_store
+
+    specs = [e.spec for e in get_registry().entries("dataset") if e.spec.id.startswith("NSD.")]
+    directory = tmp_path_factory.mktemp("nsd-store")
+    write_synthetic_store(specs, directory, seed=0, scale=0.125)
+    return directory

@@ -7,7 +7,7 @@ import pytest
 
 import neuroalign
 from neuroalign.plugins.lookup import get_registry
-from neuroalign.testing import store_env, write_synthetic_store
+from neuroalign.testing import store_env
 from neuroalign_nsd.benchmarks import shared_split
 from neuroalign_nsd.specs import ROIS, benchmark_specs
 from neuroalign_nsd.synthetic import RELIABILITY, layout
@@ -16,13 +16,10 @@ SCALE = 0.125  # the demo's
 
 
 @pytest.fixture(scope="module")
-def twin(tmp_path_factory):
+def twin(nsd_twin_store, tmp_path_factory):
     """The synthetic NSD store (raw tree -> prepare), as the demo builds it."""
-    specs = [e.spec for e in get_registry().entries("dataset") if e.spec.id.startswith("NSD.")]
-    directory = tmp_path_factory.mktemp("nsd-store")
-    write_synthetic_store(specs, directory, seed=0, scale=SCALE)
-    with store_env(directory, home=tmp_path_factory.mktemp("home")):
-        yield directory
+    with store_env(nsd_twin_store, home=tmp_path_factory.mktemp("home")):
+        yield nsd_twin_store
 
 
 class Shuffled:

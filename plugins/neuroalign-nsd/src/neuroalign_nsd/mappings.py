@@ -27,7 +27,8 @@ from typing import Any
 import numpy as np
 
 __all__ = ["RIDGE_ALPHAS", "LASSO_ALPHAS", "fit_predict", "standardize", "pearson_columns",
-           "choose_lasso_alpha", "MappingError"]
+           "choose_lasso_alpha", "MappingError", "fit_neural", "apply_neural", "neural_forward",
+           "cnn_positions"]
 
 RIDGE_ALPHAS: tuple[float, ...] = tuple(float(a) for a in np.logspace(-3, 8, 23))
 LASSO_ALPHAS: tuple[float, ...] = (1e-4, 1e-3, 5e-3, 1e-2, 5e-2, 1e-1)
@@ -133,69 +134,113 @@ def _train(network, parameters, x, y) -> None:
         optimizer.step()
 
 
-def _neural(kind: str, x, y, test, hidden: int, seed: int,
-            feature_shape: tuple[int, ...] | None) -> tuple[np.ndarray, dict[str, Any]]:
+def fit_neural(kind: str, x, y, hidden: int, seed: int,
+               feature_shape: tuple[int, ...] | None) -> dict[str, Any]:
+    """Train the MLP (``kind="mlp"``) or CNN (``"cnn"``) read-out; return its parameters.
+
+    The returned dict holds everything needed to apply the trained networks to new raw features
+    (:func:`apply_neural`, or a torch module built from it): the standardisation (``mean``,
+    ``scale``), the optional principal-axes projection ``vt`` (MLP), the target scaling (``ym``,
+    ``ysd``), the weights ``w1, b1, w2, b2`` (one network per target column), the CNN's feature
+    shape and pooled side, and ``details``.
+    """
     import torch
 
-    xs, ts = standardize(x, test)
+    mean = x.mean(axis=0)
+    scale = float(np.sqrt(((x - mean) ** 2).mean()))
+    scale = scale if scale > 0 else 1.0
+    xs = (x - mean) / scale
     ym, ysd = y.mean(axis=0), y.std(axis=0)
     ysd = np.where(ysd > 0, ysd, 1.0)
     n_subjects = y.shape[1]
     generator = torch.Generator().manual_seed(int(seed))
     details: dict[str, Any] = {"hidden_units": hidden, "seed": seed, "epochs": _EPOCHS,
                                "learning_rate": _LEARNING_RATE, "weight_decay": _WEIGHT_DECAY}
+    fit: dict[str, Any] = {"kind": kind, "mean": mean, "scale": scale, "vt": None, "ym": ym,
+                           "ysd": ysd, "hidden": hidden, "details": details}
     if kind == "cnn":
         shape = tuple(feature_shape) if feature_shape is not None else (x.shape[1], 1, 1)
         if int(np.prod(shape)) != x.shape[1]:
             raise MappingError(f"cnn: feature shape {shape} does not hold {x.shape[1]} features")
-
         side = (min(shape[1], _CNN_MAX_SIDE), min(shape[2], _CNN_MAX_SIDE))
-
-        def as_positions(a: np.ndarray) -> torch.Tensor:
-            # (n, C, H, W) pooled, then one row per (image, position): (n, h * w, C)
-            maps = torch.as_tensor(a, dtype=torch.float32).reshape(len(a), *shape)
-            pooled = torch.nn.functional.adaptive_avg_pool2d(maps, side)
-            return pooled.flatten(2).transpose(1, 2).contiguous()
-
-        xt, tt = as_positions(xs), as_positions(ts)
         c, h, w = shape[0], side[0], side[1]
         details["cnn_input"] = [int(c), int(h), int(w)]
+        fit.update(shape=tuple(int(v) for v in shape), side=side)
+        xt = cnn_positions(torch.as_tensor(xs, dtype=torch.float32), fit["shape"], side)
         bound1, bound2 = 1 / np.sqrt(c), 1 / np.sqrt(hidden * h * w)
         w1 = ((torch.rand(n_subjects, c, hidden, generator=generator) * 2 - 1) * bound1)
         w2 = ((torch.rand(n_subjects, h * w * hidden, generator=generator) * 2 - 1) * bound2)
-
-        def network(inputs: torch.Tensor) -> torch.Tensor:
-            n = inputs.shape[0]
-            # a 1x1 convolution is one matrix product over all (image, position) rows
-            hid = torch.relu(torch.einsum("pc,sck->spk", inputs.reshape(-1, c), w1)
-                             + b1[:, None, :])
-            return torch.einsum("snf,sf->ns", hid.reshape(n_subjects, n, -1), w2) + b2
     else:
         if xs.shape[1] > xs.shape[0]:
             # the training rows span at most n_train directions: an orthonormal projection onto
             # them keeps every training input intact and makes the first layer n_train wide
             _, _, vt = np.linalg.svd(xs, full_matrices=False)
-            xs, ts = xs @ vt.T, ts @ vt.T
+            xs = xs @ vt.T
+            fit["vt"] = vt
             details["mlp_input"] = f"{vt.shape[0]} principal axes of the training features"
         xt = torch.as_tensor(xs, dtype=torch.float32)
-        tt = torch.as_tensor(ts, dtype=torch.float32)
         f = xt.shape[1]
         bound1, bound2 = 1 / np.sqrt(max(f, 1)), 1 / np.sqrt(hidden)
         w1 = (torch.rand(n_subjects, f, hidden, generator=generator) * 2 - 1) * bound1
         w2 = (torch.rand(n_subjects, hidden, generator=generator) * 2 - 1) * bound2
-
-        def network(inputs: torch.Tensor) -> torch.Tensor:
-            hid = torch.relu(torch.einsum("nf,sfk->snk", inputs, w1) + b1[:, None, :])
-            return torch.einsum("snk,sk->ns", hid, w2) + b2
     b1 = torch.zeros(n_subjects, hidden)
     b2 = torch.zeros(n_subjects)
     parameters = [w1.requires_grad_(), b1.requires_grad_(), w2.requires_grad_(),
                   b2.requires_grad_()]
+    fit.update(w1=w1, b1=b1, w2=w2, b2=b2)
     target = torch.as_tensor((y - ym) / ysd, dtype=torch.float32)
-    _train(network, parameters, xt, target)
+    _train(lambda inputs: neural_forward(fit, inputs), parameters, xt, target)
+    for key in ("w1", "b1", "w2", "b2"):
+        fit[key] = fit[key].detach()
+    return fit
+
+
+def cnn_positions(maps_flat, shape: tuple[int, int, int], side: tuple[int, int]):
+    """``(n, C*H*W)`` standardised features -> pooled ``(n, h*w, C)`` rows (torch)."""
+    import torch
+
+    maps = maps_flat.reshape(len(maps_flat), *shape)
+    pooled = torch.nn.functional.adaptive_avg_pool2d(maps, side)
+    return pooled.flatten(2).transpose(1, 2).contiguous()
+
+
+def neural_forward(fit: dict[str, Any], inputs):
+    """Outputs ``(n, S)`` (standardised targets) of the networks in ``fit`` on prepared inputs
+    (projected features for the MLP, :func:`cnn_positions` rows for the CNN); differentiable."""
+    import torch
+
+    w1, b1, w2, b2 = fit["w1"], fit["b1"], fit["w2"], fit["b2"]
+    if fit["kind"] == "cnn":
+        n, c = inputs.shape[0], w1.shape[1]
+        # a 1x1 convolution is one matrix product over all (image, position) rows
+        hid = torch.relu(torch.einsum("pc,sck->spk", inputs.reshape(-1, c), w1)
+                         + b1[:, None, :])
+        return torch.einsum("snf,sf->ns", hid.reshape(w1.shape[0], n, -1), w2) + b2
+    hid = torch.relu(torch.einsum("nf,sfk->snk", inputs, w1) + b1[:, None, :])
+    return torch.einsum("snk,sk->ns", hid, w2) + b2
+
+
+def apply_neural(fit: dict[str, Any], x: np.ndarray) -> np.ndarray:
+    """Predictions ``(m, S)`` of a :func:`fit_neural` read-out on raw features ``x``."""
+    import torch
+
+    xs = (np.asarray(x, dtype=np.float64) - fit["mean"]) / fit["scale"]
+    if fit["kind"] == "cnn":
+        inputs = cnn_positions(torch.as_tensor(xs, dtype=torch.float32), fit["shape"],
+                               fit["side"])
+    else:
+        if fit["vt"] is not None:
+            xs = xs @ fit["vt"].T
+        inputs = torch.as_tensor(xs, dtype=torch.float32)
     with torch.no_grad():
-        predicted = network(tt).numpy().astype(np.float64)
-    return predicted * ysd + ym, details
+        predicted = neural_forward(fit, inputs).numpy().astype(np.float64)
+    return predicted * fit["ysd"] + fit["ym"]
+
+
+def _neural(kind: str, x, y, test, hidden: int, seed: int,
+            feature_shape: tuple[int, ...] | None) -> tuple[np.ndarray, dict[str, Any]]:
+    fit = fit_neural(kind, x, y, hidden, seed, feature_shape)
+    return apply_neural(fit, test), dict(fit["details"])
 
 
 def fit_predict(mapping: str, x: np.ndarray, y: np.ndarray, test: np.ndarray, *,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from neuroalign import BenchmarkSpec, DatasetSpec, hookimpl
+from neuroalign import BenchmarkSpec, DatasetSpec, FigureSpec, hookimpl
 
 
 @hookimpl
@@ -18,8 +18,19 @@ def register_datasets(register: Callable[[DatasetSpec], None]) -> None:
 
 @hookimpl
 def register_benchmarks(register: Callable[[BenchmarkSpec], None]) -> None:
-    """Register ``NSD.{FFA,EBA,PPA,VWFA}-{ols,ridge,lasso,mlp,cnn}``."""
-    from .specs import benchmark_specs
+    """Register ``NSD.{FFA,EBA,PPA,VWFA}-{ols,ridge,lasso,mlp,cnn}`` and the FGSM-sensitivity
+    benchmarks ``NSD.{FFA,EBA,PPA,VWFA}-fgsm_sensitivity[_{ridge,lasso,mlp,cnn}]``."""
+    from .specs import benchmark_specs, sensitivity_specs
 
-    for spec in benchmark_specs():
+    for spec in benchmark_specs() + sensitivity_specs():
+        register(spec)
+
+
+@hookimpl
+def register_figures(register: Callable[[FigureSpec], None]) -> None:
+    """Register ``nsd_sensitivity_curve``: sensitivity over epsilon on each sensitivity
+    benchmark, with the shuffled control (paper 002 Fig. 3B)."""
+    from .specs import figure_specs
+
+    for spec in figure_specs():
         register(spec)

@@ -7,14 +7,15 @@ benchmarks agree on one description.
 
 from __future__ import annotations
 
-from neuroalign import AssetSpec, BenchmarkSpec, DatasetSpec
+from neuroalign import AssetSpec, BenchmarkSpec, DatasetSpec, FigureSpec
 
 __all__ = [
     "BUCKET", "SUBJECTS", "SESSIONS", "TRIALS_PER_SESSION", "SHARED_REPETITIONS", "ROIS",
     "CATEGORIES", "TVAL_FILES", "TVAL_THRESHOLD", "VISUAL_DEGREES", "MAPPINGS",
     "STIMULUS_SET_ID", "STIMULUS_ID_FORMAT", "DATASET_VERSION", "subject_dataset_id",
     "DESIGN_PATH", "STIMULI_PATH", "betas_path", "roi_path", "tval_path", "ctab_path",
-    "dataset_specs", "benchmark_specs", "CITATION", "PAPER_CITATION",
+    "dataset_specs", "benchmark_specs", "sensitivity_specs", "sensitivity_id", "EPSILONS",
+    "CITATION", "PAPER_CITATION",
 ]
 
 #: the public bucket (us-east-2, anonymous reads work; users must accept NSD's Data Access
@@ -173,3 +174,56 @@ def benchmark_specs() -> list[BenchmarkSpec]:
                 },
             ))
     return specs
+
+
+#: FGSM budgets of paper 002 Fig. 3B (pixel units); the score is taken at the last
+EPSILONS: tuple[float, ...] = (1 / 255, 2 / 255, 3 / 255)
+
+
+def sensitivity_id(roi: str, mapping: str = "ols") -> str:
+    """``NSD.<ROI>-fgsm_sensitivity`` (OLS, the paper's default) or ``..._<mapping>``."""
+    suffix = "" if mapping == "ols" else f"_{mapping}"
+    return f"NSD.{roi}-fgsm_sensitivity{suffix}"
+
+
+def sensitivity_specs() -> list[BenchmarkSpec]:
+    """``NSD.{FFA,EBA,PPA,VWFA}-fgsm_sensitivity[_{ridge,lasso,mlp,cnn}]`` (cheap: no I/O)."""
+    specs = []
+    base = {s.id: s for s in benchmark_specs()}
+    for roi in ROIS:
+        for mapping in MAPPINGS:
+            parameters = dict(base[f"NSD.{roi}-{mapping}"].parameters)
+            parameters.pop("ceiling_mode", None)
+            parameters.pop("reduction", None)
+            parameters.update({
+                "rois": list(ROIS), "epsilons": list(EPSILONS), "score_epsilon": EPSILONS[-1],
+                "shuffle_seed": 0, "batch_size": 16, "gradient": "batched",
+            })
+            specs.append(BenchmarkSpec(
+                id=sensitivity_id(roi, mapping),
+                factory="neuroalign_nsd.adversarial:NSDSensitivityBenchmark",
+                version=1, dataset=STIMULUS_SET_ID, region=roi, kind="adversarial",
+                visual_degrees=VISUAL_DEGREES, number_of_trials=SHARED_REPETITIONS,
+                citation=CITATION, higher_is_better=False,
+                paper_section="paper 002 §2.3 (FGSM sensitivity), §3.2-3.3 and Fig. 3 "
+                              "(curve over epsilon, shuffled control), §3.5 / Table 1 (mappings)",
+                description=f"FGSM sensitivity of the {roi} encoding model (the network at its "
+                            f"layer + {_MAPPING_TEXT[mapping]}, fit on NSD's 400 training "
+                            "images): s = g(f(x)) - g(f(x + delta)), delta = -eps sign(grad), "
+                            "in the model's input pixels, at eps 1, 2, 3 / 255 on the 115 "
+                            "held-out images, with a shuffled-noise control; score: mean s at "
+                            "3/255 over images and subjects (lower is more robust).",
+                parameters=parameters,
+            ))
+    return specs
+
+
+def figure_specs() -> list[FigureSpec]:
+    """The report figure of the sensitivity benchmarks (cheap: no I/O)."""
+    return [FigureSpec(
+        id="nsd_sensitivity_curve", factory="neuroalign_nsd.figures:SensitivityCurve",
+        scope="benchmark", benchmarks="NSD.*-fgsm_sensitivity*", order=30,
+        parameters={"max_series": 6, "control": True},
+        description="Sensitivity over epsilon of the most robust models, with the shuffled "
+                    "control.",
+        citation=PAPER_CITATION, paper_section="§3.2 and Figure 3B")]

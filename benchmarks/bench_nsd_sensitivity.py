@@ -1,0 +1,111 @@
+"""Time the NSD FGSM-sensitivity attack: resnet18, 4 ROIs x 8 subjects, eps 1, 2, 3 / 255.
+
+The attack phase of ``NSD.*-fgsm_sensitivity`` for one model and mapping: 32 objectives (ROI x
+subject) read out linearly (an OLS read-out is one linear layer: random coefficients of the same
+shape stand in, the cost does not depend on their values) from resnet18's ``--layer`` output
+(random weights: offline), on ``--images`` held-out images at 224 px (115 in the benchmark).
+
+Reports, in one run, interleaved (the machine is shared):
+
+* ``unit``: one plain forward + backward pass of the trunk for the images (one scalar
+  objective): the cost of the cheapest possible gradient;
+* ``attack``: :func:`neuroalign_nsd.sensitivity.fgsm_sensitivity` for all 32 objectives, both
+  perturbations, 3 budgets (targeted and shuffled), and its ratio to ``unit``;
+* the two ways of getting 32 gradients from one graph (``batched``: one vmapped backward,
+  ``loop``: 32 backwards with ``retain_graph``), A/B interleaved on one batch.
+
+The total time extrapolates linearly to 115 images (batches are independent)::
+
+    OMP_NUM_THREADS=2 python benchmarks/bench_nsd_sensitivity.py --images 16 --layer layer4
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import numpy as np
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--images", type=int, default=16)
+    parser.add_argument("--layer", default="layer4")
+    parser.add_argument("--objectives", type=int, default=32)
+    parser.add_argument("--batch-size", type=int, default=16)
+    parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--gradients-only", action="store_true",
+                        help="only the batched-vs-loop gradient comparison")
+    args = parser.parse_args()
+
+    import torch
+
+    import neuroalign
+    from neuroalign_nsd.sensitivity import (EncodingModel, LinearReadout, Trunk, _gradients,
+                                            fgsm_sensitivity)
+
+    model = neuroalign.get_model("timm:resnet18", pretrained=False)
+    pre = model.preprocessing
+    trunk = Trunk(model.module().eval(), args.layer)
+    probe = trunk(torch.zeros(1, 3, pre.input_size, pre.input_size))
+    features = probe.shape[1]
+    rng = np.random.default_rng(0)
+    readout = LinearReadout(rng.normal(0, 1 / np.sqrt(features), (features, args.objectives)),
+                            np.zeros(args.objectives))
+    encoder = EncodingModel(trunk, readout, pre.mean, pre.std)
+    for p in encoder.parameters():
+        p.requires_grad_(False)
+    pixels = torch.rand(args.images, 3, pre.input_size, pre.input_size,
+                        generator=torch.Generator().manual_seed(0))
+    print(f"resnet18 (random weights) cut at {args.layer}: {features} features; "
+          f"{args.objectives} objectives; {args.images} images; torch threads "
+          f"{torch.get_num_threads()}")
+
+    def unit() -> float:
+        start = time.perf_counter()
+        for i in range(0, args.images, args.batch_size):
+            x = pixels[i:i + args.batch_size].clone().requires_grad_(True)
+            encoder(x)[:, 0].sum().backward()
+        return time.perf_counter() - start
+
+    def attack() -> float:
+        start = time.perf_counter()
+        fgsm_sensitivity(encoder, pixels, [1 / 255, 2 / 255, 3 / 255],
+                         batch_size=args.batch_size)
+        return time.perf_counter() - start
+
+    def gradients(method: str) -> float:
+        x = pixels[:args.batch_size].clone().requires_grad_(True)
+        start = time.perf_counter()
+        _gradients(encoder(x), x, method)
+        return time.perf_counter() - start
+
+    unit()  # warm-up
+    units, attacks = [], []
+    for _ in range(0 if args.gradients_only else args.repeats):
+        units.append(unit())
+        attacks.append(attack())
+    scale = 115 / args.images
+    if not args.gradients_only:
+        report(units, attacks, scale, args.images)
+    batched, loop = [], []
+    for _ in range(args.repeats):
+        batched.append(gradients("batched"))
+        loop.append(gradients("loop"))
+    print(f"32 gradients of one batch ({min(args.batch_size, args.images)} images): batched "
+          f"{np.median(batched):.2f} s, loop {np.median(loop):.2f} s, ratio loop/batched "
+          f"{np.median(loop) / np.median(batched):.2f}; one forward+backward (unit) "
+          f"{np.median(units or [unit()]):.2f} s")
+
+
+def report(units, attacks, scale, images) -> None:
+    u, a = float(np.median(units)), float(np.median(attacks))
+    print(f"unit (forward+backward, {images} images): {u:.2f} s (runs {units})")
+    print(f"attack (32 objectives x 3 eps x targeted+shuffled): {a:.2f} s = {a / u:.1f} units "
+          f"(runs {attacks})")
+    print(f"extrapolated to 115 images: attack {a * scale:.0f} s, unit {u * scale:.1f} s",
+          flush=True)
+
+
+if __name__ == "__main__":
+    main()

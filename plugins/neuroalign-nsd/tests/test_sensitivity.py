@@ -1,0 +1,127 @@
+"""FGSM sensitivity: exact on a linear encoding model, the shuffled control, read-outs, bad input."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from neuroalign_nsd.mappings import fit_predict
+from neuroalign_nsd.sensitivity import (EncodingModel, LinearReadout, SensitivityError, Trunk,
+                                        _shuffle, fgsm_sensitivity, fit_readout)
+
+EPS = [1 / 255, 2 / 255, 3 / 255]
+
+
+class Flatten(nn.Module):
+    def forward(self, x):
+        return x.flatten(1)
+
+
+def linear_encoder(weight: torch.Tensor, bias: torch.Tensor | None = None) -> EncodingModel:
+    """f = identity on the pixels (flattened), g linear: an encoding model with known gradient."""
+    k = weight.shape[1]
+    bias = torch.zeros(k) if bias is None else bias
+    return EncodingModel(Trunk(nn.Sequential(Flatten()), "0"),
+                         LinearReadout(weight.numpy(), bias.numpy()))
+
+
+@pytest.mark.parametrize("gradient", ["batched", "loop"])
+def test_linear_model_sensitivity_is_eps_times_l1_norm(gradient):
+    generator = torch.Generator().manual_seed(0)
+    weight = torch.randn(3 * 5 * 4, 3, generator=generator)
+    pixels = 0.1 + 0.8 * torch.rand(7, 3, 5, 4, generator=generator)  # no clamping
+    result = fgsm_sensitivity(linear_encoder(weight), pixels, EPS, batch_size=3,
+                              gradient=gradient)
+    expected = np.array(EPS)[:, None, None] * weight.abs().sum(0).double().numpy()[None, None]
+    assert result["targeted"].shape == (3, 7, 3)
+    np.testing.assert_allclose(result["targeted"], np.broadcast_to(expected, (3, 7, 3)),
+                               rtol=2e-5)
+    np.testing.assert_allclose(result["grad_l1"], np.broadcast_to(
+        weight.abs().sum(0).numpy(), (7, 3)), rtol=1e-6)
+    assert result["passes"] == {"forward_images": 7, "gradient_images": 21,
+                                "perturbed_forward_images": 126}
+
+
+def test_clamping_and_the_shuffled_control_use_the_same_delta():
+    generator = torch.Generator().manual_seed(1)
+    weight = torch.randn(3 * 4 * 4, 2, generator=generator)
+    pixels = torch.rand(5, 3, 4, 4, generator=generator)
+    pixels[:, :, 0, :] = 1.0  # on the bound: clamping matters
+    pixels[:, :, 1, :] = 0.0
+    result = fgsm_sensitivity(linear_encoder(weight), pixels, EPS, seed=3, batch_size=5)
+    # rebuild both perturbations: same signs, same generator, same order of draws
+    replay = torch.Generator().manual_seed(3)
+    sign = torch.sign(weight.T).reshape(2, 1, 3, 4, 4).expand(2, 5, 3, 4, 4)
+    for e, eps in enumerate(EPS):
+        delta = -eps * sign
+        control = torch.stack([_shuffle(delta[j], replay) for j in range(2)])
+        for j in range(2):
+            for step, key in ((delta[j], "targeted"), (control[j], "shuffled")):
+                moved = (pixels + step).clamp(0, 1)
+                expected = (pixels.flatten(1) - moved.flatten(1)) @ weight[:, j]
+                np.testing.assert_allclose(result[key][e, :, j], expected.numpy(), atol=2e-5)
+        # the control holds the same values as the targeted perturbation, moved around
+        assert torch.equal(control.flatten(2).sort(-1).values, delta.flatten(2).sort(-1).values)
+        assert not torch.equal(control, delta)
+    # clamping only removes movement: never more than eps * ||w||_1
+    bound = np.array(EPS)[:, None, None] * weight.abs().sum(0).numpy()
+    assert (result["targeted"] <= bound + 1e-6).all()
+    assert (result["targeted"] < bound - 1e-4).all()
+
+
+def test_shuffle_keeps_each_pixels_channels_together():
+    delta = torch.arange(2 * 3 * 4 * 5, dtype=torch.float32).reshape(2, 3, 4, 5)
+    moved = _shuffle(delta, torch.Generator().manual_seed(0))
+    # channel c of pixel p is 20 * c + p within an image: the offsets move together
+    flat = moved.reshape(2, 3, 20)
+    assert torch.equal(flat[:, 1] - flat[:, 0], torch.full((2, 20), 20.0))
+
+
+@pytest.mark.parametrize("mapping", ["ols", "ridge", "lasso", "mlp", "cnn"])
+def test_readout_modules_predict_as_fit_predict(mapping):
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(40, 2 * 3 * 3))
+    y = x[:, :3] @ rng.normal(size=(3, 2)) + 0.1 * rng.normal(size=(40, 2))
+    test = rng.normal(size=(9, 18))
+    options = {"lasso_alpha": 0.01, "feature_shape": (2, 3, 3), "hidden_units": 16}
+    expected, _ = fit_predict(mapping, x, y, test, **options)
+    module, _ = fit_readout(mapping, x, y, **options)
+    with torch.no_grad():
+        got = module(torch.as_tensor(test, dtype=torch.float32)).double().numpy()
+    np.testing.assert_allclose(got, expected, rtol=1e-3, atol=1e-4)
+
+
+def test_trunk_stops_at_the_layer():
+    network = nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU(), nn.Flatten(), nn.Linear(4 * 6 * 6, 2))
+    trunk = Trunk(network, "1")
+    out = trunk(torch.rand(2, 3, 8, 8))
+    assert out.shape == (2, 4 * 6 * 6) and trunk.output_shape == (4, 6, 6)
+    with pytest.raises(SensitivityError, match="not a submodule"):
+        Trunk(network, "layer9")
+
+
+def test_bad_inputs_have_clear_errors():
+    weight = torch.randn(12, 2)
+    pixels = torch.rand(3, 3, 2, 2)
+    for bad in (0.0, -1 / 255, float("nan")):
+        with pytest.raises(SensitivityError, match="epsilon must be a finite number > 0"):
+            fgsm_sensitivity(linear_encoder(weight), pixels, [1 / 255, bad])
+    with pytest.raises(SensitivityError, match="at least one epsilon"):
+        fgsm_sensitivity(linear_encoder(weight), pixels, [])
+    dead = weight.clone()
+    dead[:, 1] = 0.0
+    with pytest.raises(SensitivityError, match="objective 1 has a zero gradient on image 0"):
+        fgsm_sensitivity(linear_encoder(dead), pixels, EPS)
+
+    class NumpyReadout(nn.Module):  # a mapping computed outside torch: no graph
+        def forward(self, features):
+            values = features.detach().numpy() @ weight.numpy()
+            return torch.as_tensor(values)
+
+    encoder = EncodingModel(Trunk(nn.Sequential(Flatten()), "0"), NumpyReadout())
+    with pytest.raises(SensitivityError, match="does not depend differentiably"):
+        fgsm_sensitivity(encoder, pixels, EPS)
+    with pytest.raises(SensitivityError, match=r"\[0, 1\]"):
+        fgsm_sensitivity(linear_encoder(weight), pixels * 2 + 0.5, EPS)
