@@ -84,14 +84,17 @@ def _robust_accuracy(norm: str) -> BenchmarkSpec:
     return BenchmarkSpec(
         id=f"PGD.robust_accuracy-{norm}",
         factory="neuroalign_attacks.robust_accuracy:RobustAccuracy",
-        version=1,
+        version=2,
         kind="adversarial",
         parameters={"norm": norm, "eps": None, "steps": [1, 10, 20], "n_images": 300,
                     "n_readout_images": 600, "readout": "auto", "seed": 0, "batch_size": 100,
-                    "device": None},
+                    "device": None, "iterate": "best_loss", "data": "auto", "imagenet": None},
         description=(
-            f"Accuracy under {norm.upper()} PGD for 6 budgets x (1, 10, 20) steps on a "
-            "procedural shapes set; score = mean normalised AUC over eps (1 = fully robust)."
+            f"Accuracy under {norm.upper()} PGD for 6 budgets x (1, 10, 20) steps, scoring the "
+            "highest-loss iterate (robustness library); ImageNet val through the model's own "
+            "head when a folder is configured ($NEUROALIGN_IMAGENET_VAL), else a procedural "
+            "shapes set (not comparable with paper 000); score = mean normalised AUC over eps "
+            "(1 = fully robust)."
         ),
         citation=_PAPER_000,
         paper_section="3.1 and Appendix C.1.1 (Table 7)",
