@@ -358,12 +358,13 @@ def pgd_linf(model: Any, images: torch.Tensor, labels: Any = None, *,
              direction: Literal["maximize", "minimize"] = "maximize",
              mean: Sequence[float] | None = None, std: Sequence[float] | None = None,
              normalized: bool | None = None,
-             memory_format: MemoryFormat = "auto") -> AttackResult:
+             memory_format: MemoryFormat = "auto",
+             iterate: Literal["last", "best_loss"] = "last") -> AttackResult:
     """:func:`pgd` with ``norm="linf"`` (default eps 8/255)."""
     return pgd(model, images, labels, objective=objective, targeted=targeted, eps=eps,
                norm="linf", steps=steps, step_size=step_size, random_start=random_start,
                seed=seed, loss=loss, direction=direction, mean=mean, std=std,
-               normalized=normalized, memory_format=memory_format)
+               normalized=normalized, memory_format=memory_format, iterate=iterate)
 
 
 def pgd_l2(model: Any, images: torch.Tensor, labels: Any = None, *,
@@ -374,12 +375,13 @@ def pgd_l2(model: Any, images: torch.Tensor, labels: Any = None, *,
            direction: Literal["maximize", "minimize"] = "maximize",
            mean: Sequence[float] | None = None, std: Sequence[float] | None = None,
            normalized: bool | None = None,
-           memory_format: MemoryFormat = "auto") -> AttackResult:
+           memory_format: MemoryFormat = "auto",
+           iterate: Literal["last", "best_loss"] = "last") -> AttackResult:
     """:func:`pgd` with ``norm="l2"`` (default eps 0.5)."""
     return pgd(model, images, labels, objective=objective, targeted=targeted, eps=eps,
                norm="l2", steps=steps, step_size=step_size, random_start=random_start,
                seed=seed, loss=loss, direction=direction, mean=mean, std=std,
-               normalized=normalized, memory_format=memory_format)
+               normalized=normalized, memory_format=memory_format, iterate=iterate)
 
 
 def fgsm(model: Any, images: torch.Tensor, labels: Any = None, *,

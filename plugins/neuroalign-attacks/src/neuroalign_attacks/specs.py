@@ -24,7 +24,7 @@ _COMMON = {"targeted": False, "mean": None, "std": None, "normalized": None,
            "memory_format": "auto"}
 #: parameters of the gradient-ascent attacks (not Carlini-Wagner, whose loss is fixed)
 _ASCENT = {"loss": "ce", "direction": "maximize"}
-_PGD = {"steps": 10, "step_size": None, "random_start": False, "seed": 0}
+_PGD = {"steps": 10, "step_size": None, "random_start": False, "seed": 0, "iterate": "last"}
 _CW = {"confidence": 0.0, "steps": 100, "lr": 0.01, "binary_search_steps": 9,
        "initial_const": 0.001, "abort_early": True, "warm_start": False, "const_tolerance": 0.0,
        "refine_steps": 0, "stop_at_first_success": False}
