@@ -10,10 +10,9 @@ import pytest
 
 import neuroalign
 from neuroalign import Score, SpecError
+from neuroalign.scoring.standardised import MeanRankAggregator, ZMeanAggregator
 from neuroalign.scoring.aggregate import (
     MeanAggregator,
-    MeanRankAggregator,
-    ZMeanAggregator,
     agreement,
     explained_variance,
     rho_hierarchy,

@@ -23,7 +23,7 @@ def register_aggregators(register):
     ))
     register(AggregatorSpec(
         id="zmean",
-        factory="neuroalign.scoring.aggregate:ZMeanAggregator",
+        factory="neuroalign.scoring.standardised:ZMeanAggregator",
         parameters={"level": "kinds", "missing": "complete", "ddof": 0},
         description="z-transform each group score across models, then average per model. "
         "parameters.level: 'kinds' (default, paper 001 Fig. 2: Brain-Score's neural and "
@@ -36,7 +36,7 @@ def register_aggregators(register):
     ))
     register(AggregatorSpec(
         id="meanrank",
-        factory="neuroalign.scoring.aggregate:MeanRankAggregator",
+        factory="neuroalign.scoring.standardised:MeanRankAggregator",
         parameters={"level": "kinds", "missing": "complete"},
         description="Rank models on each group score (1 worst .. n best), then average the "
         "ranks. parameters.level and parameters.missing as for zmean (defaults 'kinds', "

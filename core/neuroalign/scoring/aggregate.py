@@ -10,7 +10,7 @@ Three built-in aggregators, registered as ``mean``, ``zmean`` and ``meanrank`` b
   behavioral scores, as paper 001's Figure 2) across models, then average.
 * :class:`MeanRankAggregator` -- rank models on each group score (higher is better), then average.
 
-Both live in :mod:`neuroalign.scoring.standardised` (re-exported here), which states their
+Both live in :mod:`neuroalign.scoring.standardised`, which states their
 ``level`` and ``missing`` rules; the mean's missing rule is on :class:`MeanAggregator`.
 
 z-mean and mean-rank depend on the other models, so they only :meth:`~Aggregator.rank` a
@@ -39,11 +39,8 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = [
     "MISSING",
     "MeanAggregator",
-    "ZMeanAggregator",
-    "MeanRankAggregator",
     "FunctionAggregator",
     "benchmark_groups",
-    "group_scores",
     "benchmark_directions",
     "region_means",
     "rank",
@@ -241,7 +238,9 @@ class MeanAggregator(_Base):
         Columns are grouped by :func:`benchmark_groups`; NaN cells are missing scores. Columns
         whose benchmark is lower-is-better (:func:`benchmark_directions`) are left out, as
         engineering benchmarks are: an arithmetic mean of alignment scores has no place for
-        them (``zmean`` and ``meanrank`` include them with their sign flipped).
+        them (``zmean`` and ``meanrank`` include them as groups of their own, flipped).
+        ``attrs`` of the result: ``aggregator``, ``missing`` (what a NaN did), ``levels`` and
+        ``incomplete`` (the models missing a score that enters the mean).
         """
         import pandas as pd
 
@@ -255,8 +254,8 @@ class MeanAggregator(_Base):
         result = pd.Series(out, name=self.spec.id, dtype=float).reindex(table.index)
         result.attrs = {"aggregator": self.spec.id, "missing": self.missing,
                         "levels": self.levels,
-                        "incomplete": [m for m in table.index
-                                       if table.loc[m, columns].isna().any()]}
+                        "incomplete": [m for m in table.index if table.loc[m, [
+                            c for c in columns if groups[c][1] not in EXCLUDED_KINDS]].isna().any()]}
         return result
 
 
@@ -449,10 +448,3 @@ def rank(table: pd.DataFrame, aggregator: Any = "mean") -> pd.Series:
 from .stats import Agreement, agreement, explained_variance, rho_hierarchy  # noqa: E402
 
 
-def __getattr__(name: str) -> Any:
-    """z-mean and mean-rank live in :mod:`.standardised` (which imports this module)."""
-    if name in ("ZMeanAggregator", "MeanRankAggregator", "group_scores"):
-        from . import standardised
-
-        return getattr(standardised, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -129,7 +129,7 @@ class _GroupAggregator(_Base):
     def __init__(self, spec: AggregatorSpec | None = None):
         if spec is None:
             spec = AggregatorSpec(id=self.default_id,
-                                  factory=f"neuroalign.aggregate:{type(self).__name__}")
+                                  factory=f"neuroalign.scoring.standardised:{type(self).__name__}")
         params = dict(spec.parameters)
         self.level: str = params.get("level", "kinds")
         if self.level not in GROUP_LEVELS:
