@@ -10,10 +10,9 @@ import pytest
 
 import neuroalign
 from neuroalign import Score, SpecError
+from neuroalign.scoring.standardised import MeanRankAggregator, ZMeanAggregator
 from neuroalign.scoring.aggregate import (
     MeanAggregator,
-    MeanRankAggregator,
-    ZMeanAggregator,
     agreement,
     explained_variance,
     rho_hierarchy,
@@ -73,11 +72,81 @@ TABLE = pd.DataFrame({"A.V4-x": [0.5, 0.6, 0.2], "A.IT-x": [0.4, 0.3, NAN],
 def test_rank_with_each_builtin_aggregator():
     mean = neuroalign.rank(TABLE, "mean")
     assert mean.to_dict() == pytest.approx({"m1": 0.575, "m2": 0.325, "m3": 0.5})
+    assert mean.attrs["missing"] == "zero" and mean.attrs["incomplete"] == ["m3"]
+    # z-mean and mean-rank default to the complete models (m3 lacks A.IT-x) and to the
+    # neural / behavioral groups: neural = mean(V4, IT) region means
     z = neuroalign.rank(TABLE, "zmean")
-    v4 = (TABLE["A.V4-x"] - TABLE["A.V4-x"].mean()) / TABLE["A.V4-x"].std(ddof=0)
-    assert z["m3"] == pytest.approx(np.mean([v4["m3"], (0.9 - 0.6) / np.std([0.7, 0.2, 0.9])]))
-    ranks = neuroalign.rank(TABLE, "meanrank")
-    assert ranks.to_dict() == pytest.approx({"m1": (2 + 2 + 2) / 3, "m2": (3 + 1 + 1) / 3, "m3": (1 + 3) / 2})
+    assert math.isnan(z["m3"]) and z.attrs["incomplete"] == ["m3"]
+    assert z.attrs["missing"] == "complete" and z.attrs["level"] == "kinds"
+    # neural ties (0.45 = 0.45: z 0), behavioral z = +-1 between two models
+    assert z["m1"] == pytest.approx(0.5) and z["m2"] == pytest.approx(-0.5)
+    skip = neuroalign.rank(TABLE, neuroalign.get_aggregator("zmean", parameters={"missing": "skip"}))
+    neural = pd.Series({"m1": 0.45, "m2": 0.45, "m3": 0.2})
+    behavioral = TABLE["B.behavior-y"]
+    zn = (neural - neural.mean()) / neural.std(ddof=0)
+    zb = (behavioral - behavioral.mean()) / behavioral.std(ddof=0)
+    assert skip.to_dict() == pytest.approx(((zn + zb) / 2).to_dict())
+    ranks = neuroalign.rank(TABLE, neuroalign.get_aggregator("meanrank", parameters={"missing": "skip"}))
+    # neural ranks m1=m2=2.5, m3=1; behavioral ranks m1=2, m2=1, m3=3
+    assert ranks.to_dict() == pytest.approx({"m1": (2.5 + 2) / 2, "m2": (2.5 + 1) / 2, "m3": (1 + 3) / 2})
+
+
+def test_zmean_and_meanrank_standardise_the_neural_and_behavioral_scores():
+    """Paper 001 (Fig. 2, Fig. 3) z-transforms / ranks Brain-Score's neural and behavioral
+    scores, so a region with many benchmarks weighs no more than a region with one."""
+    table = pd.DataFrame({
+        "A.V1-a": [0.9, 0.1, 0.5, 0.3], "A.V1-b": [0.8, 0.2, 0.5, 0.3],
+        "A.V1-c": [0.7, 0.3, 0.5, 0.3], "B.IT-x": [0.1, 0.9, 0.42, 0.85],
+        "C.behavior-y": [0.2, 0.6, 0.5, 0.9]}, index=["m1", "m2", "m3", "m4"])
+    neural = (table[["A.V1-a", "A.V1-b", "A.V1-c"]].mean(axis=1) + table["B.IT-x"]) / 2
+    behavioral = table["C.behavior-y"]
+    groups = pd.DataFrame({"neural": neural, "behavioral": behavioral})
+    z = ((groups - groups.mean()) / groups.std(ddof=0)).mean(axis=1)
+    r = groups.rank().mean(axis=1)
+    zmean, meanrank = neuroalign.rank(table, "zmean"), neuroalign.rank(table, "meanrank")
+    assert zmean.to_dict() == pytest.approx(z.to_dict())
+    assert meanrank.to_dict() == pytest.approx(r.to_dict())
+    assert zmean.attrs["groups"] == {"neural": ["A.V1-a", "A.V1-b", "A.V1-c", "B.IT-x"],
+                                     "behavioral": ["C.behavior-y"]}
+    # flat over columns (level="benchmarks", the old behaviour) V1's three columns dominate:
+    flat = neuroalign.rank(table, neuroalign.get_aggregator("meanrank", parameters={"level": "benchmarks"}))
+    assert flat.idxmax() == "m1" and meanrank.idxmax() == "m4"
+    assert flat.to_dict() == pytest.approx(table.rank().mean(axis=1).to_dict())
+
+
+def test_table_aggregators_state_their_missing_rule():
+    table = pd.DataFrame({"A.V4-x": [0.5, 0.6, NAN], "B.behavior-y": [0.2, 0.7, 0.9]},
+                         index=["m1", "m2", "m3"])
+    # complete: m3 left out; skip: V4 ranked among m1, m2 and m3 averaged over behavior only;
+    # zero: m3's V4 counts as 0 (rank 1)
+    for rule, expected in (("complete", {"m1": 1.0, "m2": 2.0, "m3": NAN}),
+                           ("skip", {"m1": (1 + 1) / 2, "m2": (2 + 2) / 2, "m3": 3.0}),
+                           ("zero", {"m1": (2 + 1) / 2, "m2": (3 + 2) / 2, "m3": (1 + 3) / 2})):
+        out = neuroalign.rank(table, neuroalign.get_aggregator("meanrank", parameters={"missing": rule}))
+        assert out.attrs["missing"] == rule and out.attrs["incomplete"] == ["m3"]
+        assert out.to_dict() == pytest.approx(expected, nan_ok=True), rule
+    with pytest.raises(SpecError, match=r"parameter missing='drop' is not valid; use one of \['complete', 'skip', 'zero'\]"):
+        neuroalign.get_aggregator("zmean", parameters={"missing": "drop"})
+    with pytest.raises(SpecError, match=r"parameter level='flat' is not valid"):
+        neuroalign.get_aggregator("meanrank", parameters={"level": "flat"})
+
+
+def test_lower_is_better_benchmarks_form_their_own_flipped_group():
+    table = pd.DataFrame({"X.IT-pls": [0.5, 0.6, 0.4], "S.IT-sens": [0.1, 0.9, 0.5],
+                          "C.behavior-y": [0.3, 0.3, 0.6]}, index=["a", "b", "c"])
+    table.attrs["benchmarks"] = {"S.IT-sens": {"region": "IT", "kind": "neural",
+                                               "higher_is_better": False}}
+    ranks = neuroalign.rank(table, "meanrank")
+    assert ranks.attrs["higher_is_better"] == {"neural": True, "neural (lower is better)": False,
+                                               "behavioral": True}
+    # neural ranks a=2, b=3, c=1; sensitivity (low best) a=3, b=1, c=2; behavior a=b=1.5, c=3
+    assert ranks.to_dict() == pytest.approx({"a": (2 + 3 + 1.5) / 3, "b": (3 + 1 + 1.5) / 3,
+                                             "c": (1 + 2 + 3) / 3})
+    z = neuroalign.rank(table, "zmean")
+    sens = table["S.IT-sens"]
+    assert z["a"] == pytest.approx(np.mean([
+        (0.5 - 0.5) / table["X.IT-pls"].std(ddof=0), -(0.1 - 0.5) / sens.std(ddof=0),
+        (0.3 - 0.4) / table["C.behavior-y"].std(ddof=0)]))
 
 
 def test_rank_accepts_a_tidy_results_table():
@@ -86,7 +155,7 @@ def test_rank_accepts_a_tidy_results_table():
 
 
 def test_zmean_of_a_constant_benchmark_is_zero_not_nan():
-    table = pd.DataFrame({"A.V4-x": [0.5, 0.5], "A.IT-x": [0.1, 0.3]}, index=["a", "b"])
+    table = pd.DataFrame({"A.V4-x": [0.5, 0.5], "B.behavior-x": [0.1, 0.3]}, index=["a", "b"])
     assert ZMeanAggregator().rank(table).to_dict() == pytest.approx({"a": -0.5, "b": 0.5})
 
 

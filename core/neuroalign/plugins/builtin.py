@@ -23,14 +23,24 @@ def register_aggregators(register):
     ))
     register(AggregatorSpec(
         id="zmean",
-        factory="neuroalign.scoring.aggregate:ZMeanAggregator",
-        description="z-transform each benchmark across models, then average per model.",
+        factory="neuroalign.scoring.standardised:ZMeanAggregator",
+        parameters={"level": "kinds", "missing": "complete", "ddof": 0},
+        description="z-transform each group score across models, then average per model. "
+        "parameters.level: 'kinds' (default, paper 001 Fig. 2: Brain-Score's neural and "
+        "behavioral scores, each the hierarchical mean of its regions' benchmarks), 'regions' or "
+        "'benchmarks' (flat). parameters.missing: 'complete' (default, paper 001's analysis "
+        "set: models lacking any score get NaN), 'skip' (standardise what is there) or 'zero' "
+        "(a missing score counts as 0). Lower-is-better benchmarks form their own groups, "
+        "negated.",
         citation=_AHLERT,
     ))
     register(AggregatorSpec(
         id="meanrank",
-        factory="neuroalign.scoring.aggregate:MeanRankAggregator",
-        description="Rank models on each benchmark (higher is better), then average the ranks.",
+        factory="neuroalign.scoring.standardised:MeanRankAggregator",
+        parameters={"level": "kinds", "missing": "complete"},
+        description="Rank models on each group score (1 worst .. n best), then average the "
+        "ranks. parameters.level and parameters.missing as for zmean (defaults 'kinds', "
+        "'complete'); lower-is-better groups are ranked the other way.",
         citation=_AHLERT,
     ))
 

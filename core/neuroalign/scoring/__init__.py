@@ -18,8 +18,8 @@ _EXPORTS: dict[str, str] = {
     "ResultsDatabase": "results", "DEFAULT_REQUEST": "results",
     "to_pandas": "export", "to_xarray": "export",
     "compose": "composite", "CompositeBenchmark": "composite",
-    "rank": "aggregate", "MeanAggregator": "aggregate", "ZMeanAggregator": "aggregate",
-    "MeanRankAggregator": "aggregate",
+    "rank": "aggregate", "MeanAggregator": "aggregate", "ZMeanAggregator": "standardised",
+    "MeanRankAggregator": "standardised", "group_scores": "standardised",
     "Agreement": "stats", "agreement": "stats", "rho_hierarchy": "stats",
     "explained_variance": "stats",
 }

@@ -6,8 +6,12 @@ Three built-in aggregators, registered as ``mean``, ``zmean`` and ``meanrank`` b
 * :class:`MeanAggregator` -- Brain-Score's hierarchical arithmetic mean: benchmarks are averaged
   within their region (V1, V2, V4, IT, behavior, ...), regions within their kind (neural,
   behavioral), and kinds into the overall score. Engineering benchmarks never enter it.
-* :class:`ZMeanAggregator` -- z-transform each benchmark column across models, then average.
-* :class:`MeanRankAggregator` -- rank models on each benchmark (higher is better), then average.
+* :class:`ZMeanAggregator` -- z-transform each group score (default: Brain-Score's neural and
+  behavioral scores, as paper 001's Figure 2) across models, then average.
+* :class:`MeanRankAggregator` -- rank models on each group score (higher is better), then average.
+
+Both live in :mod:`neuroalign.scoring.standardised`, which states their
+``level`` and ``missing`` rules; the mean's missing rule is on :class:`MeanAggregator`.
 
 z-mean and mean-rank depend on the other models, so they only :meth:`~Aggregator.rank` a
 model x benchmark table; the mean also :meth:`~Aggregator.combine`\\ s one model's scores into a
@@ -35,8 +39,6 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = [
     "MISSING",
     "MeanAggregator",
-    "ZMeanAggregator",
-    "MeanRankAggregator",
     "FunctionAggregator",
     "benchmark_groups",
     "benchmark_directions",
@@ -242,7 +244,9 @@ class MeanAggregator(_Base):
         Columns are grouped by :func:`benchmark_groups`; NaN cells are missing scores. Columns
         whose benchmark is lower-is-better (:func:`benchmark_directions`) are left out, as
         engineering benchmarks are: an arithmetic mean of alignment scores has no place for
-        them (``zmean`` and ``meanrank`` include them with their sign flipped).
+        them (``zmean`` and ``meanrank`` include them as groups of their own, flipped).
+        ``attrs`` of the result: ``aggregator``, ``missing`` (what a NaN did), ``levels`` and
+        ``incomplete`` (the models missing a score that enters the mean).
         """
         import pandas as pd
 
@@ -253,78 +257,12 @@ class MeanAggregator(_Base):
         for model, row in table.iterrows():
             leaves = [(c, *groups[c], float(row[c]), None) for c in columns]
             out[model] = _hierarchical(leaves, self.missing, self.levels)[0]
-        return pd.Series(out, name=self.spec.id, dtype=float).reindex(table.index)
-
-
-class _TableAggregator(_Base):
-    """An aggregator that needs several models: it ranks tables and refuses to combine."""
-
-    default_missing = "skip"
-    combines = False
-
-    def combine(self, children: Mapping[str, Score]) -> Score:
-        """Not defined for one model; raises :class:`~neuroalign.SpecError` pointing to rank."""
-        raise self._needs_several_models()
-
-    def _prepared(self, table: pd.DataFrame) -> pd.DataFrame:
-        table = numeric_table(table)
-        return table.fillna(0.0) if self.missing == "zero" else table
-
-
-class ZMeanAggregator(_TableAggregator):
-    """z-transform each benchmark across models, then average each model's z-scores.
-
-    Parameters
-    ----------
-    spec : AggregatorSpec, optional
-        ``parameters["missing"]``: ``"skip"`` (default: average the z-scores a model has) or
-        ``"zero"`` (a missing raw score counts as 0 before the transform).
-        ``parameters["ddof"]``: delta degrees of freedom of the standard deviation (default 0,
-        as ``scipy.stats.zscore``).
-
-    Notes
-    -----
-    A benchmark on which every model scores the same carries no information: its z-scores are
-    0, not NaN. Paper 001 notes the drawback: a model's z-mean changes when other models are
-    added.
-    """
-
-    default_id = "zmean"
-
-    def rank(self, table: pd.DataFrame) -> pd.Series:
-        """Mean z-score of each row (model); higher is better. The z-scores of a lower-is-better
-        benchmark (:func:`benchmark_directions`) are negated."""
-        higher = benchmark_directions(table)
-        table = self._prepared(table)
-        ddof = int(self.spec.parameters.get("ddof", 0))
-        std = table.std(axis=0, ddof=ddof).replace(0.0, math.inf)
-        z = (table - table.mean(axis=0)) / std
-        sign = [1.0 if higher[c] else -1.0 for c in table.columns]
-        return (z * sign).mean(axis=1, skipna=True).rename(self.spec.id)
-
-
-class MeanRankAggregator(_TableAggregator):
-    """Rank models on each benchmark, then average each model's ranks (paper 001, section 4).
-
-    Ranks run from 1 (worst) to n (best) so that, as for every aggregator, higher is better; ties
-    share their average rank. ``parameters["missing"]``: ``"skip"`` (default: a model is ranked
-    among the models that have the benchmark, and its ranks are averaged over what it has) or
-    ``"zero"`` (a missing score counts as 0 and is ranked).
-    """
-
-    default_id = "meanrank"
-
-    def rank(self, table: pd.DataFrame) -> pd.Series:
-        """Mean rank of each row (model); higher is better. On a lower-is-better benchmark
-        (:func:`benchmark_directions`) the lowest value gets the highest rank."""
-        import pandas as pd
-
-        higher = benchmark_directions(table)
-        table = self._prepared(table)
-        ranks = pd.DataFrame({
-            c: table[c].rank(method="average", ascending=higher[c], na_option="keep")
-            for c in table.columns}, index=table.index)
-        return ranks.mean(axis=1, skipna=True).rename(self.spec.id)
+        result = pd.Series(out, name=self.spec.id, dtype=float).reindex(table.index)
+        result.attrs = {"aggregator": self.spec.id, "missing": self.missing,
+                        "levels": self.levels,
+                        "incomplete": [m for m in table.index if table.loc[m, [
+                            c for c in columns if groups[c][1] not in EXCLUDED_KINDS]].isna().any()]}
+        return result
 
 
 # ------------------------------------------------------------------------------ tables
@@ -494,8 +432,6 @@ class FunctionAggregator(Aggregator):
                      attrs={"aggregator": self.spec.id}, provenance=Provenance(plugins=plugins))
 
 
-
-
 def rank(table: pd.DataFrame, aggregator: Any = "mean") -> pd.Series:
     """One value per model from a model x benchmark table, higher is better.
 
@@ -525,3 +461,5 @@ def rank(table: pd.DataFrame, aggregator: Any = "mean") -> pd.Series:
 
 # Statistics live in neuroalign.stats; re-exported here for convenience.
 from .stats import Agreement, agreement, explained_variance, rho_hierarchy  # noqa: E402
+
+

@@ -127,7 +127,8 @@ def _leave(done: torch.Tensor, success: torch.Tensor, active: torch.Tensor,
 def run_pgd(problem: AttackProblem, index: torch.Tensor, eps: torch.Tensor, *, norm: str,
             steps: int, step_size: torch.Tensor, start: torch.Tensor | None = None,
             first_grad: torch.Tensor | None = None, early_stop: bool = False,
-            probe: SuccessProbe | None = None) -> PGDState:
+            probe: SuccessProbe | None = None, keep_best: bool = False,
+            first_value: torch.Tensor | None = None) -> PGDState:
     """PGD on the images ``index`` of ``problem`` with per-image ``eps`` and ``step_size``.
 
     ``start``: the first iterate (clean images when None). ``first_grad``: a gradient already
@@ -135,7 +136,18 @@ def run_pgd(problem: AttackProblem, index: torch.Tensor, eps: torch.Tensor, *, n
     successful leaves the batch (its successful iterate is kept); otherwise the last iterate is
     returned, as in Madry et al. ``probe`` (with ``early_stop``): when to check success with a
     gradient-free forward pass first (see :class:`SuccessProbe`; never, when None).
+    ``keep_best``: return, per image, the iterate with the highest attack objective among all
+    iterates (the start, each step, and the last, which costs one more forward pass), as the
+    robustness library's ``use_best=True`` does; a later iterate replaces an earlier one only
+    when its objective is strictly higher. Not with ``early_stop``. ``first_value``: the
+    objective at ``start`` that goes with ``first_grad``.
     """
+    if keep_best and early_stop:
+        raise AttackInputError("keep_best and early_stop cannot be combined: an early-stopped "
+                               "image keeps its first successful iterate")
+    if keep_best and first_grad is not None and first_value is None:
+        raise AttackInputError("keep_best with first_grad needs first_value (the objective at "
+                               "the start)")
     x0 = problem.images[index]
     x = x0.clone() if start is None else start.clone()
     n = len(index)
@@ -146,6 +158,18 @@ def run_pgd(problem: AttackProblem, index: torch.Tensor, eps: torch.Tensor, *, n
     active = torch.arange(n, device=device)
     everyone = True  # while no image has left, skip the gather/scatter copies
     evaluations_before = problem.gradient_evaluations
+    best_value: torch.Tensor | None = None
+    best_x: torch.Tensor | None = None
+
+    def remember(value: torch.Tensor, xa: torch.Tensor) -> None:
+        nonlocal best_value, best_x
+        value = torch.where(torch.isfinite(value), value, torch.full_like(value, -torch.inf))
+        if best_value is None:
+            best_value, best_x = value.clone(), xa.detach().clone()
+            return
+        better = value > best_value
+        best_value = torch.where(better, value, best_value)
+        best_x[better] = xa[better].detach()
     for step in range(steps):
         xa = x if everyone else x[active]
         given = step == 0 and first_grad is not None
@@ -161,9 +185,13 @@ def run_pgd(problem: AttackProblem, index: torch.Tensor, eps: torch.Tensor, *, n
         if given:
             grad = first_grad if everyone else first_grad[active]
             bad = ~torch.isfinite(grad).flatten(1).all(dim=1)
+            if keep_best:
+                remember(first_value, xa)
         else:
             value, out, grad = problem.value_and_grad(xa, index[active])
             bad = ~torch.isfinite(value) | ~torch.isfinite(grad).flatten(1).all(dim=1)
+            if keep_best:
+                remember(value, xa)
         if bad.any():
             nonfinite[active[bad]] = True
             grad = torch.where(_per_image(bad, grad).bool(), torch.zeros_like(grad), grad)
@@ -184,6 +212,12 @@ def run_pgd(problem: AttackProblem, index: torch.Tensor, eps: torch.Tensor, *, n
             x = updated
         else:
             x[active] = updated
+    if keep_best:
+        with torch.no_grad():
+            value, _ = problem.value(x, index)
+        problem.forward_evaluations += len(x)
+        remember(value.detach(), x)
+        x = best_x
     if len(active):
         success[active] = problem.evaluate(x if everyone else x[active], index[active])
     success &= ~nonfinite
@@ -220,7 +254,8 @@ def pgd(model: Any, images: torch.Tensor, labels: Any = None, *,
         direction: Literal["maximize", "minimize"] = "maximize",
         mean: Sequence[float] | None = None, std: Sequence[float] | None = None,
         normalized: bool | None = None,
-        memory_format: MemoryFormat = "auto") -> AttackResult:
+        memory_format: MemoryFormat = "auto",
+        iterate: Literal["last", "best_loss"] = "last") -> AttackResult:
     """Projected gradient descent within an Linf or L2 ball of radius ``eps``, in pixel space.
 
     Parameters
@@ -262,6 +297,10 @@ def pgd(model: Any, images: torch.Tensor, labels: Any = None, *,
         Memory layout the model runs in. ``"auto"``: channels-last for convolutional networks
         on CPU (about 20 % faster there), the standard layout otherwise. Values do not depend
         on it; use ``"contiguous"`` for a model that cannot take channels-last input.
+    iterate : {"last", "best_loss"}
+        Which iterate is returned: the last (Madry et al.; torchattacks), or per image the one
+        with the highest loss among the start, every step and the last (the robustness
+        library's default ``use_best=True``, which paper 000's evaluation used).
 
     Returns
     -------
@@ -276,6 +315,8 @@ def pgd(model: Any, images: torch.Tensor, labels: Any = None, *,
     images = check_images(images)
     n, device = len(images), images.device
     eps_t, eps_number = per_image_budget("eps", eps, n, device)
+    if iterate not in ("last", "best_loss"):
+        raise AttackInputError(f"iterate must be 'last' or 'best_loss'; found {iterate!r}")
     if int(steps) != steps or steps < 1:
         raise AttackInputError(f"steps must be an integer >= 1; found steps={steps!r}")
     steps = int(steps)
@@ -297,13 +338,16 @@ def pgd(model: Any, images: torch.Tensor, labels: Any = None, *,
             start = random_point_in_ball(x0, eps_t, norm, generator)
         first = problem.clean_step
         state = run_pgd(problem, index, eps_t, norm=norm, steps=steps, step_size=step_t,
-                        start=start, first_grad=None if first is None else first[2])
+                        start=start, first_grad=None if first is None else first[2],
+                        first_value=None if first is None else first[0],
+                        keep_best=iterate == "best_loss")
         # problem.gradient_evaluations also counts the first gradient, taken at set-up
         return make_result(problem, state.adversarial, state.success,
                            problem.gradient_evaluations, zero_gradient=state.zero_gradient,
                            nonfinite=state.nonfinite,
                            eps=eps_t if eps_number is None else eps_number, steps=steps,
-                           step_size=step_t if size_number is None else size_number, norm=norm)
+                           step_size=step_t if size_number is None else size_number, norm=norm,
+                           iterate=iterate)
 
 
 def pgd_linf(model: Any, images: torch.Tensor, labels: Any = None, *,
@@ -314,12 +358,13 @@ def pgd_linf(model: Any, images: torch.Tensor, labels: Any = None, *,
              direction: Literal["maximize", "minimize"] = "maximize",
              mean: Sequence[float] | None = None, std: Sequence[float] | None = None,
              normalized: bool | None = None,
-             memory_format: MemoryFormat = "auto") -> AttackResult:
+             memory_format: MemoryFormat = "auto",
+             iterate: Literal["last", "best_loss"] = "last") -> AttackResult:
     """:func:`pgd` with ``norm="linf"`` (default eps 8/255)."""
     return pgd(model, images, labels, objective=objective, targeted=targeted, eps=eps,
                norm="linf", steps=steps, step_size=step_size, random_start=random_start,
                seed=seed, loss=loss, direction=direction, mean=mean, std=std,
-               normalized=normalized, memory_format=memory_format)
+               normalized=normalized, memory_format=memory_format, iterate=iterate)
 
 
 def pgd_l2(model: Any, images: torch.Tensor, labels: Any = None, *,
@@ -330,12 +375,13 @@ def pgd_l2(model: Any, images: torch.Tensor, labels: Any = None, *,
            direction: Literal["maximize", "minimize"] = "maximize",
            mean: Sequence[float] | None = None, std: Sequence[float] | None = None,
            normalized: bool | None = None,
-           memory_format: MemoryFormat = "auto") -> AttackResult:
+           memory_format: MemoryFormat = "auto",
+           iterate: Literal["last", "best_loss"] = "last") -> AttackResult:
     """:func:`pgd` with ``norm="l2"`` (default eps 0.5)."""
     return pgd(model, images, labels, objective=objective, targeted=targeted, eps=eps,
                norm="l2", steps=steps, step_size=step_size, random_start=random_start,
                seed=seed, loss=loss, direction=direction, mean=mean, std=std,
-               normalized=normalized, memory_format=memory_format)
+               normalized=normalized, memory_format=memory_format, iterate=iterate)
 
 
 def fgsm(model: Any, images: torch.Tensor, labels: Any = None, *,

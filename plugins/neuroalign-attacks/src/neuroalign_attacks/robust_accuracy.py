@@ -9,8 +9,16 @@ is the area under the accuracy-vs-eps curve (trapezoid, from eps = 0 where the a
 clean accuracy, to the largest eps), divided by the largest eps, averaged over the three step
 counts: 1.0 means correct on every image at every budget, 0.0 wrong everywhere.
 
-Data: the procedural shapes set of :mod:`neuroalign_attacks.synthetic`, rendered at the model's
-input size. Read-out: a model trained on that label space (``spec.metadata["label_space"] ==
+Which iterate is scored (``iterate``): by default, per image, the PGD iterate with the highest
+loss (the start, each step and the last), as the robustness library paper 000 used returns by
+default (``use_best=True``); ``"last"`` scores the last iterate (torchattacks, Madry et al.).
+
+Data (``data``): ImageNet validation images from a configured folder (``parameters["imagenet"]``
+or ``$NEUROALIGN_IMAGENET_VAL``; :mod:`neuroalign_attacks.imagenet`) attacked through the model's
+own 1000-way head, as paper 000 does; without one, the fallback is the procedural shapes set of
+:mod:`neuroalign_attacks.synthetic`, rendered at the model's input size, whose scores are NOT
+comparable with the paper's numbers (``attrs["comparable_with_paper"]`` says which). Shapes
+read-out: a model trained on that label space (``spec.metadata["label_space"] ==
 LABEL_SPACE``) is scored on its own logits ("native"); any other model gets a multinomial
 logistic-regression read-out fitted on its penultimate features of a separate training split
 (timm's ``forward_head(..., pre_logits=True)`` when available, else its outputs), and the attack
@@ -34,6 +42,7 @@ from torch import nn
 from neuroalign import Benchmark, BenchmarkSpec, Model
 from neuroalign import Provenance, Score
 
+from .imagenet import load_labelled_folder, resolve_folder
 from .pixel_space import AttackInputError, NormalizedModel, frozen
 from .projected_gradient import pgd
 from .synthetic import CLASSES, LABEL_SPACE, render_shapes
@@ -47,6 +56,11 @@ LINF_EPS: tuple[float, ...] = tuple(k / 255 for k in (1, 2, 4, 6, 8, 10))
 #: scaled by input_size / 224 so the per-pixel RMS perturbation is resolution independent
 L2_EPS_224: tuple[float, ...] = tuple(0.25 * k for k in (1, 2, 4, 6, 8, 10))
 STEPS: tuple[int, ...] = (1, 10, 20)
+#: the iterate scored by default: the robustness library's ``use_best=True`` (paper 000)
+ITERATES: tuple[str, ...] = ("best_loss", "last")
+DATA: tuple[str, ...] = ("auto", "imagenet", "shapes")
+#: ``provenance.data_source`` of the shapes fallback (the leaderboard's data identity)
+SHAPES_SOURCE = "synthetic shapes (not comparable with paper 000)"
 EVAL_SEED_OFFSET = 10_000
 READOUT_SEED_OFFSET = 20_000
 
@@ -244,6 +258,14 @@ class RobustAccuracy(Benchmark):
         Training images of the linear read-out (default 600).
     readout : {"auto", "native", "linear"}
         ``layers=`` at call time implies ``"linear"`` (``"native"`` with layers is an error).
+        ImageNet data always uses the model's own head (``"native"``).
+    iterate : {"best_loss", "last"}
+        Which PGD iterate is scored (default ``"best_loss"``, the robustness library's
+        ``use_best=True`` that paper 000 used).
+    data : {"auto", "imagenet", "shapes"}
+        ``"auto"``: ImageNet when a folder is configured, else the shapes fallback.
+    imagenet : str, optional
+        ImageNet validation folder (default ``$NEUROALIGN_IMAGENET_VAL``).
     seed : int
     batch_size : int
     device : str, optional
@@ -267,6 +289,32 @@ class RobustAccuracy(Benchmark):
         self.seed = int(p.get("seed", 0))
         self.batch_size = int(p.get("batch_size", 100))
         self.device = p.get("device")
+        self.iterate = p.get("iterate", "best_loss")
+        if self.iterate not in ITERATES:
+            raise AttackInputError(
+                f"iterate must be one of {list(ITERATES)}; found {self.iterate!r}")
+        self.data = p.get("data", "auto")
+        if self.data not in DATA:
+            raise AttackInputError(f"data must be one of {list(DATA)}; found {self.data!r}")
+        self.imagenet = p.get("imagenet")
+
+    def _imagenet_folder(self, layers: list[str] | None) -> Any:
+        """The ImageNet folder to attack on, or None for the shapes fallback."""
+        if self.data == "shapes":
+            return None
+        folder = resolve_folder(self.imagenet)
+        if folder is None:
+            if self.data == "imagenet":
+                raise AttackInputError(
+                    "data='imagenet' needs an ImageNet validation folder: set "
+                    "parameters['imagenet'] or $NEUROALIGN_IMAGENET_VAL (or data='shapes')")
+            return None
+        if layers is not None or self.readout == "linear":
+            raise AttackInputError(
+                "on ImageNet the attack runs through the model's own 1000-way head (paper 000); "
+                "a read-out from layers or readout='linear' needs the shapes set: pass "
+                "data='shapes'")
+        return folder
 
     def _readout_mode(self, model: Model, layers: list[str] | None) -> str:
         if layers is not None:
@@ -307,10 +355,27 @@ class RobustAccuracy(Benchmark):
         size = int(pre.input_size)
         module = model.module()
         device = torch.device(self.device or ("cuda" if torch.cuda.is_available() else "cpu"))
-        images, labels = render_shapes(self.n_images, size, seed=self.seed + EVAL_SEED_OFFSET)
+        folder = self._imagenet_folder(layers)
+        if folder is not None:
+            with frozen(module):
+                module.to(device)
+                probe = NormalizedModel(module, pre.mean, pre.std).to(device)
+                with torch.no_grad():
+                    n_classes = int(probe(torch.zeros(1, 3, size, size, device=device)).shape[1])
+            loaded = load_labelled_folder(folder, self.n_images, n_classes, pre)
+            images, labels = loaded.images, loaded.labels
+            mode, data_info = "native", {**loaded.info, "n_classes": n_classes}
+            source = f"real ImageNet folder {loaded.info['sha256'][:8]}"
+        else:
+            images, labels = render_shapes(self.n_images, size,
+                                           seed=self.seed + EVAL_SEED_OFFSET)
+            mode = self._readout_mode(model, layers)
+            data_info = {"source": "shapes", "label_space": LABEL_SPACE}
+            source = SHAPES_SOURCE
         images, labels = images.to(device), labels.to(device)
-        mode = self._readout_mode(model, layers)
-        attrs: dict[str, Any] = {"readout": mode}
+        attrs: dict[str, Any] = {
+            "readout": mode, "data": data_info["source"], "data_info": data_info,
+            "comparable_with_paper": folder is not None, "iterate": self.iterate}
         if mode == "linear":
             attrs["readout_layers"] = layers if layers is not None else "penultimate"
         with frozen(module):
@@ -343,7 +408,8 @@ class RobustAccuracy(Benchmark):
                                            float(correct_clean[i])) for i in range(len(labels))]))
             children[f"steps={s}"] = Score(
                 value=value, raw=value,
-                attrs={"steps": s, "eps": eps, "accuracy": accuracy, "clean_accuracy": clean})
+                attrs={"steps": s, "eps": eps, "accuracy": accuracy, "clean_accuracy": clean},
+                provenance=Provenance(data_source=source))
         per_image_mean = np.mean(per_image, axis=0)
         value = float(per_image_mean.mean())
         error = float(per_image_mean.std(ddof=1) / np.sqrt(len(per_image_mean)))
@@ -351,13 +417,14 @@ class RobustAccuracy(Benchmark):
             "norm": self.norm, "eps": eps, "steps": self.steps, "clean_accuracy": clean,
             "accuracy": {str(s): [float(r.float().mean()) for r in rows]
                          for s, rows in grid.items()},
-            "n_images": self.n_images, "input_size": size, "step_size": "2.5 * eps / steps",
+            "n_images": len(labels), "input_size": size, "step_size": "2.5 * eps / steps",
             "random_start": False, "summary": "mean over steps of AUC(accuracy, eps)/max(eps)",
         })
         provenance = Provenance.here(
             model_id=getattr(getattr(model, "spec", None), "id", None),
             benchmark_id=self.spec.id, benchmark_version=self.spec.version, seed=self.seed,
-            wall_time_s=time.perf_counter() - started, plugins={"neuroalign-attacks": _version()})
+            wall_time_s=time.perf_counter() - started, plugins={"neuroalign-attacks": _version()},
+            data_source=source)
         return Score(value=value, raw=value, error=error, children=children, attrs=attrs,
                      provenance=provenance)
 
@@ -378,7 +445,8 @@ class RobustAccuracy(Benchmark):
         for i in range(0, len(images), self.batch_size):
             # the model takes pixels in [0, 1]: a NormalizedModel or a read-out built on one
             result = pgd(model, images[i:i + self.batch_size], labels[i:i + self.batch_size],
-                         eps=eps, norm=self.norm, steps=steps, normalized=False)
+                         eps=eps, norm=self.norm, steps=steps, normalized=False,
+                         iterate=self.iterate)
             parts.append(~result.success & ~result.extras["nonfinite"])
         return torch.cat(parts).cpu()
 

@@ -24,7 +24,7 @@ _COMMON = {"targeted": False, "mean": None, "std": None, "normalized": None,
            "memory_format": "auto"}
 #: parameters of the gradient-ascent attacks (not Carlini-Wagner, whose loss is fixed)
 _ASCENT = {"loss": "ce", "direction": "maximize"}
-_PGD = {"steps": 10, "step_size": None, "random_start": False, "seed": 0}
+_PGD = {"steps": 10, "step_size": None, "random_start": False, "seed": 0, "iterate": "last"}
 _CW = {"confidence": 0.0, "steps": 100, "lr": 0.01, "binary_search_steps": 9,
        "initial_const": 0.001, "abort_early": True, "warm_start": False, "const_tolerance": 0.0,
        "refine_steps": 0, "stop_at_first_success": False}
@@ -84,14 +84,17 @@ def _robust_accuracy(norm: str) -> BenchmarkSpec:
     return BenchmarkSpec(
         id=f"PGD.robust_accuracy-{norm}",
         factory="neuroalign_attacks.robust_accuracy:RobustAccuracy",
-        version=1,
+        version=2,
         kind="adversarial",
         parameters={"norm": norm, "eps": None, "steps": [1, 10, 20], "n_images": 300,
                     "n_readout_images": 600, "readout": "auto", "seed": 0, "batch_size": 100,
-                    "device": None},
+                    "device": None, "iterate": "best_loss", "data": "auto", "imagenet": None},
         description=(
-            f"Accuracy under {norm.upper()} PGD for 6 budgets x (1, 10, 20) steps on a "
-            "procedural shapes set; score = mean normalised AUC over eps (1 = fully robust)."
+            f"Accuracy under {norm.upper()} PGD for 6 budgets x (1, 10, 20) steps, scoring the "
+            "highest-loss iterate (robustness library); ImageNet val through the model's own "
+            "head when a folder is configured ($NEUROALIGN_IMAGENET_VAL), else a procedural "
+            "shapes set (not comparable with paper 000); score = mean normalised AUC over eps "
+            "(1 = fully robust)."
         ),
         citation=_PAPER_000,
         paper_section="3.1 and Appendix C.1.1 (Table 7)",
