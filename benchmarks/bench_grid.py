@@ -44,14 +44,16 @@ def _child(mode: str, store: str, home: str, db: str) -> dict:
     import neuroalign
     from neuroalign.scoring import griddask
 
-    if mode == "seq":
+    if mode.startswith("seq"):
         start = time.perf_counter()
         table = neuroalign.score_many(MODELS, BENCHMARKS, pretrained=False, results=db,
                                       progress=False)
         wall = time.perf_counter() - start
         failed = [f"{m} {b}: {v}" for m, row in table.items() for b, v in row.items()
                   if isinstance(v, Exception)]
-        return {"wall": wall, "failed": failed}
+        import torch
+
+        return {"wall": wall, "failed": failed, "threads": torch.get_num_threads()}
     import distributed
 
     start = time.perf_counter()
@@ -117,14 +119,18 @@ def main() -> None:
     for r in range(args.rounds if not args.skip_a else 0):
         for mode in args.modes.split(","):
             home, db = root / f"home-{r}-{mode}", root / f"results-{r}-{mode}.sqlite"
+            env = dict(os.environ)
+            if mode == "seq2":  # the sequential run on both cores (2 torch/BLAS threads)
+                env.update(OMP_NUM_THREADS="2", MKL_NUM_THREADS="2", OPENBLAS_NUM_THREADS="2")
             done = subprocess.run([sys.executable, __file__, "--child", mode, str(store),
-                                   str(home), str(db)], capture_output=True, text=True)
+                                   str(home), str(db)], capture_output=True, text=True, env=env)
             if done.returncode:
                 print(done.stderr[-3000:])
                 raise SystemExit(f"{mode} failed")
             row = json.loads(done.stdout.strip().splitlines()[-1])
             rows.setdefault(mode, []).append(row)
             print(f"round {r} {mode:5s} wall {row['wall']:7.1f} s"
+                  + (f" ({row['threads']} threads)" if "threads" in row else "")
                   + (f" (+ cluster start {row['startup']:.1f} s)" if "startup" in row else "")
                   + (f" FAILED {row['failed']}" if row["failed"] else "")
                   + f"  load {os.getloadavg()[0]:.1f}", flush=True)

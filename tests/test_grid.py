@@ -149,11 +149,22 @@ def test_plan_unknown_ids_and_patterns(example_env):
     assert tasks[0].distributions["neuroalign-example"]
 
 
-def test_placement_balances_pairs_per_worker():
-    tasks = plan.__globals__["Task"]
-    work = [tasks("a", "x"), tasks("a", "y"), tasks("a", "z"), tasks("b", "x"), tasks("c", "x")]
-    where = griddask.placement(work, ["w1", "w2"])
-    assert where["a"] == "w1" and where["b"] == where["c"] == "w2"
+def test_model_queue_keeps_a_worker_on_its_model_then_shares_the_rest():
+    task = gridworker.Task
+    work = [task(m, b) for m in ("a", "b", "c") for b in ("x", "y", "z")]
+    queue = griddask.ModelQueue(work)
+    # each worker starts its own model and keeps to it
+    assert queue.next_for("w1").pair == ("a", "x") and queue.next_for("w2").pair == ("b", "x")
+    assert queue.next_for("w1").pair == ("a", "y") and queue.next_for("w1").pair == ("a", "z")
+    # w1 finished model a: it starts c, the model nobody has started
+    assert queue.next_for("w1").pair == ("c", "x")
+    # everything started: w3 helps with the model that finished a pair and has most left
+    queue.done(task("c", "x"))
+    assert queue.next_for("w3").pair == ("c", "y")
+    assert queue.next_for("w3").pair == ("c", "z")
+    assert queue.next_for("w3").pair == ("b", "y")  # c is done: b is what is left
+    assert len(queue) == 1 and queue.next_for("w2").pair == ("b", "z")
+    assert queue.next_for("w2") is None and len(queue) == 0
 
 
 def test_gpu_cluster_has_one_pinned_worker_per_device():

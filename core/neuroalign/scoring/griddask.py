@@ -20,6 +20,7 @@ import contextlib
 import logging
 import os
 import shutil
+import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -27,10 +28,22 @@ from typing import Any
 from ..errors import NeuroalignError
 from .gridworker import Outcome, Task, is_transient, run_task, worker_plugins
 
-__all__ = ["connect", "cuda_devices", "gpu_cluster_spec", "make_cluster", "check_workers", "placement", "run"]
+__all__ = ["connect", "cuda_devices", "gpu_cluster_spec", "make_cluster", "check_workers",
+           "ModelQueue", "run"]
 
 #: environment variables a cluster made here passes on to its workers
 ENV_PREFIX = "NEUROALIGN_"
+
+#: dask settings of the worker processes of a cluster made here (measured with
+#: benchmarks/bench_grid.py, docs/grid.md "Measurements"): no ``MALLOC_TRIM_THRESHOLD_`` (dask's
+#: nanny sets 65536, which turns off glibc's adaptive mmap threshold: every array over 128 KiB is
+#: then mapped and unmapped again, and the same task took ~25x the page faults and 2x the CPU),
+#: and no statistical profiler thread (a sample every 10 ms competes for the GIL and the core of
+#: a one-thread worker). The thread caps of the nanny (OMP/MKL/OpenBLAS = 1 per thread) stay.
+WORKER_CONFIG: dict[str, Any] = {
+    "distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None,
+    "distributed.worker.profile.enabled": False,
+}
 
 
 def _import_distributed() -> Any:
@@ -90,20 +103,26 @@ def make_cluster(*, workers: int | None, threads_per_worker: int,
                  resources: Mapping[str, float] | None, devices: Sequence[str] | None = None
                  ) -> Any:
     """A cluster on 127.0.0.1: one worker per device in ``devices`` (default
-    :func:`cuda_devices`) with ``GPU=1``, else ``workers`` CPU worker processes."""
+    :func:`cuda_devices`) with ``GPU=1``, else ``workers`` CPU worker processes; worker
+    processes run with :data:`WORKER_CONFIG`."""
     distributed = _import_distributed()
+    import dask
+
     devices = cuda_devices() if devices is None else list(devices)
-    if devices:
-        if workers is not None:
-            devices = devices[: int(workers)]
-        return distributed.SpecCluster(**gpu_cluster_spec(
-            devices, threads_per_worker=threads_per_worker, resources=resources))
-    count = int(workers) if workers else max(1, (os.cpu_count() or 1) // int(threads_per_worker))
-    return distributed.LocalCluster(
-        n_workers=count, threads_per_worker=int(threads_per_worker), processes=True,
-        host="127.0.0.1", dashboard_address=None, silence_logs=logging.ERROR,
-        resources=dict(resources) if resources else None, env=_worker_env(),
-    )
+    # the nannies read the settings when they are made (and keep them for restarts)
+    with dask.config.set(WORKER_CONFIG):
+        if devices:
+            if workers is not None:
+                devices = devices[: int(workers)]
+            return distributed.SpecCluster(**gpu_cluster_spec(
+                devices, threads_per_worker=threads_per_worker, resources=resources))
+        count = (int(workers) if workers
+                 else max(1, (os.cpu_count() or 1) // int(threads_per_worker)))
+        return distributed.LocalCluster(
+            n_workers=count, threads_per_worker=int(threads_per_worker), processes=True,
+            host="127.0.0.1", dashboard_address=None, silence_logs=logging.ERROR,
+            resources=dict(resources) if resources else None, env=_worker_env(),
+        )
 
 
 @contextlib.contextmanager
@@ -163,44 +182,89 @@ def check_workers(client: Any, needed: Mapping[str, str], *, timeout: float = 12
     return len(reports)
 
 
-def placement(tasks: Sequence[Task], workers: Sequence[str]) -> dict[str, str]:
-    """model id -> worker address, spreading models so each worker gets about as many pairs
-    (largest models first onto the least loaded worker)."""
-    sizes: dict[str, int] = {}
-    for task in tasks:
-        sizes[task.model] = sizes.get(task.model, 0) + 1
-    load = {worker: 0 for worker in workers}
-    out: dict[str, str] = {}
-    for model in sorted(sizes, key=lambda m: (-sizes[m], m)):
-        worker = min(load, key=lambda w: (load[w], w))
-        out[model] = worker
-        load[worker] += sizes[model]
+#: seconds between two reads of the scheduler's worker list while pairs are handed out
+WORKERS_REFRESH_S = 1.0
+
+
+class ModelQueue:
+    """Which pair a free worker runs next when pairs are grouped by model (``group="model"``).
+
+    A worker keeps to the model it started while that model has pairs left (it built the model
+    and its activations are in the cache); a worker without one starts the next model nobody has
+    started (plan order); when every model is started, it helps with the model that has the most
+    pairs left, preferring one whose first pair has finished (its activations are cached by
+    then). Pure bookkeeping: :func:`run` calls it as workers free up.
+    """
+
+    def __init__(self, tasks: Sequence[Task]):
+        self.pending: dict[str, list[Task]] = {}
+        for task in tasks:
+            self.pending.setdefault(task.model, []).append(task)
+        self.started: set[str] = set()
+        self.finished_one: set[str] = set()
+        self.current: dict[str, str] = {}  # worker -> model it keeps to
+
+    def __len__(self) -> int:
+        return sum(len(v) for v in self.pending.values())
+
+    def next_for(self, worker: str) -> Task | None:
+        """The next task for ``worker`` (None when nothing is left)."""
+        model = self.current.get(worker)
+        if not (model and self.pending.get(model)):
+            fresh = [m for m, left in self.pending.items() if left and m not in self.started]
+            if fresh:
+                model = fresh[0]
+            else:
+                left = [m for m, rest in self.pending.items() if rest]
+                if not left:
+                    self.current.pop(worker, None)
+                    return None
+                model = max(left, key=lambda m: (m in self.finished_one, len(self.pending[m])))
+            self.current[worker] = model
+            self.started.add(model)
+        return self.pending[model].pop(0)
+
+    def done(self, task: Task) -> None:
+        self.finished_one.add(task.model)
+
+
+def _slots(client: Any, resources: Mapping[str, float] | None, extra: int) -> dict[str, int]:
+    """worker address -> tasks it may hold (threads + ``extra``), for workers that have
+    ``resources``."""
+    out = {}
+    for address, info in client.scheduler_info(n_workers=-1)["workers"].items():
+        have = info.get("resources") or {}
+        if all(have.get(name, 0) >= amount for name, amount in (resources or {}).items()):
+            out[address] = int(info.get("nthreads", 1)) + extra
     return out
 
 
 def run(tasks: Sequence[Task], *, client: Any, group: str, retries: int,
         resources: Mapping[str, float] | None, on_outcome: Callable[[Outcome], None],
-        check: Callable[[Any], None] | None = None) -> None:
+        check: Callable[[Any], None] | None = None, prefetch: int = 1) -> None:
     """Submit ``tasks`` to ``client`` and call ``on_outcome`` for each as it completes (in the
-    client's thread: that is where the results database is written)."""
+    client's thread: that is where the results database is written).
+
+    ``group="pair"`` submits every task at once and lets the scheduler place them.
+    ``group="model"`` hands pairs to workers as they free up (:class:`ModelQueue`; each worker
+    holds at most its threads + ``prefetch`` tasks), each pinned loosely to its worker: if the
+    worker dies, the scheduler runs its tasks elsewhere.
+    """
     distributed = _import_distributed()
     if check is not None:
         check(client)
-    where: dict[str, str] = {}
-    if group == "model":
-        where = placement(tasks, sorted(client.scheduler_info()["workers"]))
-    futures = {}
-    for task in tasks:  # model-major order: submission order is the scheduler's priority
+
+    def submit(task: Task, worker: str | None) -> Any:
         options: dict[str, Any] = {"retries": int(retries), "pure": False,
                                    "key": f"neuroalign-grid-{task.model}-{task.benchmark}-"
                                           f"{os.urandom(4).hex()}"}
         if resources:
             options["resources"] = dict(resources)
-        if task.model in where:
-            options.update(workers=[where[task.model]], allow_other_workers=True)
-        futures[client.submit(run_task, task, **options)] = task
-    for future in distributed.as_completed(list(futures), loop=client.loop):
-        task = futures[future]
+        if worker is not None:
+            options.update(workers=[worker], allow_other_workers=True)
+        return client.submit(run_task, task, **options)
+
+    def finish(future: Any, task: Task) -> None:
         try:
             outcome = future.result()
         except Exception as error:  # noqa: BLE001 - retries exhausted or the worker kept dying
@@ -211,3 +275,42 @@ def run(tasks: Sequence[Task], *, client: Any, group: str, retries: int,
                               attempts=int(retries) + 1)
         on_outcome(outcome)
         future.release()
+
+    if group != "model":
+        # model-major order: submission order is the scheduler's priority
+        futures = {submit(task, None): task for task in tasks}
+        for future in distributed.as_completed(list(futures), loop=client.loop):
+            finish(future, futures[future])
+        return
+    queue = ModelQueue(tasks)
+    running: dict[Any, tuple[Task, str]] = {}
+    held: dict[str, int] = {}
+    flow = distributed.as_completed(loop=client.loop)
+    workers: dict[str, Any] = {"slots": {}, "at": -1.0}
+
+    def fill() -> None:
+        now = time.monotonic()
+        if now - workers["at"] > WORKERS_REFRESH_S or not workers["slots"]:
+            # the scheduler's worker list, asked at most every WORKERS_REFRESH_S (a round trip)
+            workers.update(slots=_slots(client, resources, prefetch), at=now)
+        for worker, slots in workers["slots"].items():
+            while held.get(worker, 0) < slots and len(queue):
+                task = queue.next_for(worker)
+                if task is None:
+                    break
+                future = submit(task, worker)
+                running[future] = (task, worker)
+                held[worker] = held.get(worker, 0) + 1
+                flow.add(future)
+
+    while len(queue) or running:
+        fill()
+        if not running:  # pairs left but no worker can take them (all gone): wait for one
+            client.wait_for_workers(1)
+            workers["at"] = -1.0
+            continue
+        future = next(flow)
+        task, worker = running.pop(future)
+        held[worker] -= 1
+        queue.done(task)
+        finish(future, task)
