@@ -35,9 +35,30 @@ MODELS = ["synthetic:groundtruth", "example:linear", "example:linear.seed1"]
 BENCHMARKS = ["MajajHong2015.V4-pls", "MajajHong2015.IT-pls", "MajajHong2015.V4-ridge",
               "MajajHong2015.IT-ridge"]
 PLUGINS = "majaj2015,neural,synthetic,example"
+#: scored once on every benchmark by each process before the timing with --warm
+WARM_MODEL = "example:linear.seed2"
 
 
-def _child(mode: str, store: str, home: str, db: str) -> dict:
+def _cpu() -> float:
+    """CPU seconds (user + system) this process used so far."""
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _warm_up() -> None:
+    """Import and load what the pairs need (torch, the regression code, the Majaj data memo) by
+    scoring another model (not in the grid) on every benchmark in this process."""
+    from neuroalign.scoring.gridworker import Task, clear_model_cache, run_task
+
+    for benchmark in BENCHMARKS:
+        outcome = run_task(Task(WARM_MODEL, benchmark, pretrained=False))
+        assert outcome.status == "computed", outcome.error
+    clear_model_cache()
+
+
+def _child(mode: str, store: str, home: str, db: str, warm: str = "cold") -> dict:
     """Run one configuration in this (fresh) process; return timings."""
     os.environ.update(NEUROALIGN_STORE=store, NEUROALIGN_HOME=home, NEUROALIGN_OFFLINE="1",
                       NEUROALIGN_LOAD_PLUGINS=PLUGINS, NEUROALIGN_PROGRESS="0")
@@ -45,6 +66,9 @@ def _child(mode: str, store: str, home: str, db: str) -> dict:
     from neuroalign.scoring import griddask
 
     if mode.startswith("seq"):
+        if warm == "warm":
+            _warm_up()
+        cpu = _cpu()
         start = time.perf_counter()
         table = neuroalign.score_many(MODELS, BENCHMARKS, pretrained=False, results=db,
                                       progress=False)
@@ -53,7 +77,8 @@ def _child(mode: str, store: str, home: str, db: str) -> dict:
                   if isinstance(v, Exception)]
         import torch
 
-        return {"wall": wall, "failed": failed, "threads": torch.get_num_threads()}
+        return {"wall": wall, "cpu": _cpu() - cpu, "failed": failed,
+                "threads": torch.get_num_threads()}
     import distributed
 
     start = time.perf_counter()
@@ -61,11 +86,20 @@ def _child(mode: str, store: str, home: str, db: str) -> dict:
     with cluster, distributed.Client(cluster, set_as_default=False) as client:
         client.wait_for_workers(2)
         startup = time.perf_counter() - start
+        if warm == "warm":
+            client.run(_warm_up)
+        before = client.run(_cpu)
+        cpu = _cpu()
         start = time.perf_counter()
         result = neuroalign.grid(MODELS, BENCHMARKS, executor=client, group=mode,
                                  pretrained=False, results=db, progress=False)
         wall = time.perf_counter() - start
-    return {"wall": wall, "startup": startup, "failed": [o.error for o in result.failed]}
+        cpu = _cpu() - cpu
+        workers = {w: c - before[w] for w, c in client.run(_cpu).items()}
+    table = result.table()
+    return {"wall": wall, "startup": startup, "failed": [o.error for o in result.failed],
+            "cpu": cpu + sum(workers.values()), "client_cpu": cpu,
+            "tasks": table[["model", "benchmark", "worker", "seconds"]].values.tolist()}
 
 
 def _overhead(n_models: int, store: str, home: str) -> dict:
@@ -102,7 +136,12 @@ def main() -> None:
     parser.add_argument("--modes", default="seq,model,pair")
     parser.add_argument("--overhead-models", type=int, default=25)
     parser.add_argument("--skip-a", action="store_true")
-    parser.add_argument("--child", nargs=4, metavar=("MODE", "STORE", "HOME", "DB"),
+    parser.add_argument("--verbose", action="store_true", help="print every grid task's time")
+    parser.add_argument("--warm", action="store_true",
+                        help="every process (the sequential one, each worker) first scores "
+                             f"{WARM_MODEL} on every benchmark: imports and data loads done, "
+                             "only the grid's own work is timed")
+    parser.add_argument("--child", nargs=5, metavar=("MODE", "STORE", "HOME", "DB", "WARM"),
                         help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -114,7 +153,8 @@ def main() -> None:
 
     store = build_store(root / "store", scale=args.scale,
                         datasets=["MajajHong2015.public", "MajajHong2015.private", "Example.toy"])
-    print(f"store {store} (scale {args.scale}); load {os.getloadavg()[0]:.1f}", flush=True)
+    print(f"store {store} (scale {args.scale}, {'warm' if args.warm else 'cold'} processes); "
+          f"load {os.getloadavg()[0]:.1f}", flush=True)
     rows: dict[str, list[dict]] = {}
     for r in range(args.rounds if not args.skip_a else 0):
         for mode in args.modes.split(","):
@@ -123,14 +163,19 @@ def main() -> None:
             if mode == "seq2":  # the sequential run on both cores (2 torch/BLAS threads)
                 env.update(OMP_NUM_THREADS="2", MKL_NUM_THREADS="2", OPENBLAS_NUM_THREADS="2")
             done = subprocess.run([sys.executable, __file__, "--child", mode, str(store),
-                                   str(home), str(db)], capture_output=True, text=True, env=env)
+                                   str(home), str(db), "warm" if args.warm else "cold"],
+                                  capture_output=True, text=True, env=env)
             if done.returncode:
                 print(done.stderr[-3000:])
                 raise SystemExit(f"{mode} failed")
             row = json.loads(done.stdout.strip().splitlines()[-1])
             rows.setdefault(mode, []).append(row)
+            for task in row.get("tasks", []) if args.verbose else []:
+                print("    " + "  ".join(str(x) for x in task[:3]) + f"  {task[3]:.2f} s")
             print(f"round {r} {mode:5s} wall {row['wall']:7.1f} s"
                   + (f" ({row['threads']} threads)" if "threads" in row else "")
+                  + f" cpu {row['cpu']:.1f} s"
+                  + (f" (client {row['client_cpu']:.1f} s)" if "client_cpu" in row else "")
                   + (f" (+ cluster start {row['startup']:.1f} s)" if "startup" in row else "")
                   + (f" FAILED {row['failed']}" if row["failed"] else "")
                   + f"  load {os.getloadavg()[0]:.1f}", flush=True)

@@ -34,15 +34,22 @@ __all__ = ["connect", "cuda_devices", "gpu_cluster_spec", "make_cluster", "check
 #: environment variables a cluster made here passes on to its workers
 ENV_PREFIX = "NEUROALIGN_"
 
-#: dask settings of the worker processes of a cluster made here (measured with
-#: benchmarks/bench_grid.py, docs/grid.md "Measurements"): no ``MALLOC_TRIM_THRESHOLD_`` (dask's
-#: nanny sets 65536, which turns off glibc's adaptive mmap threshold: every array over 128 KiB is
-#: then mapped and unmapped again, and the same task took ~25x the page faults and 2x the CPU),
-#: and no statistical profiler thread (a sample every 10 ms competes for the GIL and the core of
-#: a one-thread worker). The thread caps of the nanny (OMP/MKL/OpenBLAS = 1 per thread) stay.
-WORKER_CONFIG: dict[str, Any] = {
+#: dask settings of a cluster made here (measured with benchmarks/bench_grid.py, docs/grid.md
+#: "Measurements"). Worker processes start without ``MALLOC_TRIM_THRESHOLD_`` (dask's nanny sets
+#: 65536, which turns off glibc's adaptive mmap threshold: every array over 128 KiB is then
+#: mapped and unmapped again, and the same task took ~25x the page faults and 2x the CPU) and
+#: without the statistical profiler thread (a sample every 10 ms competes for the GIL and the
+#: core of a one-thread worker). The scheduler, nannies and workers check their event loop every
+#: 1 s instead of 20 ms and sample memory and system use every 1-2 s instead of 0.1-0.5 s: an
+#: idle 2-worker cluster then uses ~0.3 s of CPU per 15 s instead of ~1.4 s (what a grid's
+#: tasks lose on a busy machine). The nanny's thread caps (OMP/MKL/OpenBLAS = 1) stay.
+CLUSTER_CONFIG: dict[str, Any] = {
     "distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None,
     "distributed.worker.profile.enabled": False,
+    "distributed.admin.tick.interval": "1s",
+    "distributed.admin.system-monitor.interval": "2s",
+    "distributed.admin.system-monitor.gil.enabled": False,
+    "distributed.worker.memory.monitor-interval": "1s",
 }
 
 
@@ -104,13 +111,14 @@ def make_cluster(*, workers: int | None, threads_per_worker: int,
                  ) -> Any:
     """A cluster on 127.0.0.1: one worker per device in ``devices`` (default
     :func:`cuda_devices`) with ``GPU=1``, else ``workers`` CPU worker processes; worker
-    processes run with :data:`WORKER_CONFIG`."""
+    processes run with :data:`CLUSTER_CONFIG`."""
     distributed = _import_distributed()
     import dask
 
     devices = cuda_devices() if devices is None else list(devices)
-    # the nannies read the settings when they are made (and keep them for restarts)
-    with dask.config.set(WORKER_CONFIG):
+    # the scheduler and nannies read the settings when they are made (nannies keep them for the
+    # workers they restart)
+    with dask.config.set(CLUSTER_CONFIG):
         if devices:
             if workers is not None:
                 devices = devices[: int(workers)]
