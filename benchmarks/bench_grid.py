@@ -135,7 +135,8 @@ def main() -> None:
     parser.add_argument("--scale", type=float, default=0.06)
     parser.add_argument("--modes", default="seq,model,pair")
     parser.add_argument("--overhead-models", type=int, default=25)
-    parser.add_argument("--skip-a", action="store_true")
+    parser.add_argument("--skip-a", action="store_true", help="skip part A")
+    parser.add_argument("--skip-b", action="store_true", help="skip part B (overhead)")
     parser.add_argument("--verbose", action="store_true", help="print every grid task's time")
     parser.add_argument("--warm", action="store_true",
                         help="every process (the sequential one, each worker) first scores "
@@ -164,7 +165,7 @@ def main() -> None:
                 env.update(OMP_NUM_THREADS="2", MKL_NUM_THREADS="2", OPENBLAS_NUM_THREADS="2")
             done = subprocess.run([sys.executable, __file__, "--child", mode, str(store),
                                    str(home), str(db), "warm" if args.warm else "cold"],
-                                  capture_output=True, text=True, env=env)
+                                  capture_output=True, text=True, env=env, check=False)
             if done.returncode:
                 print(done.stderr[-3000:])
                 raise SystemExit(f"{mode} failed")
@@ -183,6 +184,8 @@ def main() -> None:
             base = rows["seq"][r]["wall"]
             print("  ratios to seq: " + ", ".join(
                 f"{m} {rows[m][r]['wall'] / base:.2f}" for m in rows if m != "seq"), flush=True)
+    if args.skip_b:
+        return
     result = _overhead(args.overhead_models, str(store), str(root / "home-overhead"))
     for name, row in result.items():
         print(f"overhead {name:5s}: {row['pairs']} pairs, wall {row['wall']:.2f} s, in tasks "

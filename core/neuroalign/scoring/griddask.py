@@ -200,8 +200,10 @@ class ModelQueue:
     A worker keeps to the model it started while that model has pairs left (it built the model
     and its activations are in the cache); a worker without one starts the next model nobody has
     started (plan order); when every model is started, it helps with the model that has the most
-    pairs left, preferring one whose first pair has finished (its activations are cached by
-    then). Pure bookkeeping: :func:`run` calls it as workers free up.
+    pairs left among those whose first pair has finished (their activations are cached by then),
+    and otherwise waits: a pair of a model whose first pair is still running would compute the
+    same activations again, on a core the first pair needs. Pure bookkeeping: :func:`run` calls
+    it as workers free up (a pair finishing is what gives a waiting worker a pair).
     """
 
     def __init__(self, tasks: Sequence[Task]):
@@ -223,11 +225,11 @@ class ModelQueue:
             if fresh:
                 model = fresh[0]
             else:
-                left = [m for m, rest in self.pending.items() if rest]
+                left = [m for m, rest in self.pending.items() if rest and m in self.finished_one]
                 if not left:
                     self.current.pop(worker, None)
                     return None
-                model = max(left, key=lambda m: (m in self.finished_one, len(self.pending[m])))
+                model = max(left, key=lambda m: len(self.pending[m]))
             self.current[worker] = model
             self.started.add(model)
         return self.pending[model].pop(0)
@@ -249,14 +251,16 @@ def _slots(client: Any, resources: Mapping[str, float] | None, extra: int) -> di
 
 def run(tasks: Sequence[Task], *, client: Any, group: str, retries: int,
         resources: Mapping[str, float] | None, on_outcome: Callable[[Outcome], None],
-        check: Callable[[Any], None] | None = None, prefetch: int = 1) -> None:
+        check: Callable[[Any], None] | None = None, prefetch: int = 1,
+        worker_timeout: float = 120.0) -> None:
     """Submit ``tasks`` to ``client`` and call ``on_outcome`` for each as it completes (in the
     client's thread: that is where the results database is written).
 
     ``group="pair"`` submits every task at once and lets the scheduler place them.
     ``group="model"`` hands pairs to workers as they free up (:class:`ModelQueue`; each worker
     holds at most its threads + ``prefetch`` tasks), each pinned loosely to its worker: if the
-    worker dies, the scheduler runs its tasks elsewhere.
+    worker dies, the scheduler runs its tasks elsewhere. With pairs left and, for
+    ``worker_timeout`` seconds, no worker that has ``resources``, it raises NeuroalignError.
     """
     distributed = _import_distributed()
     if check is not None:
@@ -311,12 +315,21 @@ def run(tasks: Sequence[Task], *, client: Any, group: str, retries: int,
                 held[worker] = held.get(worker, 0) + 1
                 flow.add(future)
 
+    idle_since: float | None = None
     while len(queue) or running:
         fill()
-        if not running:  # pairs left but no worker can take them (all gone): wait for one
-            client.wait_for_workers(1)
+        if not running:  # pairs left but no worker can take them: wait for one that can
+            idle_since = idle_since or time.monotonic()
+            if time.monotonic() - idle_since > worker_timeout:
+                raise NeuroalignError(
+                    f"no dask worker of {client.scheduler.address} can take the grid's pairs "
+                    f"for {worker_timeout:.0f} s (each needs the resources {dict(resources or {})}"
+                    "); start workers that declare them (dask worker ADDR --resources GPU=1) or "
+                    "drop resources=")
+            time.sleep(0.2)
             workers["at"] = -1.0
             continue
+        idle_since = None
         future = next(flow)
         task, worker = running.pop(future)
         held[worker] -= 1
