@@ -1,15 +1,20 @@
 """Grid executors against the sequential ``score_many`` (docs/grid.md, "Measurements").
 
-Part A: 3 small models x the 4 Majaj-Hong benchmarks on a synthetic Majaj store, three ways,
-interleaved round by round (the machine is shared; compare ratios within a round):
+Part A: 3 small models x the 4 Majaj-Hong benchmarks on a synthetic Majaj store, interleaved
+round by round (the machine is shared; compare ratios within a round):
 
-* ``seq``: ``score_many`` in one process (what the grid replaces);
+* ``seq``: ``score_many`` in one process (what the grid replaces), one torch/BLAS thread
+  (``OMP_NUM_THREADS=1`` as below); ``seq2``: the same with two threads;
 * ``model``: ``grid(..., group="model")`` on ``LocalCluster(2 workers x 1 thread)``;
 * ``pair``: ``grid(..., group="pair")`` on the same kind of cluster.
 
 Every run is a fresh process with a fresh ``NEUROALIGN_HOME`` (cold activation cache, as a first
 grid is) and a fresh results database. The grid runs report the scoring wall time on an already
-started cluster and, separately, the cluster start-up.
+started cluster and, separately, the cluster start-up. Each run reports CPU seconds (user +
+system) of all its processes (client with scheduler and nannies, workers); ``--verbose`` prints
+every grid pair's worker and in-task time. ``--warm``: every process (the sequential one, each
+worker) first scores another model on the four benchmarks, so imports and data loads are done
+before the timing and only the grid's own work is compared.
 
 Part B: scheduler overhead per task with trivial benchmarks: ``N`` example pairs (``Example.*``,
 a few ms each) on one worker x one thread; overhead = (wall - sum of in-task times) / N, against
@@ -18,6 +23,8 @@ the same for the local executor.
 Usage::
 
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/bench_grid.py --rounds 2 --scale 0.06
+    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/bench_grid.py --rounds 2 --scale 0.06 \
+        --warm --skip-b --verbose
 """
 
 from __future__ import annotations

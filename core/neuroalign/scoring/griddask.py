@@ -42,7 +42,10 @@ ENV_PREFIX = "NEUROALIGN_"
 #: core of a one-thread worker). The scheduler, nannies and workers check their event loop every
 #: 1 s instead of 20 ms and sample memory and system use every 1-2 s instead of 0.1-0.5 s: an
 #: idle 2-worker cluster then uses ~0.3 s of CPU per 15 s instead of ~1.4 s (what a grid's
-#: tasks lose on a busy machine). The nanny's thread caps (OMP/MKL/OpenBLAS = 1) stay.
+#: tasks lose on a busy machine). No work stealing: with ``group="model"`` the client balances
+#: (ModelQueue), and a stolen pair recomputed its model's activations on the thief (measured
+#: 15 s); with ``group="pair"`` the scheduler's queue hands pairs to free workers. The nanny's
+#: thread caps (OMP/MKL/OpenBLAS = 1) stay.
 CLUSTER_CONFIG: dict[str, Any] = {
     "distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None,
     "distributed.worker.profile.enabled": False,
@@ -50,6 +53,7 @@ CLUSTER_CONFIG: dict[str, Any] = {
     "distributed.admin.system-monitor.interval": "2s",
     "distributed.admin.system-monitor.gil.enabled": False,
     "distributed.worker.memory.monitor-interval": "1s",
+    "distributed.scheduler.work-stealing": False,
 }
 
 
@@ -258,7 +262,10 @@ def run(tasks: Sequence[Task], *, client: Any, group: str, retries: int,
 
     ``group="pair"`` submits every task at once and lets the scheduler place them.
     ``group="model"`` hands pairs to workers as they free up (:class:`ModelQueue`; each worker
-    holds at most its threads + ``prefetch`` tasks), each pinned loosely to its worker: if the
+    holds at most its threads + ``prefetch`` tasks: without a queued pair a worker idles for a
+    round trip per pair, measured 38-51 ms against 12-19 ms under load; a queued pair can be
+    stolen by an idle worker, which then recomputes the model's activations, so clusters made
+    here turn work stealing off, :data:`CLUSTER_CONFIG`), each pinned loosely to its worker: if the
     worker dies, the scheduler runs its tasks elsewhere. With pairs left and, for
     ``worker_timeout`` seconds, no worker that has ``resources``, it raises NeuroalignError.
     """
