@@ -124,6 +124,32 @@ def test_local_grid_retries_transient_errors_only(example_env, tmp_path, monkeyp
     assert len(result.failed) == 2 and "transient" in result.failed[0].error
 
 
+@pytest.mark.parametrize(("env", "expected"), [
+    ({"MALLOC_TRIM_THRESHOLD_": "65536"}, "True False"),
+    ({"MALLOC_TRIM_THRESHOLD_": "65536", "NEUROALIGN_GRID_MALLOC": "keep"}, "False False"),
+    ({}, "False False"),
+])
+def test_tune_process_undoes_the_nanny_malloc_threshold_once(env, expected):
+    code = ("from neuroalign.scoring.gridworker import tune_process; "
+            "print(tune_process(), tune_process())")
+    clean = {k: v for k, v in os.environ.items()
+             if k not in ("MALLOC_TRIM_THRESHOLD_", "NEUROALIGN_GRID_MALLOC")}
+    done = subprocess.run([sys.executable, "-c", code], env={**clean, **env}, check=True,
+                          capture_output=True, text=True)
+    assert done.stdout.split() == expected.split()
+
+
+def test_cluster_made_here_has_no_malloc_threshold_nor_profiler(example_env):
+    def settings():
+        import dask
+
+        return (os.environ.get("MALLOC_TRIM_THRESHOLD_"), os.environ.get("OMP_NUM_THREADS"),
+                dask.config.get("distributed.worker.profile.enabled"))
+
+    found = example_env["client"].run(settings)
+    assert set(found.values()) == {(None, "1", False)}
+
+
 def test_is_transient():
     assert gridworker.is_transient(TimeoutError())
     assert gridworker.is_transient(OSError(116, "stale file handle"))  # ESTALE (NFS)
@@ -149,11 +175,26 @@ def test_plan_unknown_ids_and_patterns(example_env):
     assert tasks[0].distributions["neuroalign-example"]
 
 
-def test_placement_balances_pairs_per_worker():
-    tasks = plan.__globals__["Task"]
-    work = [tasks("a", "x"), tasks("a", "y"), tasks("a", "z"), tasks("b", "x"), tasks("c", "x")]
-    where = griddask.placement(work, ["w1", "w2"])
-    assert where["a"] == "w1" and where["b"] == where["c"] == "w2"
+def test_model_queue_keeps_a_worker_on_its_model_then_shares_the_rest():
+    task = gridworker.Task
+    work = [task(m, b) for m in ("a", "b", "c") for b in ("x", "y", "z")]
+    queue = griddask.ModelQueue(work)
+    # each worker starts its own model and keeps to it
+    assert queue.next_for("w1").pair == ("a", "x") and queue.next_for("w2").pair == ("b", "x")
+    assert queue.next_for("w1").pair == ("a", "y") and queue.next_for("w1").pair == ("a", "z")
+    # w1 finished model a: it starts c, the model nobody has started
+    assert queue.next_for("w1").pair == ("c", "x")
+    # everything started and no first pair finished: w3 waits (it would redo the activations)
+    assert queue.next_for("w3") is None
+    # then it helps with the model that finished a pair
+    queue.done(task("c", "x"))
+    assert queue.next_for("w3").pair == ("c", "y")
+    assert queue.next_for("w3").pair == ("c", "z")
+    assert queue.next_for("w3") is None  # b has pairs left, but its first is still running
+    queue.done(task("b", "x"))
+    assert queue.next_for("w3").pair == ("b", "y")
+    assert len(queue) == 1 and queue.next_for("w2").pair == ("b", "z")
+    assert queue.next_for("w2") is None and len(queue) == 0
 
 
 def test_gpu_cluster_has_one_pinned_worker_per_device():
@@ -221,11 +262,13 @@ def test_cli_grid_exits_nonzero_with_a_failure_table(example_env, tmp_path):
     assert len(_records(db)) == 2
 
 
-def test_sigkill_a_worker_mid_grid(example_env, tmp_path):
+@pytest.mark.parametrize("group", ["model", "pair"])
+def test_sigkill_a_worker_mid_grid(example_env, tmp_path, group):
     client = example_env["client"]
+    client.wait_for_workers(2, timeout=60)
     pids = client.run(os.getpid)
     db = tmp_path / "results.sqlite"
-    models = _models(8)
+    models = _models(6)
     killed: dict[str, str] = {}
     after: list[str] = []
 
@@ -238,15 +281,22 @@ def test_sigkill_a_worker_mid_grid(example_env, tmp_path):
             after.append(outcome.worker)
 
     result = grid(models, BENCHMARKS, executor=client, results=db, progress=False,
-                  on_result=kill_one, group="pair")
+                  on_result=kill_one, group=group)
     assert result.ok, result.failure_table()
-    assert len(result.computed) == 16 and len(after) == 15
+    assert len(result.computed) == 12 and len(after) == 11
     assert killed["address"] not in after[-1:]  # the last pairs ran on the surviving worker
     records = _records(db)
-    assert len(records) == len(set(records)) == 16
+    assert len(records) == len(set(records)) == 12
     assert set(records) == {(m, b) for m in models for b in BENCHMARKS}
     assert _integrity(db) == "ok"
     client.wait_for_workers(2, timeout=60)  # the nanny restarts it for the next tests
+
+
+def test_model_grouping_stops_when_no_worker_has_the_resources(example_env):
+    tasks = plan(["example:linear"], BENCHMARKS)
+    with pytest.raises(NeuroalignError, match=r"needs the resources \{'GPU': 1\}"):
+        griddask.run(tasks, client=example_env["client"], group="model", retries=0,
+                     resources={"GPU": 1}, on_outcome=lambda o: None, worker_timeout=0.5)
 
 
 def test_kill_the_client_mid_grid_then_rerun_computes_only_missing_pairs(example_env,

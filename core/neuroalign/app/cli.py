@@ -686,7 +686,8 @@ def score(model: str, benchmarks: tuple[str, ...], layer: str | None, random_wei
 @click.option("--threads-per-worker", type=int, default=1, show_default=True)
 @click.option("--resources", help="Resources each task needs, e.g. GPU=1.")
 @click.option("--group", type=click.Choice(["model", "pair"]), default="model",
-              show_default=True, help="model: a model's benchmarks run on one worker.")
+              show_default=True,
+              help="model: a worker keeps to a model's benchmarks (built once); pair: free.")
 @click.option("--retries", type=int, default=2, show_default=True,
               help="Extra attempts for transient failures.")
 @click.option("--random-weights", is_flag=True, help="Randomly initialised weights.")

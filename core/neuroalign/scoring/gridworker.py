@@ -36,8 +36,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from ..scores import Score
 
 __all__ = ["Task", "Outcome", "run_task", "cached_model", "clear_model_cache", "is_transient",
-           "worker_plugins", "TRANSIENT_ERRNOS",
-           "WorkerLookupError"]
+           "worker_plugins", "tune_process", "TRANSIENT_ERRNOS", "WorkerLookupError"]
 
 #: OSError numbers worth a retry (network filesystems, busy devices, dropped connections)
 TRANSIENT_ERRNOS = frozenset({
@@ -171,6 +170,44 @@ def clear_model_cache() -> None:
         _MODELS.clear()
 
 
+# ------------------------------------------------------------------------------ the process
+
+_TUNED: list[bool] = []
+
+#: glibc's ``mallopt`` parameters and the values :func:`tune_process` sets
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
+MMAP_THRESHOLD = 32 * 2**20
+TRIM_THRESHOLD = 64 * 2**20
+
+
+def tune_process() -> bool:
+    """Undo a ``MALLOC_TRIM_THRESHOLD_`` inherited from a dask nanny, once per process.
+
+    dask's nanny starts workers with ``MALLOC_TRIM_THRESHOLD_=65536``; any explicit threshold
+    turns off glibc's adaptive mmap threshold, so every array over 128 KiB is mapped and
+    unmapped again (measured: ~25x the page faults and 2x the CPU time of the same task in a
+    plain process, docs/grid.md). Clusters made by the grid do not set it; for workers started
+    elsewhere (``dask worker``, ``SLURMCluster``) this sets the thresholds glibc adapts to on its
+    own (mmap above 32 MiB, trim above 64 MiB). Returns whether it changed anything; a no-op
+    without the variable, off glibc, or with ``NEUROALIGN_GRID_MALLOC=keep``.
+    """
+    if _TUNED:
+        return False
+    _TUNED.append(True)
+    if (not os.environ.get("MALLOC_TRIM_THRESHOLD_")
+            or os.environ.get("NEUROALIGN_GRID_MALLOC", "").strip().lower() == "keep"
+            or not platform.libc_ver()[0] == "glibc"):
+        return False
+    import ctypes
+
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+    except OSError:
+        return False
+    return bool(libc.mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD)
+                and libc.mallopt(_M_TRIM_THRESHOLD, TRIM_THRESHOLD))
+
+
 # ------------------------------------------------------------------------------ the task
 
 
@@ -202,6 +239,7 @@ def run_task(task: Task) -> Outcome:
     from .results import data_digest
 
     start = time.perf_counter()
+    tune_process()
     worker = _worker_name()
     try:
         try:
