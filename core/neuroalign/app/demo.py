@@ -330,7 +330,7 @@ def run(
             console.print(f"[yellow]skipping {len(skipped)} installed benchmark(s) of kind "
                           f"{'/'.join(SLOW_KINDS)} ({_safe(', '.join(skipped))}): gradient "
                           "attacks on ImageNet-size models take tens of minutes per model on a "
-                          "CPU. Run them with neuroalign.app.demo.run(benchmarks=['*']) or "
+                          "CPU. Run them with neuroalign demo -b '*' or "
                           "neuroalign score.[/]")
     if not wanted:
         raise NeuroalignError("no benchmark to run: install a benchmark plugin (e.g. pip install "
