@@ -66,7 +66,8 @@ class Block:
 
     @property
     def where(self) -> str:
-        return f"{self.path.relative_to(ROOT)}:{self.line}"
+        path = self.path.relative_to(ROOT) if self.path.is_relative_to(ROOT) else self.path
+        return f"{path}:{self.line}"
 
     @property
     def runs(self) -> bool:
@@ -110,9 +111,10 @@ def parse_marker(where: str, text: str) -> tuple[list[str], list[str], list[tupl
     return flags, given, replace
 
 
-def blocks() -> list[Block]:
+def blocks(paths: list[Path] | None = None) -> list[Block]:
+    """Every fenced block of ``paths`` (default :data:`DOCS`), with its marker parsed."""
     found = []
-    for path in DOCS:
+    for path in DOCS if paths is None else paths:
         text = path.read_text(encoding="utf-8")
         for match in FENCE.finditer(text):
             before = text[:match.start()]
@@ -124,6 +126,27 @@ def blocks() -> list[Block]:
                 block.flags, block.given, block.replace = parse_marker(block.where, marker["body"])
             found.append(block)
     return found
+
+
+def violations(found: list[Block]) -> list[str]:
+    """Blocks that break the rule, each as ``file:line: what is wrong and the fix``."""
+    wrong = []
+    for block in found:
+        if not block.lang:
+            wrong.append(f"{block.where}: a fence without a language: {FIX}")
+        elif block.lang not in RUN_LANGS | DATA_LANGS | OUTPUT_LANGS:
+            wrong.append(f"{block.where}: fence language {block.lang!r} is none of "
+                         f"{sorted(RUN_LANGS | DATA_LANGS)} or text: {FIX}")
+        elif block.lang == "text" and re.search(
+                r"^(\$ |neuroalign [a-z]|pip install |import |from \w+ import )", block.body, re.M):
+            wrong.append(f"{block.where}: this ```text block holds commands or code: make it "
+                         "```console/```bash/```python (run, or marked as needing network), "
+                         "or show only output")
+        elif block.marker and block.lang not in RUN_LANGS | {"toml"}:
+            wrong.append(f"{block.where}: a doc-test marker on a ```{block.lang} block")
+        elif "fragment" in block.flags and block.lang != "python":
+            wrong.append(f"{block.where}: only Python can be a fragment")
+    return wrong
 
 
 # ------------------------------------------------------------------------------- shell
@@ -205,7 +228,10 @@ def check_paths(where: str, args: list[str]) -> str:
 
 
 def _distributions() -> dict[str, Path]:
-    import tomllib
+    try:
+        import tomllib
+    except ImportError:  # Python 3.10
+        import tomli as tomllib
 
     found = {}
     for pyproject in [ROOT / "pyproject.toml", *ROOT.glob("plugins/*/pyproject.toml")]:
@@ -214,7 +240,10 @@ def _distributions() -> dict[str, Path]:
 
 
 def check_pip(where: str, args: list[str]) -> str:
-    import tomllib
+    try:
+        import tomllib
+    except ImportError:  # Python 3.10
+        import tomli as tomllib
 
     from packaging.requirements import Requirement
 
