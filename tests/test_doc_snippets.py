@@ -266,3 +266,34 @@ def test_test_module_block_passes(block, doc_env, tmp_path):
                           "test_doc_block.py"], cwd=tmp_path, env=env, capture_output=True,
                          text=True, timeout=600)
     assert run.returncode == 0, f"{block.where}:\n{run.stdout[-3000:]}{run.stderr[-2000:]}"
+
+
+def _help_examples() -> list[tuple[str, str]]:
+    """``(command path, example line)`` of every ``Examples:`` section in ``neuroalign --help``
+    and its commands' help."""
+    import click
+
+    from neuroalign.app.cli import cli
+
+    found = []
+
+    def walk(command: click.Command, ctx: click.Context, path: str) -> None:
+        text = command.get_help(ctx)
+        for section in re.findall(r"Examples?:\n((?:[ \t]+\S.*\n?)+)", text):
+            found.extend((path, line.strip()) for line in section.splitlines()
+                         if line.strip().startswith("neuroalign "))
+        if isinstance(command, click.Group):
+            for name in command.list_commands(ctx):
+                sub = command.get_command(ctx, name)
+                if sub is not None:
+                    walk(sub, click.Context(sub, info_name=name, parent=ctx), f"{path} {name}")
+
+    walk(cli, click.Context(cli, info_name="neuroalign"), "neuroalign")
+    return found
+
+
+def test_help_examples_parse_and_name_real_ids():
+    examples = _help_examples()
+    assert len(examples) >= 4, examples
+    for path, line in examples:
+        doc_blocks.check_command_offline(f"`{path} --help` example", line)
