@@ -44,7 +44,7 @@ OUTPUT_LANGS = {"text"}
 NOT_RUN = ("network", "gpu", "cluster", "ci", "fragment")
 FENCE = re.compile(r"^(?P<indent>[ ]*)```(?P<lang>[^\s`]*)[^\n]*\n(?P<body>.*?)^(?P=indent)```[ \t]*$",
                    re.S | re.M)
-MARKER = re.compile(r"<!--\s*doc-test:\s*(?P<body>.*?)\s*-->[ \t]*\n[ \t]*$", re.S)
+MARKER = re.compile(r"<!--[ \t]*doc-test:[ \t]*(?P<body>[^\n]*?)[ \t]*-->[ \t]*\n[ \t]*$")
 REPLACE = re.compile(r'replace\s+"(?P<old>[^"]+)"\s+with\s+"(?P<new>[^"]*)"\s+because\s+\S')
 FIX = ("mark it: ```text for output (or a tree, a message); <!-- doc-test: network --> (or gpu, "
        "cluster, ci) on the line above for a block that cannot run offline; <!-- doc-test: "
