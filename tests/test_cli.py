@@ -319,14 +319,15 @@ def test_score_error_is_one_red_line(env, monkeypatch):
 def test_demo_passes_options(env, monkeypatch):
     calls = []
 
-    def fake_run(output=None, models=None, quick=False):
-        calls.append((output, models, quick))
+    def fake_run(output=None, models=None, quick=False, benchmarks=None):
+        calls.append((output, models, quick, benchmarks))
 
     monkeypatch.setitem(sys.modules, "neuroalign.app.demo", types.SimpleNamespace(run=fake_run))
     assert run("demo", "--output", "out", "-m", "timm:a", "-m", "timm:b").exit_code == 0
     assert run("demo").exit_code == 0
-    assert run("demo", "--quick").exit_code == 0
-    assert calls == [("out", ["timm:a", "timm:b"], False), (None, None, False), (None, None, True)]
+    assert run("demo", "--quick", "-b", "A.*", "--benchmarks", "B").exit_code == 0
+    assert calls == [("out", ["timm:a", "timm:b"], False, None), (None, None, False, None),
+                     (None, None, True, ["A.*", "B"])]
 
 
 CHECK_IMPORTS = textwrap.dedent("""

@@ -813,11 +813,16 @@ def _print_score(model: str, benchmark: str, result: Any) -> None:
               "store, results and report (default: chosen by the demo).")
 @click.option("--models", "-m", multiple=True, help="Model id to include (repeatable).")
 @click.option("--quick", is_flag=True, help="Smallest configuration (for smoke tests).")
-def demo(output: str | None, models: tuple[str, ...], quick: bool) -> None:
+@click.option("--benchmarks", "-b", multiple=True, help="Benchmark id or fnmatch pattern "
+              "(repeatable; default: every installed benchmark but the adversarial ones). The "
+              "store then holds only the datasets these benchmarks read.")
+def demo(output: str | None, models: tuple[str, ...], quick: bool,
+         benchmarks: tuple[str, ...]) -> None:
     """Run the offline demo: build the synthetic store, score models, print a leaderboard."""
     from .demo import run
 
-    run(output=output, models=list(models) or None, quick=quick)
+    run(output=output, models=list(models) or None, quick=quick,
+        benchmarks=list(benchmarks) or None)
 
 
 @cli.command("new-plugin")

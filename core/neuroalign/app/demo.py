@@ -315,6 +315,7 @@ def run(
 
     if store is None:
         store = build_store(output / "store", scale=scale, seed=DEMO_SEED,
+                            datasets=_datasets_of(benchmarks),
                             log=lambda message: console.print(f"[dim]{_safe(message)}[/]"))
     store = Path(store).resolve()
     manifest = store / _MANIFEST
@@ -329,7 +330,7 @@ def run(
             console.print(f"[yellow]skipping {len(skipped)} installed benchmark(s) of kind "
                           f"{'/'.join(SLOW_KINDS)} ({_safe(', '.join(skipped))}): gradient "
                           "attacks on ImageNet-size models take tens of minutes per model on a "
-                          "CPU. Run them with neuroalign.app.demo.run(benchmarks=['*']) or "
+                          "CPU. Run them with neuroalign demo -b '*' or "
                           "neuroalign score.[/]")
     if not wanted:
         raise NeuroalignError("no benchmark to run: install a benchmark plugin (e.g. pip install "
@@ -389,6 +390,24 @@ def run(
         console.print(f"  [dim]# {comment}[/]")
         console.print(f"  {command}", markup=False, highlight=False, soft_wrap=True)
     return board
+
+
+def _datasets_of(patterns: Sequence[str] | None) -> list[str] | None:
+    """The dataset ids the benchmarks matching ``patterns`` read (their members' too), or None
+    (every dataset) when no patterns are given."""
+    import fnmatch
+
+    if patterns is None:
+        return None
+    from ..plugins.lookup import get_benchmark, get_registry, list_benchmarks
+    from ..scoring.engine import _declared_datasets
+
+    known = set(get_registry().ids("dataset"))
+    found: list[str] = []
+    for benchmark_id in list_benchmarks():
+        if any(fnmatch.fnmatchcase(benchmark_id, p) for p in patterns):
+            found += _declared_datasets(get_benchmark(benchmark_id), known, set())
+    return list(dict.fromkeys(found))
 
 
 def next_commands(output: str | os.PathLike[str], store: str | os.PathLike[str], model: str,
