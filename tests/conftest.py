@@ -27,3 +27,22 @@ def _isolated_neuroalign(tmp_path_factory, monkeypatch):
     use_plugin_manager(old)
     yield
     use_plugin_manager(old)
+
+
+def _installed_distributions() -> set[str]:
+    from importlib import metadata
+
+    return {f"{d.metadata['Name']}=={d.version}" for d in metadata.distributions()}
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _environment_unchanged():
+    """No test may install into (or remove from) the environment the suite runs in: a doc block
+    or a plugin test that runs `pip install` must target a folder or a fresh venv."""
+    before = _installed_distributions()
+    yield
+    after = _installed_distributions()
+    added, removed = sorted(after - before), sorted(before - after)
+    assert not added and not removed, (
+        f"the test run changed the installed distributions: added {added}, removed {removed}; "
+        "install into a --target folder or a fresh venv in tests")

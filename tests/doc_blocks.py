@@ -118,7 +118,11 @@ def blocks(paths: list[Path] | None = None) -> list[Block]:
         text = path.read_text(encoding="utf-8")
         for match in FENCE.finditer(text):
             before = text[:match.start()]
-            marker = MARKER.search(before[-400:])
+            above = "\n".join(before.split("\n")[-2:])  # the line above the fence, whole
+            marker = MARKER.search(above)
+            assert marker or "doc-test" not in above, (
+                f"{path}:{text.count(chr(10), 0, match.start()) + 1}: the line above the fence "
+                f"looks like a doc-test marker but does not parse: {above.strip()[:200]!r}")
             line = text.count("\n", 0, match.start()) + 1
             body = "\n".join(row[len(match["indent"]):] for row in match["body"].splitlines())
             block = Block(path, line, match["lang"], body + "\n", marker and marker["body"])

@@ -86,8 +86,15 @@ def cuda_devices() -> list[str]:
     return [str(i) for i in range(count)]
 
 
-def _worker_env() -> dict[str, str]:
-    return {k: v for k, v in os.environ.items() if k.startswith(ENV_PREFIX)}
+#: thread-pool variables a worker made here gets, set to its thread count (a client started with
+#: ``OMP_NUM_THREADS=2`` must not give each 1-thread worker 2 BLAS/OpenMP threads)
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
+
+
+def _worker_env(threads_per_worker: int = 1) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k.startswith(ENV_PREFIX)}
+    env.update({name: str(int(threads_per_worker)) for name in THREAD_VARIABLES})
+    return env
 
 
 def gpu_cluster_spec(devices: Sequence[str], *, threads_per_worker: int = 1,
@@ -95,7 +102,7 @@ def gpu_cluster_spec(devices: Sequence[str], *, threads_per_worker: int = 1,
     """Keyword arguments of a ``distributed.SpecCluster`` with one worker per CUDA device:
     each pinned to its device through ``CUDA_VISIBLE_DEVICES`` and declaring ``GPU=1``."""
     distributed = _import_distributed()
-    env = _worker_env()
+    env = _worker_env(threads_per_worker)
     workers = {
         f"gpu-{device}": {"cls": distributed.Nanny, "options": {
             "nthreads": int(threads_per_worker), "host": "127.0.0.1",
@@ -133,7 +140,8 @@ def make_cluster(*, workers: int | None, threads_per_worker: int,
         return distributed.LocalCluster(
             n_workers=count, threads_per_worker=int(threads_per_worker), processes=True,
             host="127.0.0.1", dashboard_address=None, silence_logs=logging.ERROR,
-            resources=dict(resources) if resources else None, env=_worker_env(),
+            resources=dict(resources) if resources else None,
+            env=_worker_env(threads_per_worker),
         )
 
 

@@ -42,7 +42,8 @@ def test_specs_say_lower_is_better_and_match_the_report_figure():
 
 
 def test_aggregators_rank_lower_sensitivity_first():
-    from neuroalign.scoring.aggregate import MeanAggregator, MeanRankAggregator, ZMeanAggregator
+    from neuroalign.scoring.aggregate import MeanAggregator
+    from neuroalign.scoring.standardised import MeanRankAggregator, ZMeanAggregator
 
     table = pd.DataFrame({"NSD.FFA-ols": [0.5, 0.5, 0.5],
                           "NSD.FFA-fgsm_sensitivity": [3.0, 1.0, 2.0]},
