@@ -99,3 +99,60 @@ def test_demo_ranks_the_groundtruth_first(tmp_path_factory, tmp_path):
                 benchmarks=["MajajHong2015.IT-pls"], store=store, console=Console(record=True))
     assert again.values.iloc[0, 0] == board.values.loc["synthetic:groundtruth",
                                                        "MajajHong2015.IT-pls"]
+
+
+#: what the demo's leaderboard must show (issue 22): V1, V2, V4, IT, behavior and the composite
+HIERARCHY_BENCHMARKS = ["FreemanZiemba2013.V1-pls", "FreemanZiemba2013.V2-pls",
+                        "MajajHong2015.V4-pls", "MajajHong2015.IT-pls", "Rajalingham2018-i2n",
+                        "BrainScore2022.neural-behavioral"]
+HIERARCHY_DATASETS = [*MAJAJ, "FreemanZiemba2013.public", "FreemanZiemba2013.private",
+                      "Rajalingham2018.public", "Rajalingham2018.private"]
+
+
+@pytest.mark.slow
+def test_demo_leaderboard_shows_every_region_the_composite_and_the_rho_hierarchy(
+        tmp_path_factory, tmp_path):
+    """The demo at the quick scale: V1, V2, V4, IT, behavior, paper 000's composite and the
+    rho-hierarchy column, all from one store (one data source, so one leaderboard row)."""
+    from rich.console import Console
+
+    from neuroalign.app.demo import QUICK_SCALE
+    from neuroalign.scoring.aggregate import region_means
+    from neuroalign.scoring.stats import rho_hierarchy
+
+    base = tmp_path_factory.getbasetemp()
+    with mock.patch.dict(os.environ, {"NEUROALIGN_HOME": str(base / "store-home")}):
+        store = build_store(base / "hierarchy-store", scale=QUICK_SCALE,
+                            datasets=HIERARCHY_DATASETS)
+    console = Console(record=True, width=400)
+    board = run(output=tmp_path / "demo", models=["synthetic:groundtruth"],
+                benchmarks=HIERARCHY_BENCHMARKS, store=store, console=console)
+    assert sorted(board.values.columns) == sorted(HIERARCHY_BENCHMARKS)
+    row = board.values.loc["synthetic:groundtruth"]
+    assert row.notna().all(), row
+    # the composite is paper 000's five-part mean: V1, V2, V4, IT (one benchmark each), behavior
+    parts = row.drop("BrainScore2022.neural-behavioral")
+    assert row["BrainScore2022.neural-behavioral"] == pytest.approx(parts.mean(), abs=1e-9)
+    # the rho-hierarchy: Spearman of the V1..IT region means with depth
+    regions = region_means(board.values)
+    assert set(regions.columns) >= {"V1", "V2", "V4", "IT"}
+    assert board.rho_hierarchy is not None
+    rho = board.rho_hierarchy["synthetic:groundtruth"]
+    assert rho == pytest.approx(float(rho_hierarchy(regions).iloc[0]))
+    assert -1.0 <= rho <= 1.0
+    text = console.export_text()
+    header = next(line for line in text.splitlines() if "ρ-hierarchy" in line and "#" in line)
+    for column in ("ρ-hierarchy", *HIERARCHY_BENCHMARKS):
+        assert column in header, (column, header)
+    assert f"{rho:+.2f}" in text
+    assert "ρ-hierarchy: Spearman r of the V1, V2, V4, IT region means" in text
+    # the installed demo prints dozens of benchmarks: in a narrow console the leaderboard turns
+    # to one row per benchmark, so every score and the rho-hierarchy stay readable
+    from neuroalign.app.report import print_leaderboard
+
+    narrow = Console(record=True, width=70)
+    print_leaderboard(board, narrow)
+    rows = {line.split()[0]: line for line in narrow.export_text().splitlines() if line.strip()}
+    assert f"{rho:+.2f}" in rows["ρ-hierarchy"]
+    for benchmark in HIERARCHY_BENCHMARKS:
+        assert f"{board.values.at['synthetic:groundtruth', benchmark]:.3f}" in rows[benchmark]

@@ -135,6 +135,23 @@ def test_rich_table(capsys):
     assert out.index("timm:good") < out.index("timm:mid")
 
 
+def test_a_table_too_wide_for_the_console_is_printed_one_row_per_benchmark(capsys):
+    from rich.console import Console
+
+    board = leaderboard(tidy())
+    print_leaderboard(board, Console(width=200, force_terminal=False))
+    wide = capsys.readouterr().out
+    print_leaderboard(board, Console(width=60, force_terminal=False))
+    narrow = capsys.readouterr().out
+    assert wide != narrow
+    rows = {line.split()[0]: line for line in narrow.splitlines() if line.strip()}
+    for benchmark in board.benchmarks:  # every benchmark is a row with every model's cell
+        assert benchmark in rows
+    assert "0.700 ±0.020" in narrow and "(layer4)" in narrow
+    assert narrow.index("#1 timm:good") < narrow.index("#2 timm:mid")
+    assert "chosen layer in brackets" in narrow
+
+
 def test_html_report_is_self_contained(tmp_path):
     path = write_html(leaderboard(tidy()), tmp_path / "out" / "report.html", title="Demo")
     text = path.read_text()

@@ -21,6 +21,9 @@ def test_benchmark_specs_match_brainscore():
         assert spec.parameters["selection_dataset"] == "MajajHong2015.public"
         assert spec.parameters["aggregate"] is False  # not part of region means
         assert spec.ceiling == "internal_consistency" and spec.visual_degrees == 8.0
+        # version 2: the parity defaults changed the scores of version 1
+        assert spec.version == 2 and spec.parameters["reported_features"] == "full"
+        assert spec.parameters["preprocessing"] == "brainscore" and spec.parameters["clip"] is False
     assert public["MajajHong2015public.V4-pls"].region == "V4"
     for spec in specs.values():
         assert spec.version == 2 and spec.visual_degrees == 8.0 and spec.number_of_trials == 50

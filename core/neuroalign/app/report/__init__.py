@@ -22,10 +22,11 @@ from pathlib import Path
 
 from .build import Report, build_report
 from .page import write_report
-from .leaderboard import Leaderboard, leaderboard, print_leaderboard, render_table
+from .leaderboard import (Leaderboard, leaderboard, print_leaderboard, render_by_benchmark,
+                          render_table)
 
 __all__ = ["Leaderboard", "Report", "build_report", "leaderboard", "print_leaderboard",
-           "render_html", "render_table", "write_html", "write_report"]
+           "render_by_benchmark", "render_html", "render_table", "write_html", "write_report"]
 
 
 def _board_report(board: Leaderboard) -> Report:

@@ -21,7 +21,8 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from ...scoring.results import ResultsDatabase
 
-__all__ = ["Leaderboard", "leaderboard", "print_leaderboard", "render_table"]
+__all__ = ["Leaderboard", "leaderboard", "print_leaderboard", "render_table",
+           "render_by_benchmark"]
 
 
 @dataclass
@@ -291,8 +292,62 @@ def render_table(board: Leaderboard, *, title: str | None = "Leaderboard",
     return table
 
 
+def render_by_benchmark(board: Leaderboard, *, title: str | None = "Leaderboard",
+                        show_layers: bool = True) -> Table:
+    """The leaderboard transposed: one row per benchmark (the aggregate and the rho-hierarchy
+    first), one column per model (best first). For many benchmarks and few models, where the
+    model x benchmark table of :func:`render_table` does not fit the console."""
+    from rich.table import Table
+    from rich.text import Text
+
+    from ..text import plain
+
+    table = Table(title=title, title_justify="left", header_style="bold", show_edge=False)
+    table.add_column("benchmark", no_wrap=True)
+    models = list(board.values.index)
+    for rank, model in enumerate(models, start=1):
+        table.add_column(Text(f"#{rank} {plain(model)}"), justify="right", overflow="fold")
+    if board.identity is not None:
+        for key in ("weights", "data"):
+            table.add_row(key, *[Text(plain(board._identity(m).get(key, ""))) for m in models])
+    if board.aggregate is not None:
+        cells = []
+        for model in models:
+            value = board.aggregate.get(model)
+            cells.append("" if value is None or math.isnan(value) else f"{value:.3f}")
+        table.add_row(Text(plain(board.aggregator or "aggregate"), style="bold"), *cells,
+                      style="bold")
+    if board.rho_hierarchy is not None:
+        cells = []
+        for model in models:
+            rho = board.rho_hierarchy.get(model)
+            cells.append("" if rho is None or math.isnan(rho) else f"{rho:+.2f}")
+        table.add_row("ρ-hierarchy", *cells)
+    for bench in board.benchmarks:
+        lower = not board.directions.get(bench, True)
+        cells = []
+        for model in models:
+            text = Text(_cell(board.values.at[model, bench], board.errors.at[model, bench]))
+            layer = board.layers.at[model, bench]
+            if show_layers and text.plain and layer:
+                text.append(f" ({plain(layer)})", style="dim")
+            cells.append(text)
+        table.add_row(Text(plain(bench) + (" (lower is better)" if lower else "")), *cells)
+    return table
+
+
+def _fits(board: Leaderboard, width: int) -> bool:
+    """Whether the model x benchmark table fits ``width`` columns with readable cells (about
+    14 characters per score column, the widest model name, rank, aggregate and rho)."""
+    columns = len(board.benchmarks) + (board.aggregate is not None) + (
+        board.rho_hierarchy is not None)
+    name = max((len(str(m)) for m in board.values.index), default=10)
+    return 6 + name + 14 * columns <= width
+
+
 def print_leaderboard(board: Leaderboard, console: Console | None = None) -> None:
-    """Print :func:`render_table` to ``console`` (default: a new stdout console)."""
+    """Print :func:`render_table` to ``console`` (default: a new stdout console), or
+    :func:`render_by_benchmark` (one row per benchmark) when the table would not fit its width."""
     from rich.console import Console
     from rich.text import Text
 
@@ -302,11 +357,16 @@ def print_leaderboard(board: Leaderboard, console: Console | None = None) -> Non
     if board.values.empty:
         console.print("no results to show (score something with: neuroalign score MODEL BENCHMARK)")
         return
-    console.print(render_table(board))
+    if _fits(board, console.width):
+        console.print(render_table(board))
+    else:
+        console.print(render_by_benchmark(board))
     if board.aggregator:
         direction = "higher" if board.higher_is_better else "lower"
         console.print(Text(f"aggregate: {plain(board.aggregator)} ({direction} is better); "
-                           "cells: ceiled score ± error, chosen layer below", style="dim"))
+                           "cells: ceiled score ± error, chosen layer "
+                           f"{'below' if _fits(board, console.width) else 'in brackets'}",
+                           style="dim"))
     if board.rho_hierarchy is not None:
         console.print(Text("ρ-hierarchy: Spearman r of the V1, V2, V4, IT region means with "
                            "depth 1..4 (paper 000)", style="dim"))

@@ -52,7 +52,9 @@ def benchmark_specs() -> list[BenchmarkSpec]:
         specs.append(BenchmarkSpec(
             id=f"MajajHong2015public.{region}-pls",
             factory="neuroalign_majaj2015.benchmarks:MajajHong2015Benchmark",
-            version=1,
+            # 2: Brain-Score parity defaults (full-activation reported score, Resize((s, s)),
+            # no clipping); 1 = PCA on the reported score, timm crop, clipped
+            version=2,
             dataset="MajajHong2015.public",
             metric="pls",
             ceiling="internal_consistency",
@@ -71,7 +73,8 @@ def benchmark_specs() -> list[BenchmarkSpec]:
                         "ceiled by split-half internal consistency (explained variance); not "
                         "part of region means.",
             parameters={"selection_dataset": "MajajHong2015.public",
-                        "ceiling_mode": "explained_variance", "reduction": "pca",
+                        "ceiling_mode": "explained_variance", "clip": False, "reduction": "pca",
+                        "reported_features": "full", "preprocessing": "brainscore",
                         "aggregate": False},
         ))
     return specs
