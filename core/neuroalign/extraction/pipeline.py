@@ -109,13 +109,16 @@ def choose_layout(module: Any, device: Any, layout: str = "auto") -> str:
 def to_layout(module: Any, layout: str) -> None:
     """Put the 4-D weights of ``module`` in ``layout`` (in place; values unchanged).
 
-    Channels-last weights and inputs let oneDNN skip per-call reorders. Parameters keep their
+    Channels-last weights and inputs let oneDNN skip per-call reorders; ``"contiguous"`` puts
+    them back, so a forward pass in that layout is the standard one. Parameters keep their
     values and the weights hash (computed on contiguous copies) is unchanged.
     """
     import torch
 
-    if layout == "channels_last":
-        module.to(memory_format=torch.channels_last)
+    fmt = torch.channels_last if layout == "channels_last" else torch.contiguous_format
+    if any(p.ndim == 4 and not p.is_contiguous(memory_format=fmt)
+           for p in module.parameters()):
+        module.to(memory_format=fmt)
 
 
 def amp_context(amp: str | None, device: Any):
