@@ -170,8 +170,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--worker-ours", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker_ours:
-        import xarray  # noqa: F401 - imports are excluded from the timing, as for Brain-Score
         import neuroalign_neural  # noqa: F401
+        import xarray  # noqa: F401 - imports are excluded from the timing, as for Brain-Score
 
         inputs = dict(np.load(args.worker_ours[0]))
         Path(args.worker_ours[1]).write_text(json.dumps(run_ours(inputs)))

@@ -10,8 +10,9 @@ import pytest
 torch = pytest.importorskip("torch")
 nn = torch.nn
 
-import neuroalign
 import importlib
+
+import neuroalign
 
 extract_module = importlib.import_module("neuroalign.extraction.extract")
 from neuroalign.extraction.extract import ExtractionError, split_layers
@@ -195,8 +196,6 @@ def test_batch_size_follows_the_available_memory():
     assert auto_batch_size(1000, "cpu", available=40_000) == 10  # a quarter of 40 kB at 1 kB
     assert auto_batch_size(1000, "cpu", available=10**12) == MAX_BATCH["cpu"]
     assert auto_batch_size(10**9, "cpu", available=10**6) == 1
-    per_image = per_image_bytes(Net(), lambda: Net()(torch.zeros(1, 3, 16, 16)))
-    assert per_image == 0 or per_image > 0  # counted by hooks of the probe's own module
     module = Net()
     counted = per_image_bytes(module, lambda: module(torch.zeros(1, 3, 16, 16)))
     # leaf outputs: conv1 8x16x16, relu (in place, same size), conv2 6x8x8, pool 6x2x2, fc 5

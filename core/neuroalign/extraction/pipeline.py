@@ -30,10 +30,7 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any, Literal
-
-if TYPE_CHECKING:  # pragma: no cover
-    import torch
+from typing import Any, Literal
 
 __all__ = ["AMP_DTYPES", "LAYOUTS", "TIMINGS", "Prefetcher", "Timings", "amp_context",
            "auto_batch_size", "available_memory", "choose_layout", "to_layout"]
