@@ -265,3 +265,16 @@ def test_a_model_that_rejects_channels_last_names_the_fix():
         model.activations(stimuli(), ["conv2"], reduction=None, cache=False)
     model.layout = "contiguous"
     assert model.activations(stimuli(), ["conv2"], reduction=None, cache=False).shape[0] == 9
+
+
+def test_cpu_sparse_projection_equals_torch_sparse_mm():
+    from neuroalign.extraction.reduction import _project, sparse_projection
+
+    matrix = sparse_projection(5000, 300, 3)
+    x = torch.randn(6, 5000)
+    expected = torch.sparse.mm(matrix, x.T).T
+    with torch.inference_mode():
+        first, again = _project(matrix, x), _project(matrix, x)  # again: the cached transpose
+    assert first.dtype == torch.float32 and first.shape == (6, 300)
+    np.testing.assert_allclose(first.numpy(), expected.numpy(), rtol=1e-6, atol=1e-6)
+    np.testing.assert_array_equal(first.numpy(), again.numpy())
