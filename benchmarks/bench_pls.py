@@ -13,8 +13,15 @@ Usage::
     .venv/bin/python benchmarks/bench_pls.py                      # ours only (or in-process)
     .venv/bin/python benchmarks/bench_pls.py --brainscore-python /tmp/bsvenv/bin/python
     .venv/bin/python benchmarks/bench_pls.py --stimuli 640 --features 1000   # smaller
+    # first call of each side in a fresh process (imports excluded on both sides), several
+    # sizes, runs interleaved (Brain-Score, ours, ours, Brain-Score, ...):
+    .venv/bin/python benchmarks/bench_pls.py --fresh --runs 3 \
+        --sizes 640x1000x88,1280x2000x120,2560x4000x168 \
+        --brainscore-python /tmp/bsvenv/bin/python
 
 Prints both times, the speed-up and the difference of score, error and per-split values.
+With ``--fresh`` each timing is the first metric call of a new process: what a fresh
+``neuroalign score`` pays (lazy imports inside the call, BLAS thread-pool start, warm-up).
 """
 
 from __future__ import annotations
@@ -104,6 +111,47 @@ def run_brainscore_elsewhere(python: str, inputs: dict) -> dict:
         return json.loads(result.read_text())
 
 
+def run_fresh(python: str, side: str, inputs_path: str) -> dict:
+    """One side's first call in a new process (``python this_file --worker-<side>``)."""
+    with tempfile.TemporaryDirectory() as folder:
+        result = Path(folder) / "result.json"
+        flag = "--worker" if side == "brainscore" else "--worker-ours"
+        subprocess.run([python, __file__, flag, inputs_path, str(result)], check=True,
+                       stderr=subprocess.DEVNULL)
+        return json.loads(result.read_text())
+
+
+def fresh_comparison(args: argparse.Namespace) -> None:
+    """First calls in fresh processes, sizes x runs, the two sides interleaved."""
+    import statistics
+
+    sizes = [tuple(int(v) for v in size.split("x")) for size in args.sizes.split(",")]
+    rows: dict[tuple, list[tuple[float, float]]] = {size: [] for size in sizes}
+    with tempfile.TemporaryDirectory() as folder:
+        for run in range(args.runs):
+            for size in sizes:
+                if run >= (args.runs if size[0] < 2560 else args.large_runs):
+                    continue
+                path = str(Path(folder) / f"{'x'.join(map(str, size))}.npz")
+                if not Path(path).exists():
+                    np.savez(path, **make_inputs(*size))
+                order = ["brainscore", "ours"] if run % 2 == 0 else ["ours", "brainscore"]
+                got = {side: run_fresh(args.brainscore_python if side == "brainscore"
+                                       else sys.executable, side, path) for side in order}
+                theirs, ours = got["brainscore"], got["ours"]
+                rows[size].append((theirs["seconds"], ours["seconds"]))
+                print(f"run {run} {size[0]:5d} x {size[1]:5d} x {size[2]:3d}: brainscore "
+                      f"{theirs['seconds']:7.2f} s  ours {ours['seconds']:6.3f} s  ratio "
+                      f"{theirs['seconds'] / ours['seconds']:6.1f}x  |score diff| "
+                      f"{abs(theirs['value'] - ours['value']):.1e}  load "
+                      f"{os.getloadavg()[0]:.1f}", flush=True)
+    for size, pairs in rows.items():
+        if pairs:
+            ratios = [a / b for a, b in pairs]
+            print(f"{size}: speed-up min {min(ratios):.1f}x median "
+                  f"{statistics.median(ratios):.1f}x over {len(pairs)} interleaved runs")
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--stimuli", type=int, default=2560)
@@ -111,8 +159,28 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--neuroids", type=int, default=168)
     parser.add_argument("--repeat", type=int, default=3, help="runs of ours; the best is reported")
     parser.add_argument("--brainscore-python", help="python of an environment with brainscore")
+    parser.add_argument("--fresh", action="store_true",
+                        help="time first calls in fresh processes (needs --brainscore-python)")
+    parser.add_argument("--sizes", default="640x1000x88,1280x2000x120,2560x4000x168",
+                        help="with --fresh: stimuli x features x neuroids, comma-separated")
+    parser.add_argument("--runs", type=int, default=3, help="with --fresh: runs per size")
+    parser.add_argument("--large-runs", type=int, default=1,
+                        help="with --fresh: runs at sizes of 2,560 stimuli or more (slow)")
     parser.add_argument("--worker", nargs=2, metavar=("INPUTS", "RESULT"), help=argparse.SUPPRESS)
+    parser.add_argument("--worker-ours", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.worker_ours:
+        import neuroalign_neural  # noqa: F401
+        import xarray  # noqa: F401 - imports are excluded from the timing, as for Brain-Score
+
+        inputs = dict(np.load(args.worker_ours[0]))
+        Path(args.worker_ours[1]).write_text(json.dumps(run_ours(inputs)))
+        return
+    if args.fresh:
+        if not args.brainscore_python:
+            parser.error("--fresh needs --brainscore-python")
+        fresh_comparison(args)
+        return
     if args.worker:
         inputs = dict(np.load(args.worker[0]))
         Path(args.worker[1]).write_text(json.dumps(run_brainscore(inputs)))

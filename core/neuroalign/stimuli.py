@@ -504,7 +504,7 @@ def place(
     preprocessing: Preprocessing,
     device: Any = "cpu",
 ) -> torch.Tensor:
-    """uint8 images ``(n, y, x, c)`` -> normalised model input ``(n, 3, size, size)``.
+    """uint8 images ``(n, y, x, c)`` (array or tensor) -> normalised input ``(n, 3, size, size)``.
 
     1. Placement (Brain-Score's rule): the images span ``image_degrees``, the model sees
        ``model_degrees``. If the model sees more, the image is centred on a gray (128) canvas
@@ -519,7 +519,9 @@ def place(
     import torch
     import torch.nn.functional as F
 
-    x = torch.from_numpy(np.ascontiguousarray(images)).to(device, non_blocking=True)
+    # a uint8 tensor is taken as is (pinned memory: the copy to a GPU is then non-blocking)
+    x = images if torch.is_tensor(images) else torch.from_numpy(np.ascontiguousarray(images))
+    x = x.to(device, non_blocking=True)
     x = x.permute(0, 3, 1, 2)
     if x.shape[1] == 1:
         x = x.expand(-1, 3, -1, -1)

@@ -17,6 +17,7 @@ import hashlib
 import json
 import math
 import re
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -35,6 +36,7 @@ from .reduction import (
     reference_images,
 )
 from ..stimuli import GRAY, place
+from .pipeline import TIMINGS, auto_batch_size, choose_layout, per_image_bytes, to_layout
 
 if TYPE_CHECKING:  # pragma: no cover
     import torch
@@ -157,6 +159,7 @@ class _Pass:
             by_module.setdefault(id(modules[layer]), []).append(layer)
         self._targets = [(modules[names[0]], names) for names in by_module.values()]
         self._handles: list[Any] = []
+        self.hook_seconds = 0.0
 
     def __enter__(self) -> _Pass:  # noqa: PYI034
         for target, names in self._targets:
@@ -171,6 +174,7 @@ class _Pass:
         import torch
 
         def hook(_module: Any, _inputs: Any, output: Any) -> None:
+            began = time.perf_counter()
             tensor = output[0] if isinstance(output, (tuple, list)) and output else output
             if not torch.is_tensor(tensor):
                 raise ExtractionError(
@@ -191,6 +195,7 @@ class _Pass:
             for name in names:
                 self.shapes[name] = tuple(tensor.shape[1:])
                 self.sinks[name](flat, self.start)
+            self.hook_seconds += time.perf_counter() - began
 
         return hook
 
@@ -210,27 +215,41 @@ def _stream(
     progress: bool | None,
     label: str,
     outputs: Callable[[Any, int], None] | None = None,
+    layout: str = "contiguous",
+    amp: str | None = None,
+    prefetch: bool = True,
 ) -> dict[str, tuple[int, ...]]:
-    """Run ``module`` over ``n`` images in batches with hooks feeding ``sinks``."""
+    """Run ``module`` over ``n`` images in batches with hooks feeding ``sinks``.
+
+    The next batch is read and placed by a background thread while the current one runs
+    (:class:`~neuroalign.extraction.pipeline.Prefetcher`; ``prefetch=False``: inline), in
+    ``layout``, under ``amp`` autocast when set.
+    """
     import torch
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
     from ..progress import PlainProgress, progress_mode
+    from .pipeline import TIMINGS, Prefetcher, amp_context
 
     mode = progress_mode(progress)
     columns = ("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
                TimeRemainingColumn())
     hooks = _Pass(module, layers, sinks, ids)
     lines = PlainProgress(f"{label} ({n} images)", n) if mode == "lines" else None
+
+    def placed(pixels: Any) -> Any:
+        return place(pixels, image_degrees=image_degrees, model_degrees=model.visual_degrees,
+                     preprocessing=model.preprocessing, device=device)
+
+    batches = Prefetcher(n, batch_size, images, placed, device=device, layout=layout)
+    if not prefetch:
+        batches = _inline_batches(batches)
     with hooks, Progress(*columns, transient=True, disable=mode != "bar") as bar, \
-            torch.inference_mode():
+            torch.inference_mode(), amp_context(amp, device):
         task = bar.add_task(label, total=n)
-        for start in range(0, n, batch_size):
-            stop = min(n, start + batch_size)
-            x = place(images(start, stop), image_degrees=image_degrees,
-                      model_degrees=model.visual_degrees, preprocessing=model.preprocessing,
-                      device=device)
+        for start, stop, x in batches:
             hooks.start, hooks.stop = start, stop
+            hooked, began = hooks.hook_seconds, time.perf_counter()
             try:
                 result = module(x)
             except ExtractionError:
@@ -239,11 +258,17 @@ def _stream(
                 batch_ids = [ids(i) for i in range(start, stop)]
                 raise ExtractionError(
                     f"the forward pass of model {model.identifier!r} failed on stimuli "
-                    f"{_preview(batch_ids)} (input shape {tuple(x.shape)}): "
+                    f"{_preview(batch_ids)} (input shape {tuple(x.shape)}, layout {layout}): "
                     f"{type(error).__name__}: {error}. Check that the model accepts "
                     f"{model.preprocessing.input_size} px RGB input (preprocessing.input_size) "
                     "and runs on its own: module(torch.zeros(1, 3, size, size))"
+                    + ("; or pass layout='contiguous'" if layout == "channels_last" else "")
                 ) from error
+            if device.type == "cuda":
+                torch.cuda.synchronize(device)
+            hook_time = hooks.hook_seconds - hooked
+            TIMINGS.add("forward", time.perf_counter() - began - hook_time)
+            TIMINGS.add("hooks", hook_time)
             if outputs is not None:
                 outputs(result, start)
             bar.advance(task, stop - start)
@@ -252,6 +277,17 @@ def _stream(
     if lines is not None:
         lines.close()
     return hooks.shapes
+
+
+def _inline_batches(prefetcher: Any):
+    """The prefetcher's batches prepared in the calling thread (no overlap)."""
+    from .pipeline import TIMINGS
+
+    for start, stop in prefetcher.bounds:
+        began = time.perf_counter()
+        x = prefetcher._prepare(start, stop)
+        TIMINGS.add("input", time.perf_counter() - began)
+        yield start, stop, x
 
 
 # --------------------------------------------------------------------------- cache
@@ -267,9 +303,13 @@ def _model_dir(model: Model) -> Path:
     return cache_dir(KIND) / re.sub(r"[^\w.\-]+", "_", model.identifier)
 
 
-def _model_payload(model: Model) -> dict[str, Any]:
+def _model_payload(model: Model, layout: str = "contiguous",
+                   amp: str | None = None) -> dict[str, Any]:
+    """The model's part of every cache key: id, weights, preprocessing, and how the forward
+    pass ran (memory layout and autocast dtype change activations by rounding)."""
     payload = {"code": CODE_VERSION, "model": model.identifier, "weights": model.weights_hash(),
-               "preprocessing": model.preprocessing.model_dump(mode="json")}
+               "preprocessing": model.preprocessing.model_dump(mode="json"),
+               "layout": layout, "amp": amp}
     architecture = getattr(model, "architecture_hash", None)
     if architecture is not None:
         payload["architecture"] = architecture()
@@ -355,6 +395,31 @@ def _read_layer(path: Path, n: int) -> tuple[np.ndarray, tuple[int, ...], bool] 
 # --------------------------------------------------------------------------- extraction
 
 
+def _auto_batch(model: Model, module: Any, stimuli: StimulusSet, image_degrees: float,
+                device: Any, run: dict[str, Any], layers: Sequence[str] = ()) -> tuple[int, dict]:
+    """(automatic batch size, layer shapes) from a one-image probe pass over ``layers``."""
+    shapes: dict[str, tuple[int, ...]] = {}
+    ids = stimuli.ids
+
+    def probe() -> None:
+        shapes.update(_stream(model, module, 1, lambda a, b: stimuli.images(slice(a, b)),
+                              ids.__getitem__, layers=list(layers),
+                              sinks={layer: (lambda flat, start: None) for layer in layers},
+                              image_degrees=image_degrees, batch_size=1, device=device,
+                              progress=False, label="probe", prefetch=False, **run))
+
+    return auto_batch_size(per_image_bytes(module, probe), device), shapes
+
+
+def _candidate_layers(model: Model, module: Any) -> list[str]:
+    """The model's candidate and committed layers that exist in ``module`` (in order)."""
+    names = {name for name, _ in module.named_modules() if name}
+    spec = getattr(model, "spec", None)
+    layers = list(getattr(spec, "layers", ()) or ())
+    layers += [layer for _, layer in sorted((getattr(spec, "region_layers", {}) or {}).items())]
+    return [layer for layer in dict.fromkeys(layers) if layer in names]
+
+
 def _check_disjoint(stimuli: StimulusSet) -> None:
     clashing = [s for s in stimuli.ids if s.startswith(REFERENCE_PREFIX)]
     if clashing:
@@ -366,11 +431,24 @@ def _check_disjoint(stimuli: StimulusSet) -> None:
 
 
 def _make_reducers(model, module, plans, reduction, base, device, batch_size, cache, progress,
-                   folder=None):
-    """layer -> Reducer (or None for pass-through) for layers whose shapes are known."""
+                   folder=None, run=None, extra=None):
+    """layer -> Reducer (or None for pass-through) for layers whose shapes are known.
+
+    ``extra`` (layer -> width): other layers whose PCA reducers are fitted in the same reference
+    pass when one is needed anyway (and cached; they are not returned).
+    """
     reference = _reference_id(reduction, folder)
     reducers: dict[str, Reducer | None] = {}
     to_fit: dict[str, PCAFitter] = {}
+    rows = (len(folder.files) if folder is not None else reduction.reference_size) \
+        if reduction is not None and reduction.method == "pca" else 0
+    also: dict[str, PCAFitter] = {}
+    for layer, n_features in (extra or {}).items():
+        if layer in plans or n_features <= reduction.n_components:
+            continue
+        key = _reducer_key(base, layer, reduction, reference)
+        if not (_model_dir(model) / "reducers" / f"{key}.npz").exists():
+            also[layer] = PCAFitter(n_features, reduction, rows, device)
     for layer, n_features in plans.items():
         if reduction is None or n_features <= reduction.n_components:
             reducers[layer] = None
@@ -386,9 +464,9 @@ def _make_reducers(model, module, plans, reduction, base, device, batch_size, ca
                     continue
                 except Exception as error:  # noqa: BLE001 - any damage: discard, refit
                     _discard(path, "PCA reducer cache file", error)
-            rows = len(folder.files) if folder is not None else reduction.reference_size
             to_fit[layer] = PCAFitter(n_features, reduction, rows, device)
     if to_fit:
+        to_fit.update(also)
         size, seed = model.preprocessing.input_size, reduction.reference_seed
         if folder is not None:
             count, images = len(folder.files), (lambda a, b: folder.images(a, b, size))
@@ -400,9 +478,12 @@ def _make_reducers(model, module, plans, reduction, base, device, batch_size, ca
         _stream(model, module, count, images, name_of,
                 layers=list(to_fit), sinks={k: f.partial for k, f in to_fit.items()},
                 image_degrees=model.visual_degrees, batch_size=batch_size, device=device,
-                progress=progress, label=f"{model.identifier}: PCA reference")
+                progress=progress, label=f"{model.identifier}: PCA reference", **(run or {}))
         for layer, fitter in to_fit.items():
-            reducers[layer] = reducer = fitter.fit(device)
+            with TIMINGS.time("pca_fit"):
+                reducer = fitter.fit(device)
+            if layer in plans:
+                reducers[layer] = reducer
             if cache:
                 key = _reducer_key(base, layer, reduction, reference)
                 path = _model_dir(model) / "reducers" / f"{key}.npz"
@@ -419,10 +500,12 @@ def extract(
     *,
     visual_degrees: float | None = None,
     reduction: str | Reduction | None = "pca",
-    batch_size: int = 64,
+    batch_size: int | None = None,
     device: Any = None,
     cache: bool = True,
     progress: bool | None = None,
+    layout: str = "auto",
+    amp: str | None = None,
 ) -> xr.DataArray:
     """Activations ``presentation x neuroid`` of ``layers`` of ``model`` for every stimulus.
 
@@ -438,15 +521,26 @@ def extract(
         Streaming reduction of layers wider than ``n_components`` (default 1,000); ``"gram"``:
         the full activations as an exact, memory-bounded Gram embedding
         (:func:`neuroalign.extraction.gram.extract_gram`).
-    batch_size : int
-        Stimuli per forward pass.
+    batch_size : int, optional
+        Stimuli per forward pass; default: from the memory available on the device
+        (:func:`~neuroalign.extraction.pipeline.auto_batch_size`).
     device : str or torch.device, optional
         Default CUDA when available, else CPU.
     cache : bool
-        Read and write the per-layer activation cache (and the fitted PCA reducers).
+        Read and write the per-layer activation cache (and the fitted PCA reducers). With the
+        cache on, a PCA reference pass fits the reducers of *every* candidate layer of the
+        model (``model.layers`` and its region commitments) at once, so later calls for other
+        layers or benchmarks never run the reference images through the network again.
     progress : bool, optional
         Progress report (:func:`neuroalign.progress.progress_mode`): a bar on a terminal,
         plain lines every 10 s otherwise; False: none.
+    layout : {"auto", "channels_last", "contiguous"}
+        Memory layout of the forward pass (:func:`~neuroalign.extraction.pipeline.choose_layout`:
+        channels-last for convolutional networks on CPU). Activations differ between layouts by
+        float rounding only; the layout is part of the cache key.
+    amp : {None, "bfloat16", "float16"}
+        Run the forward pass under ``torch.autocast`` in that dtype. Faster on GPUs but it
+        changes activations beyond rounding (and hence scores): opt-in, part of the cache key.
 
     Returns
     -------
@@ -466,12 +560,14 @@ def extract(
                          "Model.activations dispatches to it")
     if reduction is not None and reduction.method == "pca":
         _check_disjoint(stimuli)
-    if int(batch_size) < 1:
+    if batch_size is not None and int(batch_size) < 1:
         raise ExtractionError(f"batch_size={batch_size!r} must be a positive integer")
     image_degrees = float(visual_degrees or stimuli.degrees)
     device = resolve_device(device)
     n = len(stimuli)
-    base = _model_payload(model)
+    layout = choose_layout(module, device, layout)
+    base = _model_payload(model, layout, amp)
+    run = {"layout": layout, "amp": amp}
     folder = None
     if reduction is not None and reduction.method == "pca":
         from .reference import resolve_reference
@@ -481,7 +577,8 @@ def extract(
     keys = {layer: _layer_key(base, stimuli, image_degrees, model.visual_degrees, layer,
                               reduction, reference) for layer in names}
     paths = {layer: _model_dir(model) / f"{keys[layer]}.npz" for layer in names}
-    found = {layer: _read_layer(paths[layer], n) for layer in names} if cache else {}
+    with TIMINGS.time("io"):
+        found = {layer: _read_layer(paths[layer], n) for layer in names} if cache else {}
     cached = {layer: entry for layer, entry in found.items() if entry is not None}
     missing = [layer for layer in names if layer not in cached]
 
@@ -490,17 +587,34 @@ def extract(
     was_training = module.training
     if missing:
         module.to(device).eval()
+        to_layout(module, layout)
     try:
-        if missing:  # probe one stimulus for the output shapes
+        if missing:  # probe one stimulus for the output shapes (and the per-image memory)
             ids = stimuli.ids
-            shapes = _stream(model, module, 1, lambda a, b: stimuli.images(slice(a, b)),
-                             ids.__getitem__, layers=missing,
-                             sinks={layer: (lambda flat, start: None) for layer in missing},
-                             image_degrees=image_degrees, batch_size=1, device=device,
-                             progress=False, label="probe")
-            widths = {layer: math.prod(shapes[layer]) for layer in missing}
-            reducers = _make_reducers(model, module, widths, reduction, base, device,
-                                      batch_size, cache, progress, folder)
+            # with the cache on, PCA reducers of every candidate layer are fitted in one pass
+            extra = ([layer for layer in _candidate_layers(model, module) if layer not in missing]
+                     if cache and reduction is not None and reduction.method == "pca" else [])
+            probed = missing + extra
+            per_image = [0]
+
+            def probe() -> None:
+                shapes.update(_stream(
+                    model, module, 1, lambda a, b: stimuli.images(slice(a, b)),
+                    ids.__getitem__, layers=probed,
+                    sinks={layer: (lambda flat, start: None) for layer in probed},
+                    image_degrees=image_degrees, batch_size=1, device=device,
+                    progress=False, label="probe", prefetch=False, **run))
+
+            if batch_size is None:
+                per_image[0] = per_image_bytes(module, probe)
+                batch_size = auto_batch_size(per_image[0], device)
+            else:
+                probe()
+            widths = {layer: math.prod(shapes[layer]) for layer in probed}
+            reducers = _make_reducers(
+                model, module, {layer: widths[layer] for layer in missing}, reduction, base,
+                device, int(batch_size), cache, progress, folder, run,
+                extra={layer: widths[layer] for layer in extra})
         out_width = {layer: entry[0].shape[1] for layer, entry in cached.items()}
         for layer in missing:
             reducer = reducers[layer]
@@ -528,7 +642,7 @@ def extract(
                     ids.__getitem__, layers=missing,
                     sinks={layer: sink(layer) for layer in missing},
                     image_degrees=image_degrees, batch_size=int(batch_size), device=device,
-                    progress=progress, label=f"{model.identifier}: {stimuli.identifier}")
+                    progress=progress, label=f"{model.identifier}: {stimuli.identifier}", **run)
     finally:
         module.train(was_training)
 
@@ -536,7 +650,8 @@ def extract(
     for layer in missing:
         info[layer] = (shapes[layer], reducers[layer] is not None)
         if cache:
-            _write_entry(paths[layer], f"{model.identifier} {layer} on {stimuli.identifier} "
+            with TIMINGS.time("io"):
+                _write_entry(paths[layer], f"{model.identifier} {layer} on {stimuli.identifier} "
                          f"({n} stimuli, {reduction.method if reduction else 'raw'})",
                          keys[layer], _save_npz(
                              data=column[layer],
@@ -554,7 +669,7 @@ def extract(
         data, dims=("presentation", "neuroid"), coords={**presentation, **neuroid},
         attrs={"model": model.identifier, "weights_sha256": base["weights"],
                "stimuli": stimuli.identifier, "stimuli_sha256": stimuli.sha256,
-               "visual_degrees": image_degrees,
+               "visual_degrees": image_degrees, "layout": layout, "amp": str(amp),
                "reduction": json.dumps(reduction.model_dump() if reduction else None),
                "pca_reference": _reference_attrs(reduction, folder),
                "cached_layers": [layer for layer in names if layer in cached_info]},
@@ -579,11 +694,17 @@ def logits(
     stimuli: StimulusSet,
     *,
     visual_degrees: float | None = None,
-    batch_size: int = 64,
+    batch_size: int | None = None,
     device: Any = None,
     progress: bool | None = None,
+    layout: str = "auto",
+    amp: str | None = None,
 ) -> xr.DataArray:
-    """The module's output ``presentation x choice`` for every stimulus (not cached)."""
+    """The module's output ``presentation x choice`` for every stimulus (not cached).
+
+    ``batch_size`` (default: from the available memory), ``layout`` and ``amp`` as for
+    :func:`extract`.
+    """
     import torch
     import xarray as xr
 
@@ -602,12 +723,18 @@ def logits(
 
     was_training = module.training
     module.to(device).eval()
+    layout = choose_layout(module, device, layout)
+    to_layout(module, layout)
+    run = {"layout": layout, "amp": amp}
     ids = stimuli.ids
+    image_degrees = float(visual_degrees or stimuli.degrees)
     try:
+        if batch_size is None:
+            batch_size, _ = _auto_batch(model, module, stimuli, image_degrees, device, run)
         _stream(model, module, n, lambda a, b: stimuli.images(slice(a, b)), ids.__getitem__,
-                layers=[], sinks={}, image_degrees=float(visual_degrees or stimuli.degrees),
+                layers=[], sinks={}, image_degrees=image_degrees,
                 batch_size=int(batch_size), device=device, progress=progress,
-                label=f"{model.identifier}: logits", outputs=collect)
+                label=f"{model.identifier}: logits", outputs=collect, **run)
     finally:
         module.train(was_training)
     values = np.concatenate(chunks)

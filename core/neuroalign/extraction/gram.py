@@ -146,11 +146,13 @@ def extract_gram(
     layers: Sequence[str],
     *,
     visual_degrees: float | None = None,
-    batch_size: int = 64,
+    batch_size: int | None = None,
     device: Any = None,
     cache: bool = True,
     progress: bool | None = None,
     block_bytes: int = BLOCK_BYTES,
+    layout: str = "auto",
+    amp: str | None = None,
     scratch: str | os.PathLike[str] | None = None,
 ) -> xr.DataArray:
     """Exact isometric embedding of the full activations of ``layers`` (``reduction="gram"``).
@@ -159,12 +161,15 @@ def extract_gram(
     inner products as the full layer's rows (see the module docstring); ``neuroid`` coords as
     for reduced layers (``component`` numbers the columns). Rotation-invariant metrics (PLS,
     ridge) give the full-activation score on it. Scratch files go to ``scratch`` (default:
-    ``$NEUROALIGN_HOME/cache/scratch``) and are removed when done.
+    ``$NEUROALIGN_HOME/cache/scratch``) and are removed when done. ``batch_size`` (default:
+    from the available memory), ``layout`` and ``amp`` as for
+    :func:`~neuroalign.extraction.extract.extract`.
     """
     import xarray as xr
 
     from ..store.assets import cache_dir
     from .extract import (
+        _auto_batch,
         _layer_key,
         _model_dir,
         _model_payload,
@@ -176,6 +181,7 @@ def extract_gram(
         check_layers,
         resolve_device,
     )
+    from .pipeline import TIMINGS, choose_layout, to_layout
     from .reduction import Reduction
 
     module = model.module()
@@ -183,26 +189,28 @@ def extract_gram(
     image_degrees = float(visual_degrees or stimuli.degrees)
     device = resolve_device(device)
     n, reduction = len(stimuli), Reduction(method="gram")
-    base = _model_payload(model)
+    layout = choose_layout(module, device, layout)
+    run = {"layout": layout, "amp": amp}
+    base = _model_payload(model, layout, amp)
     keys = {layer: _layer_key(base, stimuli, image_degrees, model.visual_degrees, layer,
                               reduction) for layer in names}
     paths = {layer: _model_dir(model) / f"{keys[layer]}.npz" for layer in names}
-    found = {layer: _read_layer(paths[layer], n) for layer in names} if cache else {}
+    with TIMINGS.time("io"):
+        found = {layer: _read_layer(paths[layer], n) for layer in names} if cache else {}
     entries = {layer: entry for layer, entry in found.items() if entry is not None}
     missing = [layer for layer in names if layer not in entries]
     if missing:
         ids = stimuli.ids
         was_training = module.training
         module.to(device).eval()
+        to_layout(module, layout)
         scratch_dir = Path(scratch) if scratch else cache_dir("scratch")
         scratch_dir.mkdir(parents=True, exist_ok=True)
         files: dict[str, BlockFile] = {}
         try:
-            shapes = _stream(model, module, 1, lambda a, b: stimuli.images(slice(a, b)),
-                             ids.__getitem__, layers=missing,
-                             sinks={layer: (lambda flat, start: None) for layer in missing},
-                             image_degrees=image_degrees, batch_size=1, device=device,
-                             progress=False, label="probe")
+            auto, shapes = _auto_batch(model, module, stimuli, image_degrees, device, run,
+                                       missing)
+            batch_size = auto if batch_size is None else batch_size
             for layer in missing:
                 width = math.prod(shapes[layer])
                 handle, name = tempfile.mkstemp(prefix="gram-", suffix=".f32", dir=scratch_dir)
@@ -220,18 +228,21 @@ def extract_gram(
             _stream(model, module, n, lambda a, b: stimuli.images(slice(a, b)), ids.__getitem__,
                     layers=missing, sinks={layer: sink(layer) for layer in missing},
                     image_degrees=image_degrees, batch_size=int(batch_size), device=device,
-                    progress=progress, label=f"{model.identifier}: {stimuli.identifier} (full)")
+                    progress=progress, label=f"{model.identifier}: {stimuli.identifier} (full)",
+                    **run)
             for layer in missing:
-                embedding = embedding_from_gram(gram_of_blocks(files[layer]))
+                with TIMINGS.time("gram"):
+                    embedding = embedding_from_gram(gram_of_blocks(files[layer]))
                 files[layer].close()
                 entries[layer] = (embedding, shapes[layer], True)
                 if cache:
-                    _write_entry(paths[layer], f"{model.identifier} {layer} on "
-                                 f"{stimuli.identifier} ({n} stimuli, full activations, Gram "
-                                 "embedding)", keys[layer], _save_npz(
-                                     data=embedding,
-                                     feature_shape=np.array(shapes[layer], dtype=np.int64),
-                                     reduced=np.array(True)))
+                    with TIMINGS.time("io"):
+                        _write_entry(paths[layer], f"{model.identifier} {layer} on "
+                                     f"{stimuli.identifier} ({n} stimuli, full activations, "
+                                     "Gram embedding)", keys[layer], _save_npz(
+                                         data=embedding,
+                                         feature_shape=np.array(shapes[layer], dtype=np.int64),
+                                         reduced=np.array(True)))
         finally:
             for handle in files.values():
                 handle.close()

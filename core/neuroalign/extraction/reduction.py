@@ -174,10 +174,29 @@ def sparse_projection(n_features: int, n_components: int, seed: int, device: Any
 
 
 def _project(matrix: Any, x: Any) -> Any:
-    """``x @ matrix.T`` for a CSR ``matrix`` and dense ``x`` of shape (batch, features)."""
+    """``x @ matrix.T`` for a CSR ``matrix`` and dense ``x`` of shape (batch, features).
+
+    On CPU the product runs in scipy against the transposed matrix in CSR form (built once per
+    matrix and kept on it): the same sums in the same order as ``torch.sparse.mm(matrix, x.T)``
+    (equal to the bit in tests) and about 6x faster, since torch's CSR kernel reads ``x.T``
+    column-wise.
+    """
     import torch
 
-    return torch.sparse.mm(matrix, x.T).T
+    if x.device.type != "cpu":
+        return torch.sparse.mm(matrix, x.T).T
+    transposed = getattr(matrix, "_neuroalign_scipy_t", None)
+    if transposed is None:
+        import scipy.sparse
+
+        k, d = matrix.shape
+        forward = scipy.sparse.csr_matrix(
+            (matrix.values().numpy(), matrix.col_indices().numpy(),
+             matrix.crow_indices().numpy()), shape=(k, d))
+        transposed = forward.T.tocsr()
+        matrix._neuroalign_scipy_t = transposed
+    dense = np.ascontiguousarray(x.detach().numpy(), dtype=np.float32)
+    return torch.from_numpy(np.asarray(dense @ transposed, dtype=np.float32))
 
 
 class Reducer:

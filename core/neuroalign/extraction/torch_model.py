@@ -68,8 +68,15 @@ class TorchModel(Model):
         Overrides ``spec.preprocessing``; default ``Preprocessing()`` (224 px, ImageNet stats).
     device : str or torch.device, optional
         Default CUDA when available, else CPU; settable later through :attr:`device`.
-    batch_size : int
-        Stimuli per forward pass.
+    batch_size : int, optional
+        Stimuli per forward pass; default (None): chosen from the memory available on the
+        device (:func:`neuroalign.extraction.pipeline.auto_batch_size`).
+    layout : {"auto", "channels_last", "contiguous"}
+        Memory layout of forward passes (``"auto"``: channels-last for convolutional networks on
+        CPU, see :mod:`neuroalign.extraction.pipeline`); part of the activation cache key.
+    amp : {None, "bfloat16", "float16"}
+        Autocast dtype of forward passes; None (default) runs float32. AMP changes scores, so it
+        is opt-in and part of the activation cache key.
     """
 
     def __init__(
@@ -79,7 +86,9 @@ class TorchModel(Model):
         *,
         preprocessing: Preprocessing | None = None,
         device: Any = None,
-        batch_size: int = 64,
+        batch_size: int | None = None,
+        layout: str = "auto",
+        amp: str | None = None,
     ):
         import torch
 
@@ -87,13 +96,21 @@ class TorchModel(Model):
             raise SpecError(
                 f"model {spec.id!r}: expected a torch.nn.Module, got {type(module).__name__}"
             )
-        if int(batch_size) < 1:
+        from .pipeline import AMP_DTYPES, LAYOUTS
+
+        if batch_size is not None and int(batch_size) < 1:
             raise SpecError(f"batch_size={batch_size!r} must be a positive integer")
+        if layout not in LAYOUTS:
+            raise SpecError(f"layout={layout!r}: use one of {list(LAYOUTS)}")
+        if amp is not None and amp not in AMP_DTYPES:
+            raise SpecError(f"amp={amp!r}: use None (float32) or one of {list(AMP_DTYPES)}")
         self.spec = spec
         self._module = module
         self._preprocessing = preprocessing or spec.preprocessing or Preprocessing()
         self._device = device
-        self.batch_size = int(batch_size)
+        self.batch_size = None if batch_size is None else int(batch_size)
+        self.layout = layout
+        self.amp = amp
         self._weights: tuple[tuple[Any, ...], str] | None = None
         self._architecture: str | None = None
         committed = list(spec.layers) + [spec.region_layers[r] for r in sorted(spec.region_layers)]
@@ -212,10 +229,10 @@ class TorchModel(Model):
 
             return extract_gram(self, stimuli, layers, visual_degrees=visual_degrees,
                                 batch_size=self.batch_size, device=self.device, cache=cache,
-                                progress=progress)
+                                progress=progress, layout=self.layout, amp=self.amp)
         return extract(self, stimuli, layers, visual_degrees=visual_degrees,
                        reduction=reduction, batch_size=self.batch_size, device=self.device,
-                       cache=cache, progress=progress)
+                       cache=cache, progress=progress, layout=self.layout, amp=self.amp)
 
     def logits(self, stimuli: StimulusSet, *, visual_degrees: float | None = None,
                progress: bool | None = None) -> xr.DataArray:
@@ -223,7 +240,7 @@ class TorchModel(Model):
         from .extract import logits
 
         return logits(self, stimuli, visual_degrees=visual_degrees, batch_size=self.batch_size,
-                      device=self.device, progress=progress)
+                      device=self.device, progress=progress, layout=self.layout, amp=self.amp)
 
 
 def model_from_module(

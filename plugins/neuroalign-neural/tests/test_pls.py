@@ -63,3 +63,37 @@ def test_unknown_solver_is_an_error():
     x, y, _ = data()
     with pytest.raises(MetricInputError, match="unknown PLS solver 'qr'"):
         FastPLSRegression(5, solver="qr").fit(x, y)
+
+
+@pytest.mark.parametrize("max_iter", [3, 33, 40])
+def test_matches_sklearn_when_the_power_iteration_hits_max_iter(max_iter):
+    # iterations cross the chunk boundary (32 steps) and stop at max_iter: sklearn returns the
+    # x-weights of its last iteration; so must the chunked, batched iteration
+    import warnings
+
+    x, y, x_new = data(q=12, seed=3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ours = FastPLSRegression(8, max_iter=max_iter, tol=1e-13).fit(x, y)
+        theirs = PLSRegression(n_components=8, scale=False, max_iter=max_iter,
+                               tol=1e-13).fit(x, y)
+    assert ours.n_iter_ == list(theirs.n_iter_)
+    assert ours.n_iter_.count(max_iter) >= 2  # the case under test happens
+    np.testing.assert_allclose(ours.predict(x_new), theirs.predict(x_new), rtol=1e-8, atol=1e-8)
+
+
+def test_batched_power_iteration_equals_one_problem_at_a_time():
+    from neuroalign_neural.pls import _power_direction, _power_directions
+
+    rng = np.random.default_rng(5)
+    ms = [(a := rng.normal(size=(50, 9))).T @ a for _ in range(4)] + [np.zeros((9, 9))]
+    starts = [0, 3, 8, 1, 2]
+    together = _power_directions(ms, starts, 100, 1e-9)
+    for m, start, (v, norm2, n_iter) in zip(ms, starts, together):
+        v1, norm1, n1 = _power_direction(m, start, 100, 1e-9)
+        assert n_iter == n1
+        np.testing.assert_allclose(v, v1, rtol=1e-12, atol=1e-14)
+        assert norm2 == pytest.approx(norm1, rel=1e-12, abs=0)
+        if m.any():  # ||Cv||² of a unit v is the Rayleigh quotient of M
+            assert norm2 == pytest.approx(v @ m @ v, rel=1e-10)
+    assert together[-1][1] == 0.0 and together[-1][2] == 1  # M = 0: stops at once

@@ -36,6 +36,13 @@ __all__ = ["SOLVERS", "FastPLSRegression", "PLSFit", "fit_pls_batch"]
 SOLVERS = ("nipals", "svd")
 _EPS = np.finfo(np.float64).eps
 _THREADPOOLS: ThreadpoolController | None = None
+#: power-iteration steps run between two vectorised convergence checks
+_CHUNK = 32
+
+
+#: below this many source entries (stimuli x features) the whole fit runs on one BLAS thread:
+#: its largest products take milliseconds, and waking a thread pool for each costs more
+SINGLE_THREAD_ENTRIES = 1 << 22
 
 
 def _one_blas_thread():
@@ -44,6 +51,13 @@ def _one_blas_thread():
     if _THREADPOOLS is None:
         _THREADPOOLS = ThreadpoolController()
     return _THREADPOOLS.limit(limits=1, user_api="blas")
+
+
+def blas_threads_for(x0: np.ndarray):
+    """Context for a whole fit on ``x0``: one BLAS thread when it is small, else unchanged."""
+    from contextlib import nullcontext
+
+    return _one_blas_thread() if x0.size < SINGLE_THREAD_ENTRIES else nullcontext()
 
 
 @dataclass
@@ -70,26 +84,85 @@ class PLSFit:
         return scores @ self.y_loadings.T + self.y_mean
 
 
+#: power-iteration steps run between two vectorised convergence checks
+_CHUNK = 32
+
+
 def _power_direction(m: np.ndarray, start: int, max_iter: int, tol: float) -> tuple[np.ndarray, float, int]:
-    """scikit-learn's NIPALS power iteration, run on ``M = CᵀC``; returns ``(v, ||Cv||², n_iter)``."""
-    q = m.shape[0]
-    v = np.zeros(q)
-    v[start] = 1.0
-    previous, previous_norm2 = None, 0.0
-    for i in range(max_iter):
-        mv = m @ v
-        norm2 = float(v @ mv)
-        if norm2 <= 0.0:
-            return v, norm2, i + 1
-        if previous is not None:
-            cosine = float(previous @ mv) / np.sqrt(norm2 * previous_norm2)
-            if 2.0 - 2.0 * cosine < tol:
-                break
-        if q == 1:
+    """scikit-learn's NIPALS power iteration, run on ``M = CᵀC``; returns ``(v, ||Cv||², n_iter)``.
+
+    Iterate ``i`` holds ``v_i = M^i e / ||M^i e||`` (``e``: the start column). scikit-learn stops
+    at the first ``i >= 1`` with ``||w_i - w_{i-1}||² = 2 - 2 cos < tol`` (``w_i = C v_i`` unit),
+    where ``cos = p(2i) / sqrt(p(2i-1) p(2i+1))`` with the moments ``p(k) = eᵀ M^k e`` up to a
+    common scale; when none does it returns ``v_{max_iter-1}`` (its last x-weights).
+    """
+    return _power_directions([m], [start], max_iter, tol)[0]
+
+
+def _power_directions(ms: Sequence[np.ndarray], starts: Sequence[int], max_iter: int,
+                      tol: float) -> list[tuple[np.ndarray, float, int]]:
+    """:func:`_power_direction` of several same-sized ``M`` at once (one per split).
+
+    The unnormalised Krylov vectors ``M^i e`` of every problem are computed ``_CHUNK`` steps at
+    a time, one stacked matrix-vector product per step for all problems together (no per-step
+    Python arithmetic); the moments of a chunk come from inner products of its vectors, and the
+    first step that meets the stopping rule is found in one vectorised test per chunk.
+    """
+    count, q = len(ms), ms[0].shape[0]
+    results: list[tuple[np.ndarray, float, int] | None] = [None] * count
+    scales = np.array([float(np.trace(m)) for m in ms])
+    todo = []
+    for index, (m, start) in enumerate(zip(ms, starts)):
+        if not scales[index] > 0:  # M = 0 (nothing left): the caller stops on the zero norm
+            v = np.zeros(q)
+            v[start] = 1.0
+            results[index] = (v, float(m[start, start]), 1)
+        else:
+            todo.append(index)
+    if not todo:
+        return results  # type: ignore[return-value]
+    # eigenvalues scaled into [0, 1]: a chunk of steps can neither overflow nor underflow much
+    stack = np.stack([ms[i] / scales[i] for i in todo])
+    krylov = np.zeros((len(todo), _CHUNK + 1, q))
+    krylov[np.arange(len(todo)), 0, [starts[i] for i in todo]] = 1.0
+    live = np.array(todo)
+    base, have = 0, 1  # krylov[:, j] holds M^(base + j) e (up to a positive factor)
+    while live.size:
+        steps = min(_CHUNK, max_iter - base)  # the check at i needs M^(i+1) e
+        for j in range(have - 1, steps):
+            np.matmul(stack, krylov[:, j, :, None], out=krylov[:, j + 1, :, None])
+        rows = krylov[:, : steps + 1]
+        even = np.einsum("sij,sij->si", rows, rows)  # p(2i)
+        odd = np.einsum("sij,sij->si", rows[:, :-1], rows[:, 1:])  # p(2i+1)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            norm2 = odd[:, :steps] / even[:, :steps]
+            cosine = even[:, 1:steps] / np.sqrt(odd[:, 1:steps] * odd[:, : steps - 1])
+        stop = ~(norm2 > 0.0)
+        stop[:, 1:] |= 2.0 - 2.0 * cosine < tol
+        if base == 0 and q == 1:
+            stop[:, 0] = True
+        if base > 0:
+            stop[:, 0] = False  # iterate `base` was checked by the previous chunk
+        last = base + steps >= max_iter
+        keep = []
+        for row, index in enumerate(live):
+            hits = np.flatnonzero(stop[row])
+            if hits.size or last:
+                j = int(hits[0]) if hits.size else steps - 1
+                v = rows[row, j] / np.sqrt(even[row, j])
+                results[index] = (v, float(norm2[row, j]) * scales[index], base + j + 1)
+            else:
+                keep.append(row)
+        if not keep:
             break
-        previous, previous_norm2 = v, norm2
-        v = mv / np.sqrt(mv @ mv)  # any positive scale: only the direction matters
-    return v, norm2, i + 1
+        # the next chunk starts from each problem's last two vectors, rescaled by one factor
+        factor = 1.0 / np.sqrt(even[keep, steps - 1])
+        tail = rows[keep, steps - 1 : steps + 1] * factor[:, None, None]
+        stack, live = stack[keep], live[keep]
+        krylov = np.zeros((len(keep), _CHUNK + 1, q))
+        krylov[:, :2] = tail
+        base, have = base + steps - 1, 2
+    return results  # type: ignore[return-value]
 
 
 def _svd_direction(m: np.ndarray) -> tuple[np.ndarray, float, int]:
@@ -142,8 +215,9 @@ class _SplitState:
         k = self.k
         return self.c0 @ v - self.p[:k].T @ (self.tt[:k] * (self.q[:k] @ v))
 
-    def next_weights(self, solver: str, max_iter: int, tol: float) -> np.ndarray | None:
-        """The next x-weights, or None (and ``stopped`` set) when nothing is left to explain."""
+    def direction_problem(self) -> tuple[np.ndarray, int] | None:
+        """``(M_k, start column)`` of the next power iteration, or None (``stopped`` set) when
+        every target is exhausted."""
         # as scikit-learn: targets whose residual vanished are set to zero
         exhausted = self.live & (np.sqrt(np.maximum(self.rss, 0.0)) < 10 * _EPS)
         if exhausted.any():
@@ -153,15 +227,24 @@ class _SplitState:
         if not self.live.any():
             self.stopped = f"target residual is constant after {self.k} components"
             return None
-        if solver == "svd":
-            v, norm2, n_iter = _svd_direction(self.m)
-        else:
-            v, norm2, n_iter = _power_direction(self.m, int(np.argmax(self.live)), max_iter, tol)
+        return self.m, int(np.argmax(self.live))
+
+    def weights_from(self, v: np.ndarray, norm2: float, n_iter: int) -> np.ndarray | None:
+        """The next x-weights from the direction ``v`` (``||C_k v||² = norm2``), or None."""
         self.n_iter.append(n_iter)
         if not norm2 > self.m_floor:
             self.stopped = f"no cross-covariance left after {self.k} components"
             return None
         return self.c_times(v * self.live) / np.sqrt(norm2)
+
+    def next_weights(self, solver: str, max_iter: int, tol: float) -> np.ndarray | None:
+        """The next x-weights, or None (and ``stopped`` set) when nothing is left to explain."""
+        problem = self.direction_problem()
+        if problem is None:
+            return None
+        if solver == "svd":
+            return self.weights_from(*_svd_direction(problem[0]))
+        return self.weights_from(*_power_direction(problem[0], problem[1], max_iter, tol))
 
     def deflate(self, w: np.ndarray, t: np.ndarray, xt: np.ndarray, yt: np.ndarray) -> bool:
         """Add the component with weights ``w``, scores ``t``, ``X_cᵀ t`` and ``Y_cᵀ t``."""
@@ -189,6 +272,19 @@ class _SplitState:
         return PLSFit(x_mean=self.x_mean, y_mean=self.y_mean, rotations=rotations,
                       y_loadings=self.q[:k].T.copy(), n_iter=list(self.n_iter),
                       stopped_early=self.stopped)
+
+
+def _next_weights(states: Sequence[_SplitState], solver: str, max_iter: int,
+                  tol: float) -> list[np.ndarray | None]:
+    """Each state's next x-weights; the NIPALS power iterations of all states run together."""
+    if solver == "svd":
+        return [s.next_weights(solver, max_iter, tol) for s in states]
+    problems = [s.direction_problem() for s in states]
+    posed = [(s, p) for s, p in zip(states, problems) if p is not None]
+    directions = _power_directions([p[0] for _, p in posed], [p[1] for _, p in posed],
+                                   max_iter, tol) if posed else []
+    found = {id(s): s.weights_from(*d) for (s, _), d in zip(posed, directions)}
+    return [found.get(id(s)) for s in states]
 
 
 def fit_pls_batch(x0: np.ndarray, y0: np.ndarray, trains: Sequence[np.ndarray], *,
@@ -232,7 +328,7 @@ def fit_pls_batch(x0: np.ndarray, y0: np.ndarray, trains: Sequence[np.ndarray], 
     for _ in range(n_components):
         active = [s for s in states if s.stopped is None]
         with _one_blas_thread():
-            weights = [s.next_weights(solver, max_iter, tol) for s in active]
+            weights = _next_weights(active, solver, max_iter, tol)
         pairs = [(s, w) for s, w in zip(active, weights) if w is not None]
         if not pairs:
             break

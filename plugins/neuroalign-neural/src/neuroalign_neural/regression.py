@@ -18,7 +18,7 @@ from neuroalign import Score
 
 from .crossval import columnwise_pearson, split_score, stimulus_splits, summarize
 from .inputs import AlignedPair, MetricInputError, align_source_target, input_notes
-from .pls import SOLVERS, fit_pls_batch
+from .pls import SOLVERS, blas_threads_for, fit_pls_batch
 
 __all__ = [
     "CROSS_VALIDATION_DEFAULTS",
@@ -192,9 +192,10 @@ class PLSCorrelation(CrossValidatedCorrelation):
         # scikit-learn refuses more components than features; a narrower source (rare for
         # model layers) uses one component per feature instead, recorded in attrs
         n_components = min(self.n_components, x0.shape[1])
-        fits = fit_pls_batch(x0, y0, plan.train, n_components=n_components,
-                             max_iter=self.max_iter, tol=self.tol, solver=self.solver)
-        predictions = [fit.predict_centred(x0[test]) for fit, test in zip(fits, plan.test)]
+        with blas_threads_for(x0):
+            fits = fit_pls_batch(x0, y0, plan.train, n_components=n_components,
+                                 max_iter=self.max_iter, tol=self.tol, solver=self.solver)
+            predictions = [fit.predict_centred(x0[test]) for fit, test in zip(fits, plan.test)]
         details: dict[str, Any] = {"components_used": [fit.n_components for fit in fits]}
         if n_components < self.n_components:
             details["n_components_clipped_to_features"] = n_components
