@@ -35,6 +35,7 @@ from typing import Any
 import numpy as np
 from neuroalign import Benchmark, Model, Provenance, Score
 
+from .benchmarks import NSDBenchmark
 from .mappings import LASSO_ALPHAS, choose_lasso_alpha, pearson_columns
 
 __all__ = ["NSDSensitivityBenchmark", "model_pixels", "encoding_model"]
@@ -124,15 +125,9 @@ class NSDSensitivityBenchmark(Benchmark):
         self.spec = spec
         self._bench: dict[str, Any] = {}
 
-    def __getstate__(self) -> dict[str, Any]:
-        return {"spec": self.spec}
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__init__(state["spec"])
-
-    @property
-    def parameters(self) -> dict[str, Any]:
-        return dict(self.spec.parameters)
+    __getstate__ = NSDBenchmark.__getstate__
+    __setstate__ = NSDBenchmark.__setstate__
+    parameters = NSDBenchmark.parameters
 
     def _predictivity(self, roi: str):
         """``NSD.<roi>-<mapping>`` with this benchmark's shared parameters (split, subjects...)."""

@@ -109,6 +109,8 @@ class NSDBenchmark(Benchmark):
         self.spec = spec
         self._data: dict[str, Any] | None = None
 
+    # pickled as its spec only (the data memo is rebuilt on use); shared with the sensitivity
+    # benchmarks
     def __getstate__(self) -> dict[str, Any]:
         return {"spec": self.spec}
 
@@ -117,6 +119,7 @@ class NSDBenchmark(Benchmark):
 
     @property
     def parameters(self) -> dict[str, Any]:
+        """The spec's parameters (a copy)."""
         return dict(self.spec.parameters)
 
     def data(self) -> dict[str, Any]:
