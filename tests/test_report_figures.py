@@ -99,6 +99,14 @@ def test_report_places_every_figure_or_says_why(db):
     (none,) = [p for p in report.placed("benchmark", "PGD.robust_accuracy-linf")
                if p.spec.id == "layer_profile"]
     assert none.charts == [] and "Score.layers" in none.reason
+    # every model's region bars are drawn; with fewer than the four regions V1..IT the caption
+    # carries no rho-hierarchy (it is undefined there) rather than the figure failing
+    for model in data.board.models:
+        (regions,) = [p for p in report.placed("model", model) if p.spec.id == "region_scores"]
+        assert regions.reason is None and regions.charts, (model, regions.reason)
+        chart = regions.charts[0]
+        four = {"V1", "V2", "V4", "IT"} <= {bar.label for bar in chart.bars}
+        assert ("ρ-hierarchy" in chart.caption) == four, (model, chart.caption)
     # paper figures without their data say what is missing
     reasons = {p.spec.id: p.reason for p in report.placed("global")}
     assert "--models-csv" in reasons["score_vs_imagenet"]

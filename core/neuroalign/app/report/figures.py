@@ -163,7 +163,8 @@ class RegionScores(_Base):
     """Mean ceiled score per region (V1, V2, V4, IT, behavior, ...) of one model.
 
     The caption gives the rho-hierarchy (paper 000): Spearman of the V1..IT scores against depth,
-    when at least two of those regions were scored.
+    when all four of those regions were scored (:func:`~neuroalign.scoring.stats.rho_hierarchy`
+    refuses fewer; the bars are drawn either way).
     """
 
     def __call__(self, context: FigureContext) -> BarChart:
@@ -189,7 +190,7 @@ class RegionScores(_Base):
         means = {r: sum(regions[r]) / len(regions[r]) for r in order}
         caption = "mean ceiled score of the region's benchmarks"
         depth = {r: means[r] for r in HIERARCHY if r in means}
-        if len(depth) >= 2:
+        if len(depth) == len(HIERARCHY):
             if len(set(depth.values())) == 1:
                 shown = "undefined (equal scores)"
             else:
