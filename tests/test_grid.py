@@ -197,6 +197,31 @@ def test_model_queue_keeps_a_worker_on_its_model_then_shares_the_rest():
     assert queue.next_for("w2") is None and len(queue) == 0
 
 
+def test_model_queue_helps_only_where_rebuilding_the_model_pays():
+    task = gridworker.Task
+    work = [task(m, b) for m in ("a", "b") for b in ("w", "x", "y", "z")]
+    queue = griddask.ModelQueue(work)
+    assert queue.next_for("w1").pair == ("a", "w") and queue.next_for("w2").pair == ("b", "w")
+    assert queue.next_for("w1").pair == ("a", "x")  # queued behind a's first pair
+    queue.done(task("b", "w"), seconds=1.0)
+    assert [queue.next_for("w2").pair for _ in range(3)] == [("b", "x"), ("b", "y"), ("b", "z")]
+    # a's first pair (build + activations) took 5 s, its second 0.5 s: with two pairs left
+    # (1 s of work for w1) rebuilding a on w2 (~5 s) does not pay, so w2 waits
+    queue.done(task("a", "w"), seconds=5.0)
+    queue.done(task("a", "x"), seconds=0.5)
+    assert queue.next_for("w2") is None
+    assert queue.next_for("w1").pair == ("a", "y") and queue.next_for("w1").pair == ("a", "z")
+    # a model whose later pairs cost as much as its first: helping with 2 pairs pays
+    queue = griddask.ModelQueue([task("c", b) for b in ("w", "x", "y", "z")])
+    assert queue.next_for("w1").pair == ("c", "w")
+    queue.done(task("c", "w"), seconds=2.0)
+    assert queue.next_for("w1").pair == ("c", "x")
+    queue.done(task("c", "x"), seconds=2.0)
+    assert queue.next_for("w2").pair == ("c", "y")
+    # one pair left costs no more than a rebuild: its owner keeps it
+    assert queue.next_for("w3") is None and queue.next_for("w1").pair == ("c", "z")
+
+
 def test_gpu_cluster_has_one_pinned_worker_per_device():
     spec = griddask.gpu_cluster_spec(["0", "3"], threads_per_worker=2)
     options = {name: worker["options"] for name, worker in spec["workers"].items()}
