@@ -10,13 +10,15 @@ Reports, in one run, interleaved (the machine is shared):
 * ``unit``: one plain forward + backward pass of the trunk for the images (one scalar
   objective): the cost of the cheapest possible gradient;
 * ``attack``: :func:`neuroalign_nsd.sensitivity.fgsm_sensitivity` for all 32 objectives, both
-  perturbations, 3 budgets (targeted and shuffled), and its ratio to ``unit``;
+  perturbations, 3 budgets (targeted and shuffled), and its ratio to ``unit``; with
+  ``--compare-layouts`` also in the standard (NCHW) layout, and the largest difference;
 * the two ways of getting 32 gradients from one graph (``batched``: one vmapped backward,
   ``loop``: 32 backwards with ``retain_graph``), A/B interleaved on one batch.
 
 The total time extrapolates linearly to 115 images (batches are independent)::
 
     OMP_NUM_THREADS=2 python benchmarks/bench_nsd_sensitivity.py --images 16 --layer layer4
+    OMP_NUM_THREADS=2 python benchmarks/bench_nsd_sensitivity.py --images 16 --compare-layouts
 """
 
 from __future__ import annotations
@@ -34,6 +36,9 @@ def main() -> None:
     parser.add_argument("--objectives", type=int, default=32)
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--compare-layouts", action="store_true",
+                        help="also time the attack in the standard layout, interleaved, and "
+                             "print the largest difference between the two layouts' results")
     parser.add_argument("--gradients-only", action="store_true",
                         help="only the batched-vs-loop gradient comparison")
     args = parser.parse_args()
@@ -68,10 +73,12 @@ def main() -> None:
             encoder(x)[:, 0].sum().backward()
         return time.perf_counter() - start
 
-    def attack() -> float:
+    results = {}
+
+    def attack(layout: str = "auto") -> float:
         start = time.perf_counter()
-        fgsm_sensitivity(encoder, pixels, [1 / 255, 2 / 255, 3 / 255],
-                         batch_size=args.batch_size)
+        results[layout] = fgsm_sensitivity(encoder, pixels, [1 / 255, 2 / 255, 3 / 255],
+                                           batch_size=args.batch_size, memory_format=layout)
         return time.perf_counter() - start
 
     def gradients(method: str) -> float:
@@ -81,13 +88,23 @@ def main() -> None:
         return time.perf_counter() - start
 
     unit()  # warm-up
-    units, attacks = [], []
+    units, attacks, standard = [], [], []
     for _ in range(0 if args.gradients_only else args.repeats):
         units.append(unit())
         attacks.append(attack())
+        if args.compare_layouts:
+            standard.append(attack("contiguous"))
     scale = 115 / args.images
     if not args.gradients_only:
         report(units, attacks, scale, args.images)
+        print(f"layout of the attack: {results['auto']['memory_format']}")
+    if standard:
+        a, c = float(np.median(attacks)), float(np.median(standard))
+        diff = max(float(np.abs(results["auto"][kind] - results["contiguous"][kind]).max())
+                   for kind in ("targeted", "shuffled"))
+        scale_of = float(np.abs(results["contiguous"]["targeted"]).mean())
+        print(f"standard layout: {c:.2f} s (runs {standard}); auto/standard {a / c:.2f}; "
+              f"largest sensitivity difference {diff:.2e} (mean |s| {scale_of:.3f})")
     batched, loop = [], []
     for _ in range(args.repeats):
         batched.append(gradients("batched"))

@@ -125,3 +125,28 @@ def test_bad_inputs_have_clear_errors():
         fgsm_sensitivity(encoder, pixels, EPS)
     with pytest.raises(SensitivityError, match=r"\[0, 1\]"):
         fgsm_sensitivity(linear_encoder(weight), pixels * 2 + 0.5, EPS)
+
+
+def test_channels_last_changes_only_rounding_and_restores_the_weights():
+    torch.manual_seed(0)
+    network = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.BatchNorm2d(8), nn.ReLU(),
+                            nn.Conv2d(8, 8, 3, stride=2), nn.ReLU())
+    network.eval()
+    trunk = Trunk(network, "4")
+    features = trunk(torch.rand(1, 3, 12, 12)).shape[1]
+    encoder = EncodingModel(trunk, LinearReadout(np.random.default_rng(0).normal(
+        size=(features, 4)), np.zeros(4)), [0.5, 0.4, 0.3], [0.2, 0.25, 0.3])
+    pixels = torch.rand(6, 3, 12, 12, generator=torch.Generator().manual_seed(2))
+    runs = {layout: fgsm_sensitivity(encoder, pixels, EPS, batch_size=4, memory_format=layout)
+            for layout in ("channels_last", "contiguous", "auto")}
+    assert runs["channels_last"]["memory_format"] == "channels_last"
+    assert runs["contiguous"]["memory_format"] == "contiguous"
+    assert runs["auto"]["memory_format"] == ("channels_last" if torch.backends.mkldnn.is_available()
+                                             else "contiguous")
+    for kind in ("targeted", "shuffled", "clean"):
+        np.testing.assert_allclose(runs["channels_last"][kind], runs["contiguous"][kind],
+                                   rtol=1e-4, atol=1e-6)
+    # the network's weights are back in the standard layout, their values untouched
+    assert all(p.is_contiguous() for p in network.parameters())
+    with pytest.raises(SensitivityError, match="memory_format"):
+        fgsm_sensitivity(encoder, pixels, EPS, memory_format="nhwc")

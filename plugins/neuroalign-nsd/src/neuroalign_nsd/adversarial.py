@@ -199,7 +199,8 @@ class NSDSensitivityBenchmark(Benchmark):
         result = fgsm_sensitivity(encoder, pixels[test], p["epsilons"],
                                   seed=int(p["shuffle_seed"]),
                                   batch_size=int(p.get("batch_size", 16)),
-                                  gradient=str(p.get("gradient", "batched")))
+                                  gradient=str(p.get("gradient", "loop")),
+                                  memory_format=str(p.get("memory_format", "auto")))
         result.update(labels=labels, predictivity=predictivity, details=details,
                       attack_s=time.perf_counter() - start, n_features=int(x.shape[1]),
                       feature_shape=shape, n_train=int(len(train)), n_test=int(len(test)))
@@ -262,7 +263,8 @@ class NSDSensitivityBenchmark(Benchmark):
             "n_features": result["n_features"], "feature_shape": result["feature_shape"],
             "shuffle_seed": int(p["shuffle_seed"]), "attack_wall_s": result["attack_s"],
             "attacked_rois": sorted({r_ for r_, _ in result["labels"]}),
-            "passes": result["passes"], **result["details"].get(roi, {}),
+            "passes": result["passes"], "memory_format": result["memory_format"],
+            **result["details"].get(roi, {}),
         }
         provenance = Provenance.here(
             model_id=model.identifier, model_weights_sha256=_weights_hash(model),

@@ -197,12 +197,13 @@ def sensitivity_specs() -> list[BenchmarkSpec]:
             parameters.pop("reduction", None)
             parameters.update({
                 "rois": list(ROIS), "epsilons": list(EPSILONS), "score_epsilon": EPSILONS[-1],
-                "shuffle_seed": 0, "batch_size": 16, "gradient": "batched",
+                "shuffle_seed": 0, "batch_size": 16, "gradient": "loop",
+                "memory_format": "auto",
             })
             specs.append(BenchmarkSpec(
                 id=sensitivity_id(roi, mapping),
                 factory="neuroalign_nsd.adversarial:NSDSensitivityBenchmark",
-                version=1, dataset=STIMULUS_SET_ID, region=roi, kind="adversarial",
+                version=2, dataset=STIMULUS_SET_ID, region=roi, kind="adversarial",
                 visual_degrees=VISUAL_DEGREES, number_of_trials=SHARED_REPETITIONS,
                 citation=CITATION, higher_is_better=False,
                 paper_section="paper 002 §2.3 (FGSM sensitivity), §3.2-3.3 and Fig. 3 "
