@@ -286,6 +286,20 @@ def test_sparse_projection_is_seeded_sparse_and_norm_preserving():
     assert ratio.min().item() > 0.75 and ratio.max().item() < 1.25
 
 
+def test_sparse_projection_bytes_are_pinned():
+    """The matrix is part of every cached PCA/SRP activation: a change must be deliberate (bump
+    REFERENCE_VERSION). Pinned on the np.unique-based construction it replaced."""
+    import hashlib
+
+    from neuroalign.extraction.reduction import _projection_arrays
+
+    digest = hashlib.sha256()
+    for array in _projection_arrays(20_000, 500, 3):
+        digest.update(array.tobytes())
+    assert digest.hexdigest() == ("84358f2475510fde6d1cdd5b76bc4b9f"
+                                  "52ed2414b1a85d07660c998ae62eac7b")
+
+
 def test_pca_shapes_determinism_and_cached_reducers(tmp_path):
     model, data = model_of(), stimuli()
     out = model.activations(data, ["conv1", "conv2", "fc"], reduction=SMALL_PCA)

@@ -144,8 +144,12 @@ def _projection_arrays(
     rng = np.random.default_rng([seed, n_features, n_components])
     total = n_features * n_components
     nnz = int(rng.binomial(total, density)) if total < 2**62 else int(total * density)
-    # flat positions drawn with replacement; np.unique sorts them and drops the rare repeats
-    flat = np.unique(rng.integers(0, total, size=nnz, dtype=np.int64))
+    # flat positions drawn with replacement, sorted, the rare repeats dropped: np.unique's result,
+    # but np.unique (numpy 2's hash-based path) took 2.3 s for a 802,816-wide layer's 3.7 M
+    # positions against 0.3 s for a sort
+    flat = np.sort(rng.integers(0, total, size=nnz, dtype=np.int64))
+    if flat.size:
+        flat = flat[np.concatenate(([True], flat[1:] != flat[:-1]))]
     rows, cols = np.divmod(flat, n_features)
     scale = np.float32(math.sqrt(1.0 / (density * n_components)))
     values = np.where(rng.random(flat.size) < 0.5, -scale, scale).astype(np.float32)
