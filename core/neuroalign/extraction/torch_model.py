@@ -79,6 +79,11 @@ class TorchModel(Model):
         is opt-in and part of the activation cache key.
     """
 
+    #: activations go through the on-disk activation cache (extract / extract_gram): a pass made
+    #: ahead for several benchmarks is read back, not recomputed
+    #: (:mod:`neuroalign.scoring.shared_passes`)
+    caches_activations = True
+
     def __init__(
         self,
         spec: ModelSpec,

@@ -372,6 +372,48 @@ def run_benchmark(model: Model, benchmark: Benchmark, *, layers: Sequence[str] |
     return result.model_copy(update={"provenance": provenance})
 
 
+def _leaves(benchmark: Benchmark) -> list[Benchmark]:
+    """``benchmark``, or the leaf members of a composite (built on first use)."""
+    from .composite import CompositeBenchmark
+
+    if not isinstance(benchmark, CompositeBenchmark):
+        return [benchmark]
+    out: list[Benchmark] = []
+    for name in benchmark.children:
+        try:
+            out += _leaves(benchmark.benchmark(name))
+        except Exception:  # noqa: BLE001 - the composite reports a member it cannot build
+            continue
+    return out
+
+
+def _share_passes(model: Model, benchmarks: Sequence[Benchmark], layers: Sequence[str] | None,
+                  use_cache: bool, registry: ResultsDatabase | None,
+                  progress: bool | None) -> None:
+    """One reported-layer pass per stimulus set for the benchmarks (composite members
+    included) that will be computed, not read from the results database
+    (:mod:`neuroalign.scoring.shared_passes`)."""
+    from .results import data_digest
+    from .shared_passes import share_reported_passes
+
+    if not getattr(model, "caches_activations", False):
+        return
+    pending: list[Benchmark] = []
+    weights = request = None
+    for benchmark in benchmarks:
+        for leaf in _leaves(benchmark):
+            if use_cache and registry is not None:
+                if weights is None:
+                    weights, request = model.weights_hash(), _request_key(layers)
+                if lookup_current(registry, model.identifier, leaf, weights_hash=weights,
+                                  request=request,
+                                  data_sha256=data_digest(data_fingerprint(leaf))) is not None:
+                    continue
+            pending.append(leaf)
+    if len(pending) > 1:
+        share_reported_passes(model, pending, layers=layers, progress=progress)
+
+
 def _score_one(model: Model, benchmark: Benchmark, layers: Sequence[str] | None,
                use_cache: bool, registry: ResultsDatabase | None, seed: int | None,
                progress: bool | None) -> Score:
@@ -393,6 +435,10 @@ def _score_one(model: Model, benchmark: Benchmark, layers: Sequence[str] | None,
         return _score_one(child_model, child, child_layers, use_cache, registry, seed,
                           child_progress)
 
+    from .composite import CompositeBenchmark
+
+    if isinstance(benchmark, CompositeBenchmark):
+        _share_passes(model, [benchmark], layers, use_cache, registry, progress)
     result = run_benchmark(model, benchmark, layers=layers, seed=seed, progress=progress,
                            weights_hash=weights, declared=declared, member_score=member_score)
     if registry is not None:
@@ -468,6 +514,7 @@ def score(
     registry = _results_database(results)
     if isinstance(benchmark, (list, tuple)):
         show = progress_enabled(progress)
+        _share_passes(model, benchmarks, layers, use_cache, registry, progress)
         out: dict[str, Score] = {}
         for item in track(benchmarks, f"scoring {model.identifier}", show):
             out[item.identifier] = _score_one(model, item, layers, use_cache, registry, None,
@@ -489,6 +536,7 @@ def score_many(models: Iterable[Any], benchmarks: Iterable[Any], *, pretrained: 
     for item in models:
         model = _resolve_model(item, pretrained, None)
         row = table.setdefault(model.identifier, {})
+        _share_passes(model, benchmarks, None, use_cache, registry, progress)
         for benchmark in benchmarks:
             try:
                 row[benchmark.identifier] = _score_one(model, benchmark, None, use_cache,

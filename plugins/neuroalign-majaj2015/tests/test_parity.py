@@ -83,3 +83,35 @@ def test_nan_trials_are_averaged_out_and_counted(store, monkeypatch):
     expected = np.nanmean(values[ids == first].astype(np.float64), axis=0)
     row = list(target["stimulus_id"].values).index(first)
     np.testing.assert_allclose(target.values[row], expected, rtol=1e-12)
+
+
+def test_v4_and_it_scored_together_read_the_reported_images_once(store, tmp_path, monkeypatch):
+    """Scored in one call, V4 and IT select their layers first, then one pass over the private
+    images extracts both chosen layers; the scores are those of scoring each alone."""
+    from neuroalign.extraction import extract
+
+    ids = ["MajajHong2015.V4-pls", "MajajHong2015.IT-pls"]
+    monkeypatch.setenv("NEUROALIGN_HOME", str(tmp_path / "alone"))
+    model = "synthetic:groundtruth"  # the store's generator: V4 and IT map to different layers
+    alone = {b: neuroalign.score(model, b, results=False) for b in ids}
+    passes = []
+    original = extract._stream
+
+    def recording(model, module, n, images, stimulus_ids, **kwargs):
+        if n > 1:
+            passes.append((stimulus_ids(0), n, tuple(kwargs["layers"])))
+        return original(model, module, n, images, stimulus_ids, **kwargs)
+
+    monkeypatch.setattr(extract, "_stream", recording)
+    monkeypatch.setenv("NEUROALIGN_HOME", str(tmp_path / "together"))
+    together = neuroalign.score(model, ids, results=False)
+    layers = {b: together[b].layer for b in ids}
+    assert layers == {b: alone[b].layer for b in ids}
+    assert layers[ids[0]] != layers[ids[1]]  # the case worth sharing
+    for b in ids:
+        assert together[b].value == pytest.approx(alone[b].value, abs=1e-12)
+        assert together[b].layers == pytest.approx(alone[b].layers, abs=1e-12)
+    reported = _benchmark().split("reported").stimuli
+    over_reported = [p for p in passes if p[1] == len(reported) and p[0] == reported.ids[0]]
+    assert over_reported == [(reported.ids[0], len(reported), tuple(sorted(layers.values())))] \
+        or over_reported == [(reported.ids[0], len(reported), tuple(layers.values()))]

@@ -369,11 +369,10 @@ class NeuralBenchmark(Benchmark):
         # rotation-invariant metrics see the full layer through its exact Gram embedding
         return "gram" if getattr(self.metric, "rotation_invariant", False) else None
 
-    def __call__(self, model: Model, *, layers: Sequence[str] | None = None,
-                 progress: bool | None = None) -> Score:
-        """Score ``model``; ``layers`` overrides its candidates and commitments."""
-        candidates, policy = resolve_layers(model, self.spec.region, layers)
-        model, input_note = apply_input_rule(model, self.input_rule)
+    def _select(self, model: Model, candidates: list[str], progress: bool | None
+                ) -> tuple[str, dict[str, float] | None, dict[str, float], Any]:
+        """Layer selection on the selection split: ``(chosen, ceiled per layer or None, raw per
+        layer, PCA reference)``; ``model`` has the input rule applied."""
         show = progress_enabled(progress)
         per_layer: dict[str, float] | None = None
         per_layer_raw: dict[str, float] = {}
@@ -394,6 +393,58 @@ class NeuralBenchmark(Benchmark):
             del features
             # ties go to the higher raw score
             chosen = max(candidates, key=lambda name: (per_layer[name], per_layer_raw[name]))
+        return chosen, per_layer, per_layer_raw, reference
+
+    def reported_request(self, model: Model, *, layers: Sequence[str] | None = None,
+                         progress: bool | None = None) -> dict[str, Any] | None:
+        """The separate extraction pass the reported score will need, after selecting the layer.
+
+        Returns ``{"model", "stimuli", "layers", "visual_degrees", "reduction"}`` (``model``
+        with this benchmark's input rule) when the reported score reads the chosen layer in
+        another reduction than the selection (full activations, the default), else None. The
+        selection is kept for the next call on the same ``model`` object and candidates, so a
+        caller that scores several benchmarks (:func:`neuroalign.score` with a list,
+        ``score_many``) can run one pass for all the layers they chose on a shared stimulus
+        set, which the activation cache then serves to each (Majaj-Hong V4 and IT choosing two
+        layers read the 2,560 private images once instead of twice).
+        """
+        import weakref
+
+        candidates, _ = resolve_layers(model, self.spec.region, layers)
+        viewed, _ = apply_input_rule(model, self.input_rule)
+        reduction = self._reported_reduction()
+        if reduction == self.reduction:
+            return None
+        planned = getattr(self, "_planned", None)
+        if (planned is not None and planned[0]() is model
+                and planned[1] == tuple(candidates)):
+            outcome = planned[2]  # planned before (a composite inside a composite)
+        else:
+            outcome = self._select(viewed, candidates, progress)
+        try:
+            owner: Callable[[], Any] = weakref.ref(model)
+        except TypeError:  # a model class without weak references: kept until the next call
+            owner = (lambda kept: lambda: kept)(model)
+        self._planned = (owner, tuple(candidates), outcome)
+        return {"model": viewed, "stimuli": self.split("reported").stimuli,
+                "layers": [outcome[0]], "visual_degrees": self.spec.visual_degrees,
+                "reduction": reduction or "none"}
+
+    def __call__(self, model: Model, *, layers: Sequence[str] | None = None,
+                 progress: bool | None = None) -> Score:
+        """Score ``model``; ``layers`` overrides its candidates and commitments."""
+        candidates, policy = resolve_layers(model, self.spec.region, layers)
+        # a selection made by reported_request for this very model object and candidates is
+        # used once instead of being made again
+        planned, self._planned = getattr(self, "_planned", None), None
+        caller_model = model
+        model, input_note = apply_input_rule(model, self.input_rule)
+        if (planned is not None and planned[0]() is caller_model
+                and planned[1] == tuple(candidates)):
+            chosen, per_layer, per_layer_raw, reference = planned[2]
+        else:
+            chosen, per_layer, per_layer_raw, reference = self._select(model, candidates,
+                                                                       progress)
         reported = self.split("reported")
         reported_reduction = self._reported_reduction()
         if reported_reduction == self.reduction:
