@@ -19,6 +19,7 @@ The total time extrapolates linearly to 115 images (batches are independent)::
 
     OMP_NUM_THREADS=2 python benchmarks/bench_nsd_sensitivity.py --images 16 --layer layer4
     OMP_NUM_THREADS=2 python benchmarks/bench_nsd_sensitivity.py --images 16 --compare-layouts
+    OMP_NUM_THREADS=2 python benchmarks/bench_nsd_sensitivity.py --images 16 --compare-folding
 """
 
 from __future__ import annotations
@@ -39,6 +40,11 @@ def main() -> None:
     parser.add_argument("--compare-layouts", action="store_true",
                         help="also time the attack in the standard layout, interleaved, and "
                              "print the largest difference between the two layouts' results")
+    parser.add_argument("--no-fold-batchnorm", dest="fold_batchnorm", action="store_false",
+                        help="attack the network as it is (the benchmark folds batch norm)")
+    parser.add_argument("--compare-folding", action="store_true",
+                        help="also time the attack without batch-norm folding, interleaved, and "
+                             "print the largest difference")
     parser.add_argument("--gradients-only", action="store_true",
                         help="only the batched-vs-loop gradient comparison")
     args = parser.parse_args()
@@ -49,17 +55,24 @@ def main() -> None:
     from neuroalign_nsd.sensitivity import (EncodingModel, LinearReadout, Trunk, _gradients,
                                             fgsm_sensitivity)
 
+    from neuroalign_nsd.sensitivity import fold_batchnorm
+
     model = neuroalign.get_model("timm:resnet18", pretrained=False)
     pre = model.preprocessing
-    trunk = Trunk(model.module().eval(), args.layer)
+    plain = model.module().eval()
+    folded, names = fold_batchnorm(plain, keep=[args.layer])
+    trunk = Trunk(folded if args.fold_batchnorm else plain, args.layer)
     probe = trunk(torch.zeros(1, 3, pre.input_size, pre.input_size))
     features = probe.shape[1]
     rng = np.random.default_rng(0)
     readout = LinearReadout(rng.normal(0, 1 / np.sqrt(features), (features, args.objectives)),
                             np.zeros(args.objectives))
     encoder = EncodingModel(trunk, readout, pre.mean, pre.std)
-    for p in encoder.parameters():
+    unfolded = EncodingModel(Trunk(plain, args.layer), readout, pre.mean, pre.std)
+    for p in list(encoder.parameters()) + list(unfolded.parameters()):
         p.requires_grad_(False)
+    print(f"batch norm folded into the convolutions: {len(names) if args.fold_batchnorm else 0}"
+          " layers (as the benchmark does, parameter fold_batchnorm)")
     pixels = torch.rand(args.images, 3, pre.input_size, pre.input_size,
                         generator=torch.Generator().manual_seed(0))
     print(f"resnet18 (random weights) cut at {args.layer}: {features} features; "
@@ -75,10 +88,12 @@ def main() -> None:
 
     results = {}
 
-    def attack(layout: str = "auto") -> float:
+    def attack(layout: str = "auto", which=None, key=None) -> float:
         start = time.perf_counter()
-        results[layout] = fgsm_sensitivity(encoder, pixels, [1 / 255, 2 / 255, 3 / 255],
-                                           batch_size=args.batch_size, memory_format=layout)
+        results[key or layout] = fgsm_sensitivity(which or encoder, pixels,
+                                                  [1 / 255, 2 / 255, 3 / 255],
+                                                  batch_size=args.batch_size,
+                                                  memory_format=layout)
         return time.perf_counter() - start
 
     def gradients(method: str) -> float:
@@ -88,16 +103,24 @@ def main() -> None:
         return time.perf_counter() - start
 
     unit()  # warm-up
-    units, attacks, standard = [], [], []
+    units, attacks, standard, plain_runs = [], [], [], []
     for _ in range(0 if args.gradients_only else args.repeats):
         units.append(unit())
         attacks.append(attack())
         if args.compare_layouts:
             standard.append(attack("contiguous"))
+        if args.compare_folding:
+            plain_runs.append(attack("auto", unfolded, "unfolded"))
     scale = 115 / args.images
     if not args.gradients_only:
         report(units, attacks, scale, args.images)
         print(f"layout of the attack: {results['auto']['memory_format']}")
+    if plain_runs:
+        a, c = float(np.median(attacks)), float(np.median(plain_runs))
+        diff = max(float(np.abs(results["auto"][kind] - results["unfolded"][kind]).max())
+                   for kind in ("targeted", "shuffled"))
+        print(f"batch norm not folded: {c:.2f} s (runs {plain_runs}); folded/unfolded "
+              f"{a / c:.2f}; largest sensitivity difference {diff:.2e}")
     if standard:
         a, c = float(np.median(attacks)), float(np.median(standard))
         diff = max(float(np.abs(results["auto"][kind] - results["contiguous"][kind]).max())

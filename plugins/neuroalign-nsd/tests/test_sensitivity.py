@@ -150,3 +150,49 @@ def test_channels_last_changes_only_rounding_and_restores_the_weights():
     assert all(p.is_contiguous() for p in network.parameters())
     with pytest.raises(SensitivityError, match="memory_format"):
         fgsm_sensitivity(encoder, pixels, EPS, memory_format="nhwc")
+
+
+def test_batchnorm_folding_keeps_the_function_and_the_layer_names():
+    from neuroalign_nsd.sensitivity import fold_batchnorm
+
+    torch.manual_seed(0)
+    network = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.BatchNorm2d(8), nn.ReLU(),
+                            nn.Conv2d(8, 8, 3), nn.BatchNorm2d(8), nn.ReLU())
+    for norm in (network[1], network[4]):  # non-trivial running statistics and affine terms
+        norm.running_mean.uniform_(-1, 1)
+        norm.running_var.uniform_(0.5, 2)
+        norm.weight.data.uniform_(0.5, 2)
+        norm.bias.data.uniform_(-1, 1)
+    network.eval()
+    folded, names = fold_batchnorm(network)
+    assert names == ["1", "4"] and isinstance(folded[1], nn.Identity)
+    assert isinstance(network[1], nn.BatchNorm2d)  # the original is untouched
+    x = torch.rand(4, 3, 10, 10)
+    with torch.no_grad():
+        torch.testing.assert_close(folded(x), network(x), rtol=1e-5, atol=1e-5)
+        # a layer read by name (here "3", the second conv) keeps its own output
+        kept, kept_names = fold_batchnorm(network, keep=["3"])
+        assert kept_names == ["1"]
+        torch.testing.assert_close(Trunk(kept, "3")(x), Trunk(network, "3")(x), rtol=1e-5,
+                                   atol=1e-5)
+    # the attack through the folded network: the same sensitivities up to rounding
+    features = Trunk(network, "5")(x).shape[1]
+    readout = LinearReadout(np.random.default_rng(0).normal(size=(features, 3)), np.zeros(3))
+    results = [fgsm_sensitivity(EncodingModel(Trunk(net, "5"), readout), x, EPS, batch_size=4)
+               for net in (network, folded)]
+    np.testing.assert_allclose(results[1]["targeted"], results[0]["targeted"], rtol=1e-3,
+                               atol=1e-6)
+    # a module torch.fx cannot trace is returned as it is
+
+    class Branchy(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv, self.norm = nn.Conv2d(3, 4, 3), nn.BatchNorm2d(4)
+
+        def forward(self, x):
+            if x.sum() > 0:  # data-dependent control flow
+                return self.norm(self.conv(x))
+            return self.conv(x)
+
+    branchy = Branchy().eval()
+    assert fold_batchnorm(branchy) == (branchy, [])

@@ -70,12 +70,14 @@ def _module(model: Model):
     return module()
 
 
-def encoding_model(model: Model, layer: str, readout) -> Any:
-    """``EncodingModel`` of ``model`` cut at ``layer`` with ``readout``, in pixel space."""
+def encoding_model(model: Model, layer: str, readout, module: Any = None) -> Any:
+    """``EncodingModel`` of ``model`` (or of ``module``, e.g. its batch-norm-folded copy) cut at
+    ``layer`` with ``readout``, in pixel space."""
     from .sensitivity import EncodingModel, Trunk
 
     pre = model.preprocessing
-    return EncodingModel(Trunk(_module(model), layer), readout, pre.mean, pre.std)
+    return EncodingModel(Trunk(_module(model) if module is None else module, layer), readout,
+                         pre.mean, pre.std)
 
 
 def _features(encoder, pixels, batch_size: int) -> tuple[np.ndarray, tuple | None]:
@@ -162,7 +164,7 @@ class NSDSensitivityBenchmark(Benchmark):
     def _run(self, model: Model, layer: str, rois: list[str], progress: bool | None) -> dict:
         import torch
 
-        from .sensitivity import fgsm_sensitivity, fit_readout
+        from .sensitivity import fgsm_sensitivity, fit_readout, fold_batchnorm
 
         p = self.parameters
         bench = {roi: self._predictivity(roi) for roi in rois}
@@ -170,7 +172,11 @@ class NSDSensitivityBenchmark(Benchmark):
         first = data[rois[0]]
         stimuli, train, test = first["stimuli"], first["train"], first["test"]
         pixels = model_pixels(model, stimuli, float(self.spec.visual_degrees or stimuli.degrees))
-        x, shape = _features(encoding_model(model, layer, torch.nn.Identity()), pixels,
+        # the read-outs are fit on, and the attack runs through, the same (folded) network
+        network, folded = _module(model), []
+        if p.get("fold_batchnorm", True):
+            network, folded = fold_batchnorm(network, keep=[layer])
+        x, shape = _features(encoding_model(model, layer, torch.nn.Identity(), network), pixels,
                              int(p.get("batch_size", 16)))
         readouts, labels, predictivity, details = [], [], {}, {}
         for roi in rois:
@@ -194,7 +200,7 @@ class NSDSensitivityBenchmark(Benchmark):
                 predicted.numpy(), targets[test]))))
             readouts.append(readout)
             labels += [(roi, s) for s in subjects]
-        encoder = encoding_model(model, layer, _Concat.build(readouts))
+        encoder = encoding_model(model, layer, _Concat.build(readouts), network)
         start = time.perf_counter()
         result = fgsm_sensitivity(encoder, pixels[test], p["epsilons"],
                                   seed=int(p["shuffle_seed"]),
@@ -203,6 +209,7 @@ class NSDSensitivityBenchmark(Benchmark):
                                   memory_format=str(p.get("memory_format", "auto")))
         result.update(labels=labels, predictivity=predictivity, details=details,
                       attack_s=time.perf_counter() - start, n_features=int(x.shape[1]),
+                      folded_batchnorm=len(folded),
                       feature_shape=shape, n_train=int(len(train)), n_test=int(len(test)))
         return result
 
@@ -264,6 +271,7 @@ class NSDSensitivityBenchmark(Benchmark):
             "shuffle_seed": int(p["shuffle_seed"]), "attack_wall_s": result["attack_s"],
             "attacked_rois": sorted({r_ for r_, _ in result["labels"]}),
             "passes": result["passes"], "memory_format": result["memory_format"],
+            "folded_batchnorm": result["folded_batchnorm"],
             **result["details"].get(roi, {}),
         }
         provenance = Provenance.here(

@@ -198,7 +198,7 @@ def sensitivity_specs() -> list[BenchmarkSpec]:
             parameters.update({
                 "rois": list(ROIS), "epsilons": list(EPSILONS), "score_epsilon": EPSILONS[-1],
                 "shuffle_seed": 0, "batch_size": 16, "gradient": "loop",
-                "memory_format": "auto",
+                "memory_format": "auto", "fold_batchnorm": True,
             })
             specs.append(BenchmarkSpec(
                 id=sensitivity_id(roi, mapping),
