@@ -92,3 +92,33 @@ def test_a_zip_missing_images_is_an_error(tiny_brainio, tmp_path):
             target.writestr(name, source.read(name))
     with pytest.raises(AssetError, match="lacks 1 files"):
         read_stimulus_set(files["stimuli_csv"], broken, identifier="x", degrees=8.0)
+
+
+def test_time_bin_average_is_the_nan_aware_weighted_mean_to_the_bit():
+    """Several bins of unequal width, NaN bins and all-NaN trials, against the xarray
+    expression the numpy code replaced."""
+    import xarray as xr
+
+    rng = np.random.default_rng(0)
+    n, p, t = 6, 40, 3
+    values = rng.normal(size=(n, p, t))
+    values[rng.random(values.shape) < 0.2] = np.nan
+    values[0, :3, :] = np.nan  # trials whose bins are all NaN stay NaN
+    raw = xr.DataArray(values, dims=("neuroid", "presentation", "time_bin"), coords={
+        "time_bin_start": ("time_bin", np.array([70, 90, 130])),
+        "time_bin_end": ("time_bin", np.array([90, 130, 170])),
+        "stimulus_id": ("presentation", np.array([f"s{i % 10}" for i in range(p)])),
+        "repetition": ("presentation", np.arange(p) // 10),
+        "object_name": ("presentation", np.array(["o"] * p)),
+        "category_name": ("presentation", np.array(["c"] * p)),
+        "variation": ("presentation", np.zeros(p, dtype=int)),
+        "neuroid_id": ("neuroid", np.array([f"A_{i}" for i in range(n)])),
+        "region": ("neuroid", np.array(["IT"] * n))})
+    weights = xr.DataArray(np.array([20.0, 40.0, 40.0]) / 100.0, dims="time_bin")
+    total = (raw.fillna(0.0) * weights).sum("time_bin")
+    norm = (raw.notnull() * weights).sum("time_bin")
+    expected = (total.where(norm > 0) / norm.where(norm > 0)).transpose("presentation", "neuroid")
+    data = to_neuroalign(raw)
+    np.testing.assert_array_equal(data.values, expected.values.astype(np.float32))
+    assert np.isnan(data.values[:3, 0]).all()
+    assert data.attrs["nan_values"] == int(np.isnan(expected.values).sum()) >= 3
