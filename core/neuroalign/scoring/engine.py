@@ -416,9 +416,10 @@ def _share_passes(model: Model, benchmarks: Sequence[Benchmark], layers: Sequenc
 
 def _score_one(model: Model, benchmark: Benchmark, layers: Sequence[str] | None,
                use_cache: bool, registry: ResultsDatabase | None, seed: int | None,
-               progress: bool | None) -> Score:
+               progress: bool | None, share: bool = True) -> Score:
     """Score one pair through the results database; a composite's members go through it too,
-    so members already stored are reused and fresh ones are stored."""
+    so members already stored are reused and fresh ones are stored. ``share``: plan the shared
+    reported passes of a composite's members (callers that planned already pass False)."""
     from .results import data_digest
 
     weights = model.weights_hash()
@@ -433,11 +434,11 @@ def _score_one(model: Model, benchmark: Benchmark, layers: Sequence[str] | None,
     def member_score(child: Benchmark, child_model: Model, child_layers: Sequence[str] | None,
                      child_progress: bool | None) -> Score:
         return _score_one(child_model, child, child_layers, use_cache, registry, seed,
-                          child_progress)
+                          child_progress, share=False)  # planned with the composite
 
     from .composite import CompositeBenchmark
 
-    if isinstance(benchmark, CompositeBenchmark):
+    if share and isinstance(benchmark, CompositeBenchmark):
         _share_passes(model, [benchmark], layers, use_cache, registry, progress)
     result = run_benchmark(model, benchmark, layers=layers, seed=seed, progress=progress,
                            weights_hash=weights, declared=declared, member_score=member_score)
@@ -518,7 +519,7 @@ def score(
         out: dict[str, Score] = {}
         for item in track(benchmarks, f"scoring {model.identifier}", show):
             out[item.identifier] = _score_one(model, item, layers, use_cache, registry, None,
-                                              progress)
+                                              progress, share=False)
         return out
     return _score_one(model, benchmarks[0], layers, use_cache, registry, None, progress)
 
@@ -540,7 +541,7 @@ def score_many(models: Iterable[Any], benchmarks: Iterable[Any], *, pretrained: 
         for benchmark in benchmarks:
             try:
                 row[benchmark.identifier] = _score_one(model, benchmark, None, use_cache,
-                                                       registry, None, progress)
+                                                       registry, None, progress, share=False)
             except Exception as error:  # noqa: BLE001 - reported by the caller
                 row[benchmark.identifier] = error
     return table

@@ -415,11 +415,8 @@ class NeuralBenchmark(Benchmark):
         reduction = self._reported_reduction()
         if reduction == self.reduction:
             return None
-        planned = getattr(self, "_planned", None)
-        if (planned is not None and planned[0]() is model
-                and planned[1] == tuple(candidates)):
-            outcome = planned[2]  # planned before (a composite inside a composite)
-        else:
+        outcome = self._plan_for(model, candidates)  # asked twice: the first selection
+        if outcome is None:
             outcome = self._select(viewed, candidates, progress)
         try:
             owner: Callable[[], Any] = weakref.ref(model)
@@ -430,21 +427,23 @@ class NeuralBenchmark(Benchmark):
                 "layers": [outcome[0]], "visual_degrees": self.spec.visual_degrees,
                 "reduction": reduction or "none"}
 
+    def _plan_for(self, model: Model, candidates: list[str]) -> tuple | None:
+        """The selection :meth:`reported_request` kept for this very ``model`` object (as the
+        caller passed it) and ``candidates``, else None."""
+        planned = getattr(self, "_planned", None)
+        if planned is not None and planned[0]() is model and planned[1] == tuple(candidates):
+            return planned[2]
+        return None
+
     def __call__(self, model: Model, *, layers: Sequence[str] | None = None,
                  progress: bool | None = None) -> Score:
         """Score ``model``; ``layers`` overrides its candidates and commitments."""
         candidates, policy = resolve_layers(model, self.spec.region, layers)
-        # a selection made by reported_request for this very model object and candidates is
-        # used once instead of being made again
-        planned, self._planned = getattr(self, "_planned", None), None
-        caller_model = model
+        # a selection made by reported_request is used once instead of being made again
+        planned, self._planned = self._plan_for(model, candidates), None
         model, input_note = apply_input_rule(model, self.input_rule)
-        if (planned is not None and planned[0]() is caller_model
-                and planned[1] == tuple(candidates)):
-            chosen, per_layer, per_layer_raw, reference = planned[2]
-        else:
-            chosen, per_layer, per_layer_raw, reference = self._select(model, candidates,
-                                                                       progress)
+        chosen, per_layer, per_layer_raw, reference = (
+            planned if planned is not None else self._select(model, candidates, progress))
         reported = self.split("reported")
         reported_reduction = self._reported_reduction()
         if reported_reduction == self.reduction:
