@@ -278,3 +278,118 @@ def test_cpu_sparse_projection_equals_torch_sparse_mm():
     assert first.dtype == torch.float32 and first.shape == (6, 300)
     np.testing.assert_allclose(first.numpy(), expected.numpy(), rtol=1e-6, atol=1e-6)
     np.testing.assert_array_equal(first.numpy(), again.numpy())
+
+
+def test_projection_of_channels_last_rows_in_memory_order_equals_the_logical_order():
+    from neuroalign.extraction.reduction import _project, sparse_projection
+
+    chw = (6, 5, 7)
+    matrix = sparse_projection(6 * 5 * 7, 40, 2)
+    x = torch.randn(3, *chw).contiguous(memory_format=torch.channels_last)
+    logical = _project(matrix, x.reshape(3, -1))
+    memory = x.permute(0, 2, 3, 1).reshape(3, -1)  # (H, W, C) order: no copy
+    assert memory.data_ptr() == x.data_ptr()
+    np.testing.assert_allclose(_project(matrix, memory, chw).numpy(), logical.numpy(),
+                               rtol=1e-5, atol=1e-5)
+    with pytest.raises(ValueError, match=r"\(C, H, W\) shape \(6, 5, 8\) does not match"):
+        _project(matrix, memory, (6, 5, 8))
+
+
+def test_pca_of_a_wide_layer_in_channels_last_equals_the_default_layout_within_rounding():
+    data = stimuli(n=12)
+    module = Net()
+    model = model_of(module, identifier="m:pca-layout")
+    model.layout = "contiguous"
+    standard = model.activations(data, ["conv1", "conv2"], reduction=SMALL_PCA, cache=False)
+    model.layout = "channels_last"
+    fast = model.activations(data, ["conv1", "conv2"], reduction=SMALL_PCA, cache=False)
+    assert fast.shape == standard.shape == (12, 16)  # both layers sketched (2,048 and 384 wide)
+    scale = np.abs(standard.values).max()
+    np.testing.assert_allclose(fast.values, standard.values, rtol=0, atol=1e-5 * scale)
+
+
+# ----------------------------------------------------------------------------- early exit
+
+
+class CountingNet(Net):
+    """Net that counts how often its head runs."""
+
+    def __init__(self):
+        super().__init__()
+        self.head_calls = 0
+
+    def forward(self, x):
+        x = self.conv2(self.relu(self.conv1(x)))
+        self.head_calls += 1
+        return self.fc(self.pool(x).flatten(1))
+
+
+class SharedNet(nn.Module):
+    """conv runs twice per forward: the recorded output must be its last one."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 3, 3, padding=1)
+        self.fc = nn.Linear(3 * 16 * 16, 2)
+
+    def forward(self, x):
+        return self.fc(self.conv(torch.tanh(self.conv(x))).flatten(1))
+
+
+def _run_whole(monkeypatch):
+    """Disable early exit (the reference: every forward runs to the end)."""
+    original = extract_module._Pass.__init__
+
+    def whole(self, *args, **kwargs):
+        kwargs["early_exit"] = False
+        original(self, *args, **kwargs)
+
+    monkeypatch.setattr(extract_module._Pass, "__init__", whole)
+
+
+def test_the_forward_pass_stops_after_the_last_hooked_layer_with_the_same_bytes(monkeypatch):
+    data = stimuli(n=13)
+    module = CountingNet()
+    model = model_of(module, identifier="m:exit")
+    fast = model.activations(data, ["conv1", "conv2"], reduction=None, cache=False)
+    # batches of 4: the first batch runs whole (it checks every hook fires once), the other
+    # three stop after conv2, so the head runs for the first batch only (and the probe)
+    assert module.head_calls == 2
+    with monkeypatch.context() as patch:
+        _run_whole(patch)
+        module.head_calls = 0
+        whole = model_of(module, identifier="m:exit").activations(
+            data, ["conv1", "conv2"], reduction=None, cache=False)
+        assert module.head_calls == 5
+    np.testing.assert_array_equal(fast.values, whole.values)
+
+
+def test_no_early_exit_when_a_hooked_module_runs_twice_per_forward(monkeypatch):
+    data = stimuli(n=9)
+    module = SharedNet()
+    fast = model_of(module, identifier="m:shared").activations(
+        data, ["conv"], reduction=None, cache=False)
+    with torch.no_grad():
+        inputs = model_of(module, identifier="m:shared").preprocess(data.images())
+        second = module.conv(torch.tanh(module.conv(inputs)))
+    np.testing.assert_allclose(fast.values, second.flatten(1).numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_a_model_that_swallows_exceptions_cannot_swallow_the_early_exit():
+    class Swallowing(Net):
+        def forward(self, x):
+            hidden = self.relu(self.conv1(x))
+            try:
+                x = self.conv2(hidden)
+            except Exception:  # noqa: BLE001 - what careless model code does: a fallback
+                x = self.conv2(torch.zeros_like(hidden))  # would overwrite the recorded rows
+            return self.fc(self.pool(x).flatten(1))
+
+    data = stimuli(n=9)
+    module = Swallowing()
+    got = model_of(module, identifier="m:swallow").activations(
+        data, ["conv2"], reduction=None, cache=False)
+    with torch.no_grad():
+        inputs = model_of(module, identifier="m:swallow").preprocess(data.images())
+        expected = module.conv2(module.relu(module.conv1(inputs))).flatten(1).numpy()
+    np.testing.assert_allclose(got.values, expected, rtol=1e-5, atol=1e-6)

@@ -59,7 +59,7 @@ __all__ = [
 ]
 
 #: bump when extraction changes numerically (part of every cache key)
-CODE_VERSION = 1
+CODE_VERSION = 2
 KIND = "activations"
 
 
@@ -146,10 +146,45 @@ def split_layers(activations: xr.DataArray) -> dict[str, xr.DataArray]:
 # --------------------------------------------------------------------------- forward streaming
 
 
-class _Pass:
-    """Hooks on the requested modules for one streaming pass over a set of images."""
+def _memory_order_rows(tensor: Any) -> tuple[Any, tuple[int, int, int] | None]:
+    """``(rows, chw)``: a ``(batch, features)`` view of ``tensor`` with the features in memory
+    order (no copy), and the logical ``(C, H, W)`` shape when that order is ``(H, W, C)`` (a
+    channels-last 4-D output), else None (the logical order).
 
-    def __init__(self, module: Any, layers: Sequence[str], sinks: dict[str, Callable], ids):
+    Sinks that take this order (``sink.takes_memory_order = True``: the sparse projections and
+    PCA sketches, which permute their columns to match, and the Gram embedding, which only needs
+    inner products of rows) are called as ``sink(rows, start, chw)`` and save the copy that
+    reordering a channels-last output to ``(C, H, W)`` costs.
+    """
+    import torch
+
+    if (tensor.dim() == 4 and not tensor.is_contiguous()
+            and tensor.is_contiguous(memory_format=torch.channels_last)):
+        return (tensor.permute(0, 2, 3, 1).reshape(tensor.shape[0], -1),
+                tuple(int(v) for v in tensor.shape[1:]))
+    return tensor.reshape(tensor.shape[0], -1), None
+
+
+class _LayersDone(BaseException):
+    """Raised by the last hook of a batch to end the forward pass there (early exit).
+
+    A ``BaseException``, like ``KeyboardInterrupt``: a model's own ``except Exception`` must
+    not swallow it and carry on.
+    """
+
+
+class _Pass:
+    """Hooks on the requested modules for one streaming pass over a set of images.
+
+    Early exit (``early_exit=True``): once every hooked module has produced its output for a
+    batch, the rest of the network is not run. The first batch always runs the whole forward
+    pass and counts the hook calls; early exit is armed only if every hooked module ran exactly
+    once (a module called twice per forward, e.g. a shared block, keeps the whole pass: its
+    *last* output is the one recorded). The recorded activations are the same bytes either way.
+    """
+
+    def __init__(self, module: Any, layers: Sequence[str], sinks: dict[str, Callable], ids,
+                 *, early_exit: bool = False):
         self.module, self.sinks, self.ids = module, sinks, ids
         self.start, self.stop = 0, 0
         self.shapes: dict[str, tuple[int, ...]] = {}
@@ -160,17 +195,29 @@ class _Pass:
         self._targets = [(modules[names[0]], names) for names in by_module.values()]
         self._handles: list[Any] = []
         self.hook_seconds = 0.0
+        #: None: not yet decided (first batch runs whole); True: armed; False: never
+        self.early_exit: bool | None = None if early_exit else False
+        self._calls = [0] * len(self._targets)
+        self.exited_batches = 0
+
+    def begin_batch(self) -> None:
+        self._calls = [0] * len(self._targets)
+
+    def end_batch(self) -> None:
+        """After a whole (not exited) forward pass: arm early exit if every hook ran once."""
+        if self.early_exit is None:
+            self.early_exit = all(count == 1 for count in self._calls)
 
     def __enter__(self) -> _Pass:  # noqa: PYI034
-        for target, names in self._targets:
-            self._handles.append(target.register_forward_hook(self._hook(names)))
+        for index, (target, names) in enumerate(self._targets):
+            self._handles.append(target.register_forward_hook(self._hook(names, index)))
         return self
 
     def __exit__(self, *exc: object) -> None:
         for handle in self._handles:
             handle.remove()
 
-    def _hook(self, names: list[str]) -> Callable:
+    def _hook(self, names: list[str], index: int) -> Callable:
         import torch
 
         def hook(_module: Any, _inputs: Any, output: Any) -> None:
@@ -181,10 +228,10 @@ class _Pass:
                     f"layer {names[0]!r} returned {type(output).__name__}, not a tensor; "
                     "record one of its submodules that returns a tensor instead"
                 )
-            flat = tensor.reshape(tensor.shape[0], -1)
+            stored, chw = _memory_order_rows(tensor)
             # one cheap reduction first; locate the bad rows only when something is wrong
-            if not torch.isfinite(flat.sum()):
-                bad = (~torch.isfinite(flat)).any(dim=1).nonzero().flatten().tolist()
+            if not torch.isfinite(stored.sum()):
+                bad = (~torch.isfinite(stored)).any(dim=1).nonzero().flatten().tolist()
                 if bad:
                     ids = [self.ids(self.start + i) for i in bad]
                     raise ExtractionError(
@@ -192,10 +239,20 @@ class _Pass:
                         f"{_preview(ids)} ({len(bad)} of this batch); check the model's "
                         "weights and numerics (e.g. float16 overflow) or drop those stimuli"
                     )
+            flat = None
             for name in names:
                 self.shapes[name] = tuple(tensor.shape[1:])
-                self.sinks[name](flat, self.start)
+                sink = self.sinks[name]
+                if getattr(sink, "takes_memory_order", False):
+                    sink(stored, self.start, chw)
+                else:  # features in the logical (C, H, W) order: a copy for channels-last
+                    if flat is None:
+                        flat = tensor.reshape(tensor.shape[0], -1)
+                    sink(flat, self.start)
             self.hook_seconds += time.perf_counter() - began
+            self._calls[index] += 1
+            if self.early_exit and all(self._calls):
+                raise _LayersDone
 
         return hook
 
@@ -234,7 +291,8 @@ def _stream(
     mode = progress_mode(progress)
     columns = ("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
                TimeRemainingColumn())
-    hooks = _Pass(module, layers, sinks, ids)
+    # logits need the whole pass; otherwise the network stops after the last hooked layer
+    hooks = _Pass(module, layers, sinks, ids, early_exit=outputs is None)
     lines = PlainProgress(f"{label} ({n} images)", n) if mode == "lines" else None
 
     def placed(pixels: Any) -> Any:
@@ -250,8 +308,13 @@ def _stream(
         for start, stop, x in batches:
             hooks.start, hooks.stop = start, stop
             hooked, began = hooks.hook_seconds, time.perf_counter()
+            hooks.begin_batch()
             try:
                 result = module(x)
+                hooks.end_batch()
+            except _LayersDone:
+                result = None
+                hooks.exited_batches += 1
             except ExtractionError:
                 raise
             except Exception as error:
@@ -430,6 +493,14 @@ def _check_disjoint(stimuli: StimulusSet) -> None:
         )
 
 
+def _fitter_sink(fitter: PCAFitter) -> Callable:
+    def write(flat: Any, start: int, chw: tuple[int, int, int] | None = None) -> None:
+        fitter.partial(flat, start, chw)
+
+    write.takes_memory_order = fitter.takes_memory_order  # type: ignore[attr-defined]
+    return write
+
+
 def _make_reducers(model, module, plans, reduction, base, device, batch_size, cache, progress,
                    folder=None, run=None, extra=None):
     """layer -> Reducer (or None for pass-through) for layers whose shapes are known.
@@ -476,7 +547,7 @@ def _make_reducers(model, module, plans, reduction, base, device, batch_size, ca
             images = (lambda a, b: reference_images(range(a, b), size=size, seed=seed))
             name_of = (lambda i: f"{REFERENCE_PREFIX}{seed}/{i:05d}")
         _stream(model, module, count, images, name_of,
-                layers=list(to_fit), sinks={k: f.partial for k, f in to_fit.items()},
+                layers=list(to_fit), sinks={k: _fitter_sink(f) for k, f in to_fit.items()},
                 image_degrees=model.visual_degrees, batch_size=batch_size, device=device,
                 progress=progress, label=f"{model.identifier}: PCA reference", **(run or {}))
         for layer, fitter in to_fit.items():
@@ -630,10 +701,12 @@ def extract(
         def sink(layer: str) -> Callable:
             target, reducer = column[layer], reducers[layer]
 
-            def write(flat: Any, start: int) -> None:
-                values = reducer.transform(flat) if reducer is not None else flat
+            def write(flat: Any, start: int, chw: tuple[int, int, int] | None = None) -> None:
+                values = reducer.transform(flat, chw) if reducer is not None else flat
                 target[start : start + values.shape[0]] = values.detach().float().cpu().numpy()
 
+            # raw layers are stored in the logical (C, H, W) order
+            write.takes_memory_order = reducer is not None and reducer.takes_memory_order
             return write
 
         if missing:

@@ -220,9 +220,12 @@ def extract_gram(
             def sink(layer: str):
                 target = files[layer]
 
-                def write(flat: Any, start: int) -> None:
+                def write(flat: Any, start: int, chw: Any = None) -> None:
                     target.write(start, flat.detach().float().cpu().numpy())
 
+                # the Gram matrix is the same in any feature order: take the rows in memory
+                # order (channels-last outputs are not copied into (C, H, W) order first)
+                write.takes_memory_order = True
                 return write
 
             _stream(model, module, n, lambda a, b: stimuli.images(slice(a, b)), ids.__getitem__,

@@ -177,8 +177,41 @@ def sparse_projection(n_features: int, n_components: int, seed: int, device: Any
         )
 
 
-def _project(matrix: Any, x: Any) -> Any:
+def _scipy_transposed(matrix: Any, chw: tuple[int, int, int] | None) -> Any:
+    """The transposed CSR ``matrix`` in scipy form, rows permuted to ``(H, W, C)`` when ``chw``.
+
+    Built once per matrix and feature order and kept on the matrix.
+    """
+    cache = getattr(matrix, "_neuroalign_scipy_t", None)
+    if cache is None:
+        cache = {}
+        matrix._neuroalign_scipy_t = cache
+    if None not in cache:
+        import scipy.sparse
+
+        k, d = matrix.shape
+        forward = scipy.sparse.csr_matrix(
+            (matrix.values().numpy(), matrix.col_indices().numpy(),
+             matrix.crow_indices().numpy()), shape=(k, d))
+        cache[None] = forward.T.tocsr()
+    if chw is not None and chw not in cache:
+        channels, height, width = chw
+        if channels * height * width != matrix.shape[1]:
+            raise ValueError(f"a (C, H, W) shape {chw} does not match a projection of "
+                             f"{matrix.shape[1]} features")
+        # the logical (C, H, W) feature index at each (H, W, C) memory position
+        logical = np.arange(matrix.shape[1]).reshape(chw).transpose(1, 2, 0).ravel()
+        cache[chw] = cache[None][logical]
+    return cache[chw]
+
+
+def _project(matrix: Any, x: Any, chw: tuple[int, int, int] | None = None) -> Any:
     """``x @ matrix.T`` for a CSR ``matrix`` and dense ``x`` of shape (batch, features).
+
+    ``chw``: the layer's ``(C, H, W)`` shape when the features of ``x`` are in ``(H, W, C)``
+    order (a channels-last output taken as it lies in memory); the matrix's columns are then
+    permuted to match instead of copying ``x`` into ``(C, H, W)`` order. Same sums, in another
+    order (float rounding).
 
     On CPU the product runs in scipy against the transposed matrix in CSR form (built once per
     matrix and kept on it): the same sums in the same order as ``torch.sparse.mm(matrix, x.T)``
@@ -188,17 +221,12 @@ def _project(matrix: Any, x: Any) -> Any:
     import torch
 
     if x.device.type != "cpu":
+        if chw is not None:
+            channels, height, width = chw
+            x = x.reshape(x.shape[0], height, width, channels).permute(0, 3, 1, 2) \
+                .reshape(x.shape[0], -1)
         return torch.sparse.mm(matrix, x.T).T
-    transposed = getattr(matrix, "_neuroalign_scipy_t", None)
-    if transposed is None:
-        import scipy.sparse
-
-        k, d = matrix.shape
-        forward = scipy.sparse.csr_matrix(
-            (matrix.values().numpy(), matrix.col_indices().numpy(),
-             matrix.crow_indices().numpy()), shape=(k, d))
-        transposed = forward.T.tocsr()
-        matrix._neuroalign_scipy_t = transposed
+    transposed = _scipy_transposed(matrix, tuple(chw) if chw is not None else None)
     dense = np.ascontiguousarray(x.detach().numpy(), dtype=np.float32)
     return torch.from_numpy(np.asarray(dense @ transposed, dtype=np.float32))
 
@@ -209,7 +237,11 @@ class Reducer:
     n_features: int
     n_components: int
 
-    def transform(self, x: torch.Tensor) -> torch.Tensor:  # pragma: no cover - abstract
+    #: whether :meth:`transform` takes features in ``(H, W, C)`` order (``chw`` given)
+    takes_memory_order = False
+
+    def transform(self, x: torch.Tensor, chw: tuple[int, int, int] | None = None
+                  ) -> torch.Tensor:  # pragma: no cover - abstract
         raise NotImplementedError
 
     def to(self, device: Any) -> Reducer:  # pragma: no cover - abstract
@@ -224,8 +256,10 @@ class ProjectionReducer(Reducer):
         self.device = device
         self._matrix = sparse_projection(n_features, n_components, seed, device)
 
-    def transform(self, x: torch.Tensor) -> torch.Tensor:
-        return _project(self._matrix, x.float())
+    takes_memory_order = True
+
+    def transform(self, x: torch.Tensor, chw: tuple[int, int, int] | None = None) -> torch.Tensor:
+        return _project(self._matrix, x.float(), chw)
 
     def to(self, device: Any) -> ProjectionReducer:
         return ProjectionReducer(self.n_features, self.n_components, self.seed, device)
@@ -259,10 +293,19 @@ class PCAReducer(Reducer):
         self._basis_t = torch.from_numpy(self.components).T.contiguous().to(device)
         self._offset = torch.from_numpy(self.mean @ self.components.T).to(device)
 
-    def transform(self, x: torch.Tensor) -> torch.Tensor:
+    @property
+    def takes_memory_order(self) -> bool:  # type: ignore[override]
+        return self._sketch is not None  # a narrow layer's PCA needs the logical order
+
+    def transform(self, x: torch.Tensor, chw: tuple[int, int, int] | None = None) -> torch.Tensor:
         import torch
 
-        z = _project(self._sketch, x.float()) if self._sketch is not None else x.float()
+        if self._sketch is not None:
+            z = _project(self._sketch, x.float(), chw)
+        elif chw is not None:
+            raise ValueError("an unsketched PCA reducer needs its features in (C, H, W) order")
+        else:
+            z = x.float()
         return torch.addmm(self._offset, z, self._basis_t, beta=-1.0)
 
     def to(self, device: Any) -> PCAReducer:
@@ -305,9 +348,20 @@ class PCAFitter:
         )
         self.rows = np.zeros((n_rows, self.sketch_dim or n_features), dtype=np.float32)
 
-    def partial(self, x: torch.Tensor, start: int) -> None:
-        """Store the rows of batch ``x`` (batch, n_features) at ``start``."""
-        z = _project(self._sketch, x.float()) if self._sketch is not None else x.float()
+    @property
+    def takes_memory_order(self) -> bool:
+        return self._sketch is not None
+
+    def partial(self, x: torch.Tensor, start: int, chw: tuple[int, int, int] | None = None
+                ) -> None:
+        """Store the rows of batch ``x`` (batch, n_features) at ``start`` (``chw``: as for
+        :func:`_project`; sketched layers only)."""
+        if self._sketch is not None:
+            z = _project(self._sketch, x.float(), chw)
+        elif chw is not None:
+            raise ValueError("an unsketched PCA fit needs its features in (C, H, W) order")
+        else:
+            z = x.float()
         self.rows[start : start + z.shape[0]] = z.detach().cpu().numpy()
 
     def fit(self, device: Any = "cpu") -> PCAReducer:
