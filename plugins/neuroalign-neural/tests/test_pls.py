@@ -97,3 +97,39 @@ def test_batched_power_iteration_equals_one_problem_at_a_time():
         if m.any():  # ||Cv||² of a unit v is the Rayleigh quotient of M
             assert norm2 == pytest.approx(v @ m @ v, rel=1e-10)
     assert together[-1][1] == 0.0 and together[-1][2] == 1  # M = 0: stops at once
+
+
+def test_splits_that_stop_at_different_components_equal_their_separate_fits():
+    # rank 3 plus two rows with directions of their own: splits holding those rows have more
+    # components to find, so the stacked fits stop (and are dropped) at different steps
+    rng = np.random.default_rng(4)
+    base = rng.normal(size=(60, 3))
+    x = base @ rng.normal(size=(3, 12))
+    x[:2] += rng.normal(size=(2, 12)) * 3.0
+    y = x @ rng.normal(size=(12, 4)) + 0.1 * rng.normal(size=(60, 4))
+    x0, y0 = x - x.mean(0), y - y.mean(0)
+    trains = [np.arange(2, 60), np.arange(0, 58), np.arange(1, 59), np.arange(2, 60)[::-1]]
+    fits = fit_pls_batch(x0, y0, trains, n_components=8)
+    assert len({fit.n_components for fit in fits}) > 1, [fit.n_components for fit in fits]
+    for train, fit in zip(trains, fits):
+        (alone,) = fit_pls_batch(x0, y0, [train], n_components=8)
+        assert fit.n_components == alone.n_components
+        # which test ends a rank-deficient fit (cross-covariance or source) is rounding noise
+        assert (fit.stopped_early is None) == (alone.stopped_early is None)
+        np.testing.assert_allclose(fit.predict_centred(x0), alone.predict_centred(x0),
+                                   rtol=1e-8, atol=1e-8)
+
+
+def test_one_blas_thread_limits_numpys_blas_and_restores_it():
+    from neuroalign_neural.pls import _one_blas_thread
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    def numpy_blas_threads():
+        return [lib["num_threads"] for lib in threadpool_info()
+                if lib["user_api"] == "blas" and "numpy" in lib["filepath"]]
+
+    with threadpool_limits(limits=2, user_api="blas"):
+        before = numpy_blas_threads()
+        with _one_blas_thread():
+            assert numpy_blas_threads() == [1] * len(before)
+        assert numpy_blas_threads() == before

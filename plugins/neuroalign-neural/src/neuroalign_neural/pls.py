@@ -21,13 +21,14 @@ step and hence the fitted model are those of scikit-learn up to floating-point r
 from __future__ import annotations
 
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from scipy import linalg
 from sklearn.exceptions import ConvergenceWarning
-from threadpoolctl import ThreadpoolController
 
 from .inputs import MetricInputError
 
@@ -35,7 +36,7 @@ __all__ = ["SOLVERS", "FastPLSRegression", "PLSFit", "fit_pls_batch"]
 
 SOLVERS = ("nipals", "svd")
 _EPS = np.finfo(np.float64).eps
-_THREADPOOLS: ThreadpoolController | None = None
+_THREADPOOLS: Any = None
 #: power-iteration steps run between two vectorised convergence checks
 _CHUNK = 32
 
@@ -45,10 +46,67 @@ _CHUNK = 32
 SINGLE_THREAD_ENTRIES = 1 << 22
 
 
+class _NumpyOpenBLAS:
+    """One BLAS thread for numpy's bundled OpenBLAS, set through its own entry points.
+
+    threadpoolctl finds the same library, but by resolving the path of every loaded shared
+    library (~240 with scipy and sklearn loaded, ~15 ms): a fixed cost the first fit of every
+    process paid. numpy >= 2 wheels bundle ``scipy_openblas`` in ``numpy.libs``; it is looked
+    up there, among the libraries already loaded only (``RTLD_NOLOAD``). Elsewhere (MKL or
+    Accelerate builds, other platforms) :func:`_one_blas_thread` uses threadpoolctl.
+    """
+
+    def __init__(self, get: Any, set_: Any):
+        self._get, self._set = get, set_
+
+    @classmethod
+    def find(cls) -> _NumpyOpenBLAS | None:
+        import ctypes
+        import os
+        from pathlib import Path
+
+        mode = getattr(os, "RTLD_NOLOAD", None)
+        if mode is None:
+            return None
+        folder = Path(np.__file__).resolve().parent.parent / "numpy.libs"
+        for path in sorted(folder.glob("libscipy_openblas*.so*")):
+            try:
+                library = ctypes.CDLL(str(path), mode=mode | os.RTLD_LAZY)
+            except OSError:  # not loaded: not the one numpy uses
+                continue
+            for suffix in ("64_", "_64_", ""):
+                get = getattr(library, f"scipy_openblas_get_num_threads{suffix}", None)
+                set_ = getattr(library, f"scipy_openblas_set_num_threads{suffix}", None)
+                if get is not None and set_ is not None:
+                    get.restype, get.argtypes = ctypes.c_int, []
+                    set_.restype, set_.argtypes = None, [ctypes.c_int]
+                    return cls(get, set_)
+        return None
+
+    @contextmanager
+    def one_thread(self) -> Iterator[None]:
+        before = int(self._get())
+        if before != 1:
+            self._set(1)
+        try:
+            yield
+        finally:
+            if before != 1:
+                self._set(before)
+
+
+_NUMPY_OPENBLAS: _NumpyOpenBLAS | None | bool = False  # False: not looked up yet
+
+
 def _one_blas_thread():
-    """Context limiting BLAS to one thread (the controller scans libraries once per process)."""
-    global _THREADPOOLS
-    if _THREADPOOLS is None:
+    """Context limiting numpy's BLAS to one thread."""
+    global _NUMPY_OPENBLAS, _THREADPOOLS
+    if _NUMPY_OPENBLAS is False:
+        _NUMPY_OPENBLAS = _NumpyOpenBLAS.find()
+    if _NUMPY_OPENBLAS is not None:
+        return _NUMPY_OPENBLAS.one_thread()
+    if _THREADPOOLS is None:  # the controller scans the loaded libraries once per process
+        
         _THREADPOOLS = ThreadpoolController()
     return _THREADPOOLS.limit(limits=1, user_api="blas")
 
@@ -134,7 +192,9 @@ def _power_directions(ms: Sequence[np.ndarray], starts: Sequence[int], max_iter:
         rows = krylov[:, : steps + 1]
         even = np.einsum("sij,sij->si", rows, rows)  # p(2i)
         odd = np.einsum("sij,sij->si", rows[:, :-1], rows[:, 1:])  # p(2i+1)
-        with np.errstate(divide="ignore", invalid="ignore"):
+        # a deflated M at rounding-noise level (trace ~0, scaled up) may overflow here; such a
+        # problem is stopped by the caller's cross-covariance floor
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             norm2 = odd[:, :steps] / even[:, :steps]
             cosine = even[:, 1:steps] / np.sqrt(odd[:, 1:steps] * odd[:, : steps - 1])
         stop = ~(norm2 > 0.0)
@@ -172,119 +232,159 @@ def _svd_direction(m: np.ndarray) -> tuple[np.ndarray, float, int]:
     return v, float(values[-1]), 1
 
 
-class _SplitState:
-    """The deflation state of one fit, kept in low-rank form.
+class _Fits:
+    """The deflation state of every split's fit, stacked (one row per split still fitting).
 
     ``C_k = C_0 - sum_j (t_jᵀt_j) p_j q_jᵀ`` is never formed; ``M_k = C_kᵀ C_k`` (``q x q``) is
     updated by rank-2 terms; the deflated ``X_k`` and ``Y_k`` are never formed either: products
-    with them are products with the centred data minus the components found so far.
+    with them are products with the centred data minus the components found so far. Every
+    quantity is stacked over the splits (``s`` axis first), so one component of all splits costs
+    a fixed number of numpy calls instead of a number per split. Scores ``t`` are kept over all
+    ``n`` rows, zero outside each split's training rows. A split that stops early is finished
+    (:class:`PLSFit`) and its row dropped.
     """
 
-    def __init__(self, x0: np.ndarray, y0: np.ndarray, g: np.ndarray, sums: tuple,
-                 train: np.ndarray, n_components: int):
-        n = x0.shape[0]
-        held_out = np.ones(n, dtype=bool)
-        held_out[train] = False
-        rest = np.flatnonzero(held_out)
-        self.train = train
-        n_train = len(train)
-        x_rest, y_rest = x0[rest], y0[rest]
-        self.x_mean = (sums[0] - x_rest.sum(axis=0)) / n_train
-        self.y_mean = (sums[1] - y_rest.sum(axis=0)) / n_train
-        # X_cᵀ Y_c of the training rows, from the shared product minus the held-out rows
-        self.c0 = g - x_rest.T @ y_rest - n_train * np.outer(self.x_mean, self.y_mean)
-        self.m = self.c0.T @ self.c0
+    def __init__(self, x0: np.ndarray, y0: np.ndarray, trains: Sequence[np.ndarray],
+                 n_components: int):
+        n, p = x0.shape
+        q = y0.shape[1]
+        count = len(trains)
+        g = x0.T @ y0
+        sums = (x0.sum(axis=0), y0.sum(axis=0), float((x0 * x0).sum()), (y0 * y0).sum(axis=0))
+        self.mask = np.zeros((count, n), dtype=bool)
+        self.x_mean, self.y_mean = np.empty((count, p)), np.empty((count, q))
+        self.c0, self.m = np.empty((count, p, q)), np.empty((count, q, q))
+        self.rss, self.x_scale2 = np.empty((count, q)), np.empty(count)
+        with _one_blas_thread():
+            for s, train in enumerate(trains):
+                self.mask[s, train] = True
+                rest = np.flatnonzero(~self.mask[s])
+                n_train = n - len(rest)
+                x_rest, y_rest = x0[rest], y0[rest]
+                x_mean = self.x_mean[s] = (sums[0] - x_rest.sum(axis=0)) / n_train
+                y_mean = self.y_mean[s] = (sums[1] - y_rest.sum(axis=0)) / n_train
+                # X_cᵀ Y_c of the training rows: the shared product minus the held-out rows
+                c0 = self.c0[s] = g - x_rest.T @ y_rest - n_train * np.outer(x_mean, y_mean)
+                self.m[s] = c0.T @ c0
+                # residual sum of squares of every target column, to find exhausted targets
+                self.rss[s] = sums[3] - (y_rest * y_rest).sum(axis=0) - n_train * y_mean ** 2
+                self.x_scale2[s] = float(sums[2] - (x_rest * x_rest).sum()
+                                         - n_train * x_mean @ x_mean)
         # below this ||C_k v||², what is left of the cross-covariance is rounding noise
-        self.m_floor = 1e-24 * float(np.trace(self.m))
-        # residual sum of squares of every target column, to find exhausted targets
-        self.rss = sums[3] - (y_rest * y_rest).sum(axis=0) - n_train * self.y_mean ** 2
-        self.x_scale2 = float(sums[2] - (x_rest * x_rest).sum() - n_train * self.x_mean @ self.x_mean)
-        p, q = self.c0.shape
-        self.w = np.zeros((n_components, p))  # one row per component
-        self.p = np.zeros((n_components, p))
-        self.q = np.zeros((n_components, q))
-        self.t = np.zeros((n_components, n_train))
-        self.tt = np.zeros(n_components)
-        self.live = np.ones(q, dtype=bool)
+        self.m_floor = 1e-24 * np.trace(self.m, axis1=1, axis2=2)
+        self.w = np.zeros((count, n_components, p))  # component j of split s: [s, j]
+        self.p = np.zeros((count, n_components, p))
+        self.q = np.zeros((count, n_components, q))
+        self.t = np.zeros((count, n_components, n))
+        self.tt = np.zeros((count, n_components))
+        self.live = np.ones((count, q), dtype=bool)
+        self.split = np.arange(count)  # the original split of every row
+        self.n_iter: list[list[int]] = [[] for _ in range(count)]
         self.k = 0
-        self.n_iter: list[int] = []
-        self.stopped: str | None = None
+        self.results: list[PLSFit | None] = [None] * count
 
-    def c_times(self, v: np.ndarray) -> np.ndarray:
-        """``C_k v``."""
+    def __len__(self) -> int:
+        return len(self.split)
+
+    def _finish(self, rows: np.ndarray, reason: str | None) -> None:
+        """Finish the fits of ``rows`` (with the ``k`` components they have) and drop them."""
         k = self.k
-        return self.c0 @ v - self.p[:k].T @ (self.tt[:k] * (self.q[:k] @ v))
+        for row in np.flatnonzero(rows):
+            w, p = self.w[row, :k].T, self.p[row, :k].T
+            rotations = w @ linalg.pinv(p.T @ w) if k else np.zeros((w.shape[0], 0))
+            split = int(self.split[row])
+            self.results[split] = PLSFit(
+                x_mean=self.x_mean[row].copy(), y_mean=self.y_mean[row].copy(), rotations=rotations,
+                y_loadings=self.q[row, :k].T.copy(), n_iter=list(self.n_iter[split]),
+                stopped_early=reason.format(k=k) if reason else None)
+        keep = ~rows
+        for name in ("mask", "x_mean", "y_mean", "c0", "m", "rss", "x_scale2", "m_floor",
+                     "w", "p", "q", "t", "tt", "live", "split"):
+            setattr(self, name, getattr(self, name)[keep])
 
-    def direction_problem(self) -> tuple[np.ndarray, int] | None:
-        """``(M_k, start column)`` of the next power iteration, or None (``stopped`` set) when
-        every target is exhausted."""
+    def finish_all(self) -> None:
+        self._finish(np.ones(len(self), dtype=bool), None)
+
+    def _c_times(self, v: np.ndarray) -> np.ndarray:
+        """``C_k v`` of every row (``v``: rows x q)."""
+        k = self.k
+        out = np.matmul(self.c0, v[:, :, None])[:, :, 0]
+        if k:
+            coefficients = self.tt[:, :k] * np.matmul(self.q[:, :k], v[:, :, None])[:, :, 0]
+            out -= np.matmul(coefficients[:, None, :], self.p[:, :k])[:, 0]
+        return out
+
+    def next_weights(self, solver: str, max_iter: int, tol: float) -> np.ndarray | None:
+        """Every remaining row's next x-weights (rows x p); rows with nothing left to explain
+        are finished first. None when no row is left."""
         # as scikit-learn: targets whose residual vanished are set to zero
         exhausted = self.live & (np.sqrt(np.maximum(self.rss, 0.0)) < 10 * _EPS)
         if exhausted.any():
             self.live &= ~exhausted
-            self.m[exhausted, :] = 0.0
-            self.m[:, exhausted] = 0.0
-        if not self.live.any():
-            self.stopped = f"target residual is constant after {self.k} components"
+            self.m[exhausted[:, :, None] | exhausted[:, None, :]] = 0.0
+        dead = ~self.live.any(axis=1)
+        if dead.any():
+            self._finish(dead, "target residual is constant after {k} components")
+        if not len(self):
             return None
-        return self.m, int(np.argmax(self.live))
-
-    def weights_from(self, v: np.ndarray, norm2: float, n_iter: int) -> np.ndarray | None:
-        """The next x-weights from the direction ``v`` (``||C_k v||² = norm2``), or None."""
-        self.n_iter.append(n_iter)
-        if not norm2 > self.m_floor:
-            self.stopped = f"no cross-covariance left after {self.k} components"
-            return None
-        return self.c_times(v * self.live) / np.sqrt(norm2)
-
-    def next_weights(self, solver: str, max_iter: int, tol: float) -> np.ndarray | None:
-        """The next x-weights, or None (and ``stopped`` set) when nothing is left to explain."""
-        problem = self.direction_problem()
-        if problem is None:
-            return None
+        starts = np.argmax(self.live, axis=1)
         if solver == "svd":
-            return self.weights_from(*_svd_direction(problem[0]))
-        return self.weights_from(*_power_direction(problem[0], problem[1], max_iter, tol))
+            found = [_svd_direction(m) for m in self.m]
+        else:
+            found = _power_directions(self.m, starts, max_iter, tol)
+        for split, (_, _, n_iter) in zip(self.split, found):
+            self.n_iter[split].append(n_iter)
+        norm2 = np.array([f[1] for f in found])
+        empty = ~(norm2 > self.m_floor)
+        if empty.any():
+            self._finish(empty, "no cross-covariance left after {k} components")
+            found = [f for f, e in zip(found, empty) if not e]
+            norm2 = norm2[~empty]
+        if not len(self):
+            return None
+        v = np.stack([f[0] for f in found]) * self.live
+        return self._c_times(v) / np.sqrt(norm2)[:, None]
 
-    def deflate(self, w: np.ndarray, t: np.ndarray, xt: np.ndarray, yt: np.ndarray) -> bool:
-        """Add the component with weights ``w``, scores ``t``, ``X_cᵀ t`` and ``Y_cᵀ t``."""
+    def add_component(self, w: np.ndarray, x0: np.ndarray, y0: np.ndarray) -> None:
+        """Score every row's weights ``w`` on the shared ``x0`` and deflate by the component."""
         k = self.k
-        tt = float(t @ t)
-        if not tt > 1e-20 * max(self.x_scale2, np.finfo(float).tiny):
-            self.stopped = f"source exhausted (rank {k}) before n_components"
-            return False
-        overlap = self.t[:k] @ t  # zero in exact arithmetic; kept to mirror explicit deflation
-        x_loadings = (xt - self.p[:k].T @ overlap) / tt
-        y_loadings = (yt - self.q[:k].T @ overlap) / tt * self.live
-        g = self.c0.T @ x_loadings - self.q[:k].T @ (self.tt[:k] * (self.p[:k] @ x_loadings))
-        cross = np.outer(g, y_loadings)
-        self.m += tt * tt * float(x_loadings @ x_loadings) * np.outer(y_loadings, y_loadings) \
-            - tt * (cross + cross.T)
-        self.rss -= tt * y_loadings ** 2
-        self.w[k], self.p[k], self.q[k], self.t[k], self.tt[k] = w, x_loadings, y_loadings, t, tt
+        projected = x0 @ w.T  # (n, rows): the scores of every split in one product
+        shift = np.einsum("sp,sp->s", self.x_mean, w)
+        if k:
+            shift = shift[:, None] + np.matmul(
+                np.matmul(self.p[:, :k], w[:, :, None])[:, None, :, 0], self.t[:, :k])[:, 0]
+        else:
+            shift = shift[:, None]
+        t = np.where(self.mask, projected.T - shift, 0.0)  # (rows, n), zero off the training rows
+        tt = np.einsum("sn,sn->s", t, t)
+        exhausted = ~(tt > 1e-20 * np.maximum(self.x_scale2, np.finfo(float).tiny))
+        if exhausted.any():
+            self._finish(exhausted, "source exhausted (rank {k}) before n_components")
+            w, t, tt = w[~exhausted], t[~exhausted], tt[~exhausted]
+            if not len(self):
+                return
+        total = t.sum(axis=1)
+        xt = (x0.T @ t.T).T - self.x_mean * total[:, None]  # X_cᵀ t of every split
+        yt = (y0.T @ t.T).T - self.y_mean * total[:, None]
+        with _one_blas_thread():
+            # zero in exact arithmetic; kept to mirror explicit deflation
+            overlap = np.matmul(self.t[:, :k], t[:, :, None])[:, :, 0]
+            x_loadings = (xt - np.matmul(overlap[:, None, :], self.p[:, :k])[:, 0]) \
+                / tt[:, None]
+            y_loadings = (yt - np.matmul(overlap[:, None, :], self.q[:, :k])[:, 0]) \
+                / tt[:, None] * self.live
+            g = np.matmul(x_loadings[:, None, :], self.c0)[:, 0]
+            if k:
+                inner = self.tt[:, :k] * np.matmul(self.p[:, :k], x_loadings[:, :, None])[:, :, 0]
+                g -= np.matmul(inner[:, None, :], self.q[:, :k])[:, 0]
+            cross = g[:, :, None] * y_loadings[:, None, :]
+            scale = tt * tt * np.einsum("sp,sp->s", x_loadings, x_loadings)
+            self.m += scale[:, None, None] * (y_loadings[:, :, None] * y_loadings[:, None, :]) \
+                - tt[:, None, None] * (cross + cross.transpose(0, 2, 1))
+            self.rss -= tt[:, None] * y_loadings ** 2
+        self.w[:, k], self.p[:, k], self.q[:, k], self.t[:, k], self.tt[:, k] = \
+            w, x_loadings, y_loadings, t, tt
         self.k += 1
-        return True
-
-    def result(self) -> PLSFit:
-        k = self.k
-        w, p = self.w[:k].T, self.p[:k].T
-        rotations = w @ linalg.pinv(p.T @ w) if k else np.zeros((w.shape[0], 0))
-        return PLSFit(x_mean=self.x_mean, y_mean=self.y_mean, rotations=rotations,
-                      y_loadings=self.q[:k].T.copy(), n_iter=list(self.n_iter),
-                      stopped_early=self.stopped)
-
-
-def _next_weights(states: Sequence[_SplitState], solver: str, max_iter: int,
-                  tol: float) -> list[np.ndarray | None]:
-    """Each state's next x-weights; the NIPALS power iterations of all states run together."""
-    if solver == "svd":
-        return [s.next_weights(solver, max_iter, tol) for s in states]
-    problems = [s.direction_problem() for s in states]
-    posed = [(s, p) for s, p in zip(states, problems) if p is not None]
-    directions = _power_directions([p[0] for _, p in posed], [p[1] for _, p in posed],
-                                   max_iter, tol) if posed else []
-    found = {id(s): s.weights_from(*d) for (s, _), d in zip(posed, directions)}
-    return [found.get(id(s)) for s in states]
 
 
 def fit_pls_batch(x0: np.ndarray, y0: np.ndarray, trains: Sequence[np.ndarray], *,
@@ -319,37 +419,21 @@ def fit_pls_batch(x0: np.ndarray, y0: np.ndarray, trains: Sequence[np.ndarray], 
             f"PLS n_components={n_components} exceeds the source's {x0.shape[1]} features; pass "
             f"parameters={{'n_components': {x0.shape[1]}}} or a source with more features"
         )
-    g = x0.T @ y0
-    sums = (x0.sum(axis=0), y0.sum(axis=0), float((x0 * x0).sum()), (y0 * y0).sum(axis=0))
-    # the per-split work is matrix-vector sized: a BLAS thread pool only adds contention there
-    with _one_blas_thread():
-        states = [_SplitState(x0, y0, g, sums, np.asarray(tr), n_components) for tr in trains]
-    n = x0.shape[0]
+    fits = _Fits(x0, y0, [np.asarray(train) for train in trains], n_components)
     for _ in range(n_components):
-        active = [s for s in states if s.stopped is None]
+        # the per-split work is matrix-vector sized: a BLAS thread pool only adds contention
         with _one_blas_thread():
-            weights = _next_weights(active, solver, max_iter, tol)
-        pairs = [(s, w) for s, w in zip(active, weights) if w is not None]
-        if not pairs:
+            weights = fits.next_weights(solver, max_iter, tol)
+        if weights is None:
             break
-        # scores of every split in one product against the shared X0
-        projected = x0 @ np.column_stack([w for _, w in pairs])
-        scores = np.zeros((n, len(pairs)))
-        for j, (s, w) in enumerate(pairs):
-            k = s.k
-            t = projected[s.train, j] - s.x_mean @ w - s.t[:k].T @ (s.p[:k] @ w)
-            scores[s.train, j] = t
-        back = x0.T @ scores  # X0ᵀ t of every split in one product
-        back_y = y0.T @ scores
-        with _one_blas_thread():
-            for j, (s, w) in enumerate(pairs):
-                t = scores[s.train, j]
-                total = t.sum()
-                s.deflate(w, t, back[:, j] - s.x_mean * total, back_y[:, j] - s.y_mean * total)
-    if solver == "nipals" and any(max_iter in s.n_iter for s in states):
+        fits.add_component(weights, x0, y0)
+        if not len(fits):
+            break
+    fits.finish_all()
+    if solver == "nipals" and any(max_iter in n_iter for n_iter in fits.n_iter):
         warnings.warn(f"PLS power iteration reached max_iter={max_iter} for some component "
                       "(scikit-learn warns the same way)", ConvergenceWarning, stacklevel=2)
-    return [s.result() for s in states]
+    return list(fits.results)  # type: ignore[arg-type]
 
 
 class FastPLSRegression:
