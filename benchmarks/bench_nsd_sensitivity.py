@@ -20,6 +20,7 @@ The total time extrapolates linearly to 115 images (batches are independent)::
     OMP_NUM_THREADS=2 python benchmarks/bench_nsd_sensitivity.py --images 16 --layer layer4
     OMP_NUM_THREADS=2 python benchmarks/bench_nsd_sensitivity.py --images 16 --compare-layouts
     OMP_NUM_THREADS=2 python benchmarks/bench_nsd_sensitivity.py --images 16 --compare-folding
+    OMP_NUM_THREADS=2 python benchmarks/bench_nsd_sensitivity.py --floor --repeats 2
 """
 
 from __future__ import annotations
@@ -47,7 +48,16 @@ def main() -> None:
                              "print the largest difference")
     parser.add_argument("--gradients-only", action="store_true",
                         help="only the batched-vs-loop gradient comparison")
+    parser.add_argument("--floor", action="store_true",
+                        help="only the lower bound: the throughput of plain inference passes of "
+                             "the folded channels-last trunk (64-image batches; one batch on 2 "
+                             "torch threads vs two batches in two Python threads of 1 torch "
+                             "thread each, interleaved) and the seconds the 115 x 192 perturbed "
+                             "forward passes alone would take at that rate")
     args = parser.parse_args()
+    if args.floor:
+        floor(args)
+        return
 
     import torch
 
@@ -136,6 +146,57 @@ def main() -> None:
           f"{np.median(batched):.2f} s, loop {np.median(loop):.2f} s, ratio loop/batched "
           f"{np.median(loop) / np.median(batched):.2f}; one forward+backward (unit) "
           f"{np.median(units or [unit()]):.2f} s")
+
+
+def floor(args: argparse.Namespace) -> None:
+    """The perturbed forward passes alone, at the best inference throughput measured here."""
+    import copy as copying
+    import threading
+
+    import torch
+
+    import neuroalign
+    from neuroalign_nsd.sensitivity import Trunk, fold_batchnorm
+
+    model = neuroalign.get_model("timm:resnet18", pretrained=False)
+    size = model.preprocessing.input_size
+    folded, _ = fold_batchnorm(model.module().eval(), keep=[args.layer])
+    trunk = Trunk(folded, args.layer).to(memory_format=torch.channels_last)
+    batch = 64
+    x = torch.rand(batch, 3, size, size).contiguous(memory_format=torch.channels_last)
+    copies = [copying.deepcopy(trunk) for _ in range(2)]
+
+    def passes(count: int, net=trunk) -> None:
+        with torch.inference_mode():
+            for _ in range(count):
+                net(x)
+
+    def one_batch_two_threads() -> float:
+        torch.set_num_threads(2)
+        passes(1)
+        start = time.perf_counter()
+        passes(4)
+        return 4 * batch / (time.perf_counter() - start)
+
+    def two_batches_one_thread_each() -> float:
+        torch.set_num_threads(1)
+        passes(1)
+        # a Trunk keeps per-call state: one copy per thread
+        workers = [threading.Thread(target=passes, args=(2, copy)) for copy in copies]
+        start = time.perf_counter()
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join()
+        return 4 * batch / (time.perf_counter() - start)
+
+    forwards = 115 * 32 * 3 * 2
+    for round_ in range(args.repeats):
+        for name, measure in (("1 batch x 2 threads", one_batch_two_threads),
+                              ("2 batches x 1 thread", two_batches_one_thread_each)):
+            rate = measure()
+            print(f"round {round_} {name}: {rate:.1f} images/s -> the {forwards} perturbed "
+                  f"forward passes alone: {forwards / rate:.0f} s", flush=True)
 
 
 def report(units, attacks, scale, images) -> None:
