@@ -10,7 +10,9 @@ One process, fresh ``NEUROALIGN_HOME`` (nothing cached), random weights:
 2. then, in the same process, runs bare ``module(x)`` over exactly the distinct images the run
    passed through the network (stimuli of every split plus the PCA reference images, each
    image once), already placed, in the same layout and batch size, under
-   ``torch.inference_mode``;
+   ``torch.inference_mode``. The bare passes run the whole network; the scoring run stops each
+   pass after its deepest hooked layer (early exit), so its forward time can be lower: the
+   report prints both, and ``end-to-end / forward inside the run`` is the overhead alone;
 3. prints ``end-to-end / bare forward``.
 
 ``--compare BASE`` instead runs this file in fresh subprocesses, alternating the current code
@@ -237,6 +239,10 @@ def report(result: dict) -> None:
         print(f"bare forward      {result['bare_forward']:9.2f} s over {result['images']} "
               f"distinct images (layout {result.get('layouts')}, batch {result.get('batch_sizes')})")
         print(f"ratio             {result['ratio']:9.3f} x")
+        forward = result.get("extraction", {}).get("forward")
+        if forward:
+            print(f"end-to-end / forward inside the run (overhead alone) "
+                  f"{result['end_to_end'] / forward:.3f} x")
     stages = dict(result.get("stages", {}))
     extraction = result.get("extraction", {})
     rows = [("forward", extraction.get("forward")),
