@@ -293,6 +293,13 @@ def test_projection_of_channels_last_rows_in_memory_order_equals_the_logical_ord
                                rtol=1e-5, atol=1e-5)
     with pytest.raises(ValueError, match=r"\(C, H, W\) shape \(6, 5, 8\) does not match"):
         _project(matrix, memory, (6, 5, 8))
+    # a narrow layer is not sketched: its PCA needs the logical order, never the memory order
+    from neuroalign.extraction.reduction import PCAFitter
+
+    narrow = PCAFitter(6 * 5 * 7, Reduction(n_components=8, sketch_dim=512, reference_size=24), 3)
+    assert not narrow.takes_memory_order
+    with pytest.raises(ValueError, match=r"unsketched PCA needs its features in \(C, H, W\)"):
+        narrow.partial(memory, 0, chw)
 
 
 def test_pca_of_a_wide_layer_in_channels_last_equals_the_default_layout_within_rounding():
@@ -364,15 +371,21 @@ def test_the_forward_pass_stops_after_the_last_hooked_layer_with_the_same_bytes(
     np.testing.assert_array_equal(fast.values, whole.values)
 
 
-def test_no_early_exit_when_a_hooked_module_runs_twice_per_forward(monkeypatch):
-    data = stimuli(n=9)
-    module = SharedNet()
-    fast = model_of(module, identifier="m:shared").activations(
-        data, ["conv"], reduction=None, cache=False)
+def _direct(module, data, identifier, layer, function):
+    """``layer``'s activations through ``extract`` and ``function(inputs)`` computed directly."""
+    got = model_of(module, identifier=identifier).activations(
+        data, [layer], reduction=None, cache=False)
     with torch.no_grad():
-        inputs = model_of(module, identifier="m:shared").preprocess(data.images())
-        second = module.conv(torch.tanh(module.conv(inputs)))
-    np.testing.assert_allclose(fast.values, second.flatten(1).numpy(), rtol=1e-5, atol=1e-6)
+        inputs = model_of(module, identifier=identifier).preprocess(data.images())
+        expected = function(inputs).flatten(1).numpy()
+    return got.values, expected
+
+
+def test_no_early_exit_when_a_hooked_module_runs_twice_per_forward(monkeypatch):
+    module = SharedNet()
+    got, second = _direct(module, stimuli(n=9), "m:shared", "conv",
+                          lambda x: module.conv(torch.tanh(module.conv(x))))
+    np.testing.assert_allclose(got, second, rtol=1e-5, atol=1e-6)
 
 
 def test_a_model_that_swallows_exceptions_cannot_swallow_the_early_exit():
@@ -385,11 +398,7 @@ def test_a_model_that_swallows_exceptions_cannot_swallow_the_early_exit():
                 x = self.conv2(torch.zeros_like(hidden))  # would overwrite the recorded rows
             return self.fc(self.pool(x).flatten(1))
 
-    data = stimuli(n=9)
     module = Swallowing()
-    got = model_of(module, identifier="m:swallow").activations(
-        data, ["conv2"], reduction=None, cache=False)
-    with torch.no_grad():
-        inputs = model_of(module, identifier="m:swallow").preprocess(data.images())
-        expected = module.conv2(module.relu(module.conv1(inputs))).flatten(1).numpy()
-    np.testing.assert_allclose(got.values, expected, rtol=1e-5, atol=1e-6)
+    got, expected = _direct(module, stimuli(n=9), "m:swallow", "conv2",
+                            lambda x: module.conv2(module.relu(module.conv1(x))))
+    np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6)

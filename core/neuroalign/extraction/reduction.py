@@ -231,6 +231,15 @@ def _project(matrix: Any, x: Any, chw: tuple[int, int, int] | None = None) -> An
     return torch.from_numpy(np.asarray(dense @ transposed, dtype=np.float32))
 
 
+def _sketched(sketch: Any, x: Any, chw: tuple[int, int, int] | None) -> Any:
+    """``x`` through the PCA sketch (``sketch`` None: a narrow layer, ``x`` itself)."""
+    if sketch is not None:
+        return _project(sketch, x.float(), chw)
+    if chw is not None:
+        raise ValueError("an unsketched PCA needs its features in (C, H, W) order")
+    return x.float()
+
+
 class Reducer:
     """A fitted reduction of one layer: ``transform(x (batch, n_features)) -> (batch, n_out)``."""
 
@@ -300,12 +309,7 @@ class PCAReducer(Reducer):
     def transform(self, x: torch.Tensor, chw: tuple[int, int, int] | None = None) -> torch.Tensor:
         import torch
 
-        if self._sketch is not None:
-            z = _project(self._sketch, x.float(), chw)
-        elif chw is not None:
-            raise ValueError("an unsketched PCA reducer needs its features in (C, H, W) order")
-        else:
-            z = x.float()
+        z = _sketched(self._sketch, x, chw)
         return torch.addmm(self._offset, z, self._basis_t, beta=-1.0)
 
     def to(self, device: Any) -> PCAReducer:
@@ -356,12 +360,7 @@ class PCAFitter:
                 ) -> None:
         """Store the rows of batch ``x`` (batch, n_features) at ``start`` (``chw``: as for
         :func:`_project`; sketched layers only)."""
-        if self._sketch is not None:
-            z = _project(self._sketch, x.float(), chw)
-        elif chw is not None:
-            raise ValueError("an unsketched PCA fit needs its features in (C, H, W) order")
-        else:
-            z = x.float()
+        z = _sketched(self._sketch, x, chw)
         self.rows[start : start + z.shape[0]] = z.detach().cpu().numpy()
 
     def fit(self, device: Any = "cpu") -> PCAReducer:
