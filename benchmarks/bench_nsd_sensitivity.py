@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import time
+from collections.abc import Callable
 
 import numpy as np
 
@@ -52,8 +53,9 @@ def main() -> None:
                         help="only the lower bound: the throughput of plain inference passes of "
                              "the folded channels-last trunk (64-image batches; one batch on 2 "
                              "torch threads vs two batches in two Python threads of 1 torch "
-                             "thread each, interleaved) and the seconds the 115 x 192 perturbed "
-                             "forward passes alone would take at that rate")
+                             "thread each; the same layers as a plain nn.Sequential, eager and "
+                             "torch.compile'd; interleaved) and the seconds the 115 x 192 "
+                             "perturbed forward passes alone would take at that rate")
     args = parser.parse_args()
     if args.floor:
         floor(args)
@@ -190,10 +192,48 @@ def floor(args: argparse.Namespace) -> None:
             worker.join()
         return 4 * batch / (time.perf_counter() - start)
 
+    # the same layers as one plain nn.Sequential (no hook), eager and compiled by torch.compile
+    # with frozen weights (inductor's C++ kernels: needs a C compiler; skipped with a message
+    # when it cannot build them)
+    names = ["conv1", "bn1", "act1", "maxpool"] + [f"layer{i}" for i in range(1, 5)]
+    names = names[:names.index(args.layer) + 1]
+    sequential = torch.nn.Sequential(*[getattr(folded, n) for n in names]).eval()
+    sequential = sequential.to(memory_format=torch.channels_last)
+    compiled = None
+    try:
+        import torch._inductor.config as inductor
+
+        inductor.freezing = True
+        torch.set_num_threads(2)
+        start = time.perf_counter()
+        compiled = torch.compile(sequential)
+        with torch.no_grad():
+            difference = (compiled(x) - sequential(x)).abs().max().item()
+        print(f"torch.compile: {time.perf_counter() - start:.1f} s to compile; largest "
+              f"difference to eager {difference:.2g}", flush=True)
+    except Exception as error:  # noqa: BLE001 - a benchmark reports and goes on
+        print(f"torch.compile unavailable here ({type(error).__name__}: {error}); "
+              "timing eager only", flush=True)
+
+    def plain(net) -> Callable[[], float]:
+        def measure() -> float:
+            torch.set_num_threads(2)
+            with torch.no_grad():
+                net(x)
+                start = time.perf_counter()
+                for _ in range(4):
+                    net(x)
+            return 4 * batch / (time.perf_counter() - start)
+        return measure
+
+    variants = [("trunk, 1 batch x 2 threads", one_batch_two_threads),
+                ("trunk, 2 batches x 1 thread", two_batches_one_thread_each),
+                ("nn.Sequential, eager, 2 threads", plain(sequential))]
+    if compiled is not None:
+        variants.append(("nn.Sequential, torch.compile, 2 threads", plain(compiled)))
     forwards = 115 * 32 * 3 * 2
     for round_ in range(args.repeats):
-        for name, measure in (("1 batch x 2 threads", one_batch_two_threads),
-                              ("2 batches x 1 thread", two_batches_one_thread_each)):
+        for name, measure in variants:
             rate = measure()
             print(f"round {round_} {name}: {rate:.1f} images/s -> the {forwards} perturbed "
                   f"forward passes alone: {forwards / rate:.0f} s", flush=True)
