@@ -120,9 +120,15 @@ def test_splits_that_stop_at_different_components_equal_their_separate_fits():
                                    rtol=1e-8, atol=1e-8)
 
 
-def test_one_blas_thread_limits_numpys_blas_and_restores_it():
+@pytest.mark.parametrize("route", ["numpy's OpenBLAS", "threadpoolctl fallback"])
+def test_one_blas_thread_limits_numpys_blas_and_restores_it(route, monkeypatch):
+    from neuroalign_neural import pls
     from neuroalign_neural.pls import _one_blas_thread
     from threadpoolctl import threadpool_info, threadpool_limits
+
+    if route == "threadpoolctl fallback":  # as on a numpy without its bundled OpenBLAS
+        monkeypatch.setattr(pls, "_NUMPY_OPENBLAS", None)
+        monkeypatch.setattr(pls, "_THREADPOOLS", None)
 
     def numpy_blas_threads():
         return [lib["num_threads"] for lib in threadpool_info()

@@ -106,7 +106,8 @@ def _one_blas_thread():
     if _NUMPY_OPENBLAS is not None:
         return _NUMPY_OPENBLAS.one_thread()
     if _THREADPOOLS is None:  # the controller scans the loaded libraries once per process
-        
+        from threadpoolctl import ThreadpoolController
+
         _THREADPOOLS = ThreadpoolController()
     return _THREADPOOLS.limit(limits=1, user_api="blas")
 
