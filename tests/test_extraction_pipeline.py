@@ -381,7 +381,7 @@ def _direct(module, data, identifier, layer, function):
     return got.values, expected
 
 
-def test_no_early_exit_when_a_hooked_module_runs_twice_per_forward(monkeypatch):
+def test_no_early_exit_when_a_hooked_module_runs_twice_per_forward():
     module = SharedNet()
     got, second = _direct(module, stimuli(n=9), "m:shared", "conv",
                           lambda x: module.conv(torch.tanh(module.conv(x))))
