@@ -54,7 +54,8 @@ def main() -> None:
                              "the folded channels-last trunk (64-image batches; one batch on 2 "
                              "torch threads vs two batches in two Python threads of 1 torch "
                              "thread each; the same layers as a plain nn.Sequential, eager and "
-                             "torch.compile'd; interleaved) and the seconds the 115 x 192 "
+                             "torch.compile'd, also in 2 processes of 1 thread; interleaved) "
+                             "and the seconds the 115 x 192 "
                              "perturbed forward passes alone would take at that rate")
     args = parser.parse_args()
     if args.floor:
@@ -195,25 +196,9 @@ def floor(args: argparse.Namespace) -> None:
     # the same layers as one plain nn.Sequential (no hook), eager and compiled by torch.compile
     # with frozen weights (inductor's C++ kernels: needs a C compiler; skipped with a message
     # when it cannot build them)
-    names = ["conv1", "bn1", "act1", "maxpool"] + [f"layer{i}" for i in range(1, 5)]
-    names = names[:names.index(args.layer) + 1]
-    sequential = torch.nn.Sequential(*[getattr(folded, n) for n in names]).eval()
-    sequential = sequential.to(memory_format=torch.channels_last)
-    compiled = None
-    try:
-        import torch._inductor.config as inductor
-
-        inductor.freezing = True
-        torch.set_num_threads(2)
-        start = time.perf_counter()
-        compiled = torch.compile(sequential)
-        with torch.no_grad():
-            difference = (compiled(x) - sequential(x)).abs().max().item()
-        print(f"torch.compile: {time.perf_counter() - start:.1f} s to compile; largest "
-              f"difference to eager {difference:.2g}", flush=True)
-    except Exception as error:  # noqa: BLE001 - a benchmark reports and goes on
-        print(f"torch.compile unavailable here ({type(error).__name__}: {error}); "
-              "timing eager only", flush=True)
+    sequential = _sequential(folded, args.layer)
+    torch.set_num_threads(2)
+    compiled = _compiled(sequential, x, report=True)
 
     def plain(net) -> Callable[[], float]:
         def measure() -> float:
@@ -231,12 +216,96 @@ def floor(args: argparse.Namespace) -> None:
                 ("nn.Sequential, eager, 2 threads", plain(sequential))]
     if compiled is not None:
         variants.append(("nn.Sequential, torch.compile, 2 threads", plain(compiled)))
+    if compiled is not None:
+        variants.append(("nn.Sequential, torch.compile, 2 processes x 1 thread",
+                         lambda: _in_two_processes(args.layer, batch)))
     forwards = 115 * 32 * 3 * 2
     for round_ in range(args.repeats):
         for name, measure in variants:
             rate = measure()
             print(f"round {round_} {name}: {rate:.1f} images/s -> the {forwards} perturbed "
                   f"forward passes alone: {forwards / rate:.0f} s", flush=True)
+
+
+def _sequential(folded, layer: str):
+    """resnet18's layers up to ``layer`` as one plain channels-last ``nn.Sequential``."""
+    import torch
+
+    names = ["conv1", "bn1", "act1", "maxpool"] + [f"layer{i}" for i in range(1, 5)]
+    names = names[:names.index(layer) + 1]
+    sequential = torch.nn.Sequential(*[getattr(folded, n) for n in names]).eval()
+    return sequential.to(memory_format=torch.channels_last)
+
+
+def _compiled(sequential, x, report: bool = False):
+    """``torch.compile`` with frozen weights (inductor's C++ kernels: needs a C compiler), or
+    None with a message when it cannot build them."""
+    import torch
+
+    try:
+        import torch._inductor.config as inductor
+
+        inductor.freezing = True
+        start = time.perf_counter()
+        compiled = torch.compile(sequential)
+        with torch.no_grad():
+            difference = (compiled(x) - sequential(x)).abs().max().item()
+    except Exception as error:  # noqa: BLE001 - a benchmark reports and goes on
+        print(f"torch.compile unavailable here ({type(error).__name__}: {error}); "
+              "timing eager only", flush=True)
+        return None
+    if report:
+        print(f"torch.compile: {time.perf_counter() - start:.1f} s to compile; largest "
+              f"difference to eager {difference:.2g}", flush=True)
+    return compiled
+
+
+def _process_worker(layer: str, batch: int, barrier, rates) -> None:
+    """One of two processes of one torch thread each: compiled passes, timed together."""
+    import threading
+
+    import torch
+
+    import neuroalign
+    from neuroalign_nsd.sensitivity import fold_batchnorm
+
+    torch.set_num_threads(1)
+    model = neuroalign.get_model("timm:resnet18", pretrained=False)
+    size = model.preprocessing.input_size
+    folded, _ = fold_batchnorm(model.module().eval(), keep=[layer])
+    x = torch.rand(batch, 3, size, size).contiguous(memory_format=torch.channels_last)
+    net = _compiled(_sequential(folded, layer), x)
+    if net is None:
+        barrier.abort()
+        rates.put(float("nan"))
+        return
+    with torch.no_grad():
+        net(x)
+        try:
+            barrier.wait()
+        except threading.BrokenBarrierError:  # the other process could not compile
+            rates.put(float("nan"))
+            return
+        start = time.perf_counter()
+        for _ in range(4):
+            net(x)
+    rates.put(4 * batch / (time.perf_counter() - start))
+
+
+def _in_two_processes(layer: str, batch: int) -> float:
+    """Images/s of two spawned processes running compiled passes at once (their rates summed)."""
+    import multiprocessing
+
+    context = multiprocessing.get_context("spawn")
+    barrier, rates = context.Barrier(2), context.Queue()
+    workers = [context.Process(target=_process_worker, args=(layer, batch, barrier, rates))
+               for _ in range(2)]
+    for worker in workers:
+        worker.start()
+    found = [rates.get(timeout=600) for _ in workers]
+    for worker in workers:
+        worker.join()
+    return float(sum(found))
 
 
 def report(units, attacks, scale, images) -> None:
