@@ -55,8 +55,8 @@ def main() -> None:
                              "torch threads vs two batches in two Python threads of 1 torch "
                              "thread each; the same layers as a plain nn.Sequential, eager and "
                              "torch.compile'd, also in 2 processes of 1 thread; interleaved) "
-                             "and the seconds the 115 x 192 "
-                             "perturbed forward passes alone would take at that rate")
+                             "and the seconds the 115 x 192 perturbed forward passes alone "
+                             "would take at that rate")
     args = parser.parse_args()
     if args.floor:
         floor(args)
@@ -193,9 +193,7 @@ def floor(args: argparse.Namespace) -> None:
             worker.join()
         return 4 * batch / (time.perf_counter() - start)
 
-    # the same layers as one plain nn.Sequential (no hook), eager and compiled by torch.compile
-    # with frozen weights (inductor's C++ kernels: needs a C compiler; skipped with a message
-    # when it cannot build them)
+    # the same layers as one plain nn.Sequential (no hook), eager and compiled
     sequential = _sequential(folded, args.layer)
     torch.set_num_threads(2)
     compiled = _compiled(sequential, x, report=True)
@@ -215,10 +213,9 @@ def floor(args: argparse.Namespace) -> None:
                 ("trunk, 2 batches x 1 thread", two_batches_one_thread_each),
                 ("nn.Sequential, eager, 2 threads", plain(sequential))]
     if compiled is not None:
-        variants.append(("nn.Sequential, torch.compile, 2 threads", plain(compiled)))
-    if compiled is not None:
-        variants.append(("nn.Sequential, torch.compile, 2 processes x 1 thread",
-                         lambda: _in_two_processes(args.layer, batch)))
+        variants += [("nn.Sequential, torch.compile, 2 threads", plain(compiled)),
+                     ("nn.Sequential, torch.compile, 2 processes x 1 thread",
+                      lambda: _in_two_processes(args.layer, batch))]
     forwards = 115 * 32 * 3 * 2
     for round_ in range(args.repeats):
         for name, measure in variants:
