@@ -158,15 +158,11 @@ def floor(args: argparse.Namespace) -> None:
 
     import torch
 
-    import neuroalign
-    from neuroalign_nsd.sensitivity import Trunk, fold_batchnorm
+    from neuroalign_nsd.sensitivity import Trunk
 
-    model = neuroalign.get_model("timm:resnet18", pretrained=False)
-    size = model.preprocessing.input_size
-    folded, _ = fold_batchnorm(model.module().eval(), keep=[args.layer])
-    trunk = Trunk(folded, args.layer).to(memory_format=torch.channels_last)
     batch = 64
-    x = torch.rand(batch, 3, size, size).contiguous(memory_format=torch.channels_last)
+    folded, x = _folded_resnet18(args.layer, batch)
+    trunk = Trunk(folded, args.layer).to(memory_format=torch.channels_last)
     copies = [copying.deepcopy(trunk) for _ in range(2)]
 
     def passes(count: int, net=trunk) -> None:
@@ -224,6 +220,21 @@ def floor(args: argparse.Namespace) -> None:
                   f"forward passes alone: {forwards / rate:.0f} s", flush=True)
 
 
+def _folded_resnet18(layer: str, batch: int):
+    """resnet18 (random weights) with batch norm folded (``layer`` kept), and a random
+    channels-last input batch at its input size."""
+    import torch
+
+    import neuroalign
+    from neuroalign_nsd.sensitivity import fold_batchnorm
+
+    model = neuroalign.get_model("timm:resnet18", pretrained=False)
+    size = model.preprocessing.input_size
+    folded, _ = fold_batchnorm(model.module().eval(), keep=[layer])
+    x = torch.rand(batch, 3, size, size).contiguous(memory_format=torch.channels_last)
+    return folded, x
+
+
 def _sequential(folded, layer: str):
     """resnet18's layers up to ``layer`` as one plain channels-last ``nn.Sequential``."""
     import torch
@@ -263,14 +274,8 @@ def _process_worker(layer: str, batch: int, barrier, rates) -> None:
 
     import torch
 
-    import neuroalign
-    from neuroalign_nsd.sensitivity import fold_batchnorm
-
     torch.set_num_threads(1)
-    model = neuroalign.get_model("timm:resnet18", pretrained=False)
-    size = model.preprocessing.input_size
-    folded, _ = fold_batchnorm(model.module().eval(), keep=[layer])
-    x = torch.rand(batch, 3, size, size).contiguous(memory_format=torch.channels_last)
+    folded, x = _folded_resnet18(layer, batch)
     net = _compiled(_sequential(folded, layer), x)
     if net is None:
         barrier.abort()
